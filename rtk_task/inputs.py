@@ -1,0 +1,285 @@
+"""Manifest -> the typed inputs of a step: a pydantic model (cached) and a JSON Schema.
+
+A step's inputs name parameters as the official SDK's keyword arguments do: path, query and
+top-level body names side by side, headers under ``headers``. Validation is a check only:
+what is sent is exactly what the user set (defaults are documentation, never injected).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from threading import Lock
+from typing import Annotated, Any, Literal
+
+from annotated_types import Ge, Le
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    create_model,
+)
+
+from .errors import InputError, Problem, did_you_mean
+from .manifest import Location, Manifest, Param, ParamType
+
+__all__ = ["input_model", "input_schema", "split_inputs", "validate_inputs"]
+
+_STRICT = ConfigDict(strict=True, extra="forbid")
+_HEADERS = ConfigDict(strict=True, extra="allow")  # custom headers are the user's business
+_CACHE: OrderedDict[int, tuple[Manifest, type[BaseModel]]] = OrderedDict()
+_CACHE_SIZE = 256
+_LOCK = Lock()
+
+
+def input_model(manifest: Manifest) -> type[BaseModel]:
+    """The pydantic model of a manifest's step inputs, built once per manifest object."""
+    key = id(manifest)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is manifest:
+        return hit[1]
+    model = _build_model(manifest)
+    with _LOCK:
+        _CACHE[key] = (manifest, model)  # holding the manifest keeps its id from being reused
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return model
+
+
+def validate_inputs(manifest: Manifest, inputs: Any) -> None:
+    """Check step inputs; raise one :class:`InputError` listing every problem."""
+    if not isinstance(inputs, dict):
+        raise InputError(Problem("inputs", f"must be an object, not {type(inputs).__name__}"))
+    try:
+        input_model(manifest).model_validate(inputs)
+    except ValidationError as exc:
+        raise InputError([_problem(manifest, err) for err in exc.errors()]) from None
+
+
+def split_inputs(manifest: Manifest, inputs: dict[str, Any]) -> dict[Location, dict[str, Any]]:
+    """Validated inputs by location (only what was set)."""
+    where = _locations(manifest)
+    out: dict[Location, dict[str, Any]] = {loc: {} for loc in Location}
+    for name, value in inputs.items():
+        if name == "headers":
+            out[Location.HEADER].update(value)
+        else:
+            out[where[name]][name] = value
+    return out
+
+
+def _locations(manifest: Manifest) -> dict[str, Location]:
+    return {
+        p.name: loc
+        for loc in (Location.BODY, Location.QUERY, Location.PATH)
+        for p in manifest.parameters.at(loc)
+    }
+
+
+# -- the model ------------------------------------------------------------------------------
+
+
+def _build_model(manifest: Manifest) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for loc in (Location.PATH, Location.QUERY, Location.BODY):
+        for i, p in enumerate(manifest.parameters.at(loc)):
+            fields[f"{loc.value}_{i}"] = _field(p, manifest.id)
+    headers = manifest.parameters.header
+    if headers:
+        header_fields = {
+            f"h_{i}": _field(p.model_copy(update={"required": p.required and p.default is None}),
+                             manifest.id)
+            for i, p in enumerate(headers)
+            if p.name.lower() != "authorization"  # auth comes from the manifest, not inputs
+        }
+        model = create_model(  # type: ignore[call-overload]
+            f"{_title(manifest.id)}Headers", __config__=_HEADERS, **header_fields
+        )
+        fields["headers_"] = (model, Field(None, alias="headers"))
+    else:
+        fields["headers_"] = (dict[str, StrictStr], Field(None, alias="headers"))
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{_title(manifest.id)}Inputs", __config__=_STRICT, **fields
+    )
+
+
+def _field(p: Param, owner: str) -> tuple[Any, Any]:
+    annotation = _annotation(p, f"{owner}.{p.name}")
+    if p.nullable:
+        annotation = annotation | None
+    default = ... if p.required else None
+    return (annotation, Field(default, alias=p.name, description=p.description or None))
+
+
+def _annotation(p: Param, owner: str) -> Any:
+    if p.enum:
+        return Literal[tuple(p.enum)]
+    bounds = [b for b in (Ge(p.minimum) if p.minimum is not None else None,
+                          Le(p.maximum) if p.maximum is not None else None) if b]
+    if p.type is ParamType.STRING:
+        return StrictStr
+    if p.type is ParamType.BOOLEAN:
+        return StrictBool
+    if p.type is ParamType.INTEGER:
+        return Annotated[StrictInt, *bounds] if bounds else StrictInt
+    if p.type is ParamType.NUMBER:
+        # strict float takes ints too (and never bools or strings)
+        return Annotated[float, *bounds] if bounds else float
+    if p.type is ParamType.ARRAY:
+        return list[_annotation(p.items, owner) if p.items else Any]  # type: ignore[misc]
+    if not p.children:
+        return dict[str, Any]
+    sub = {f"f_{i}": _field(c, f"{owner}.{c.name}") for i, c in enumerate(p.children)}
+    return create_model(  # type: ignore[call-overload]
+        _title(owner), __config__=_STRICT, **sub
+    )
+
+
+def _title(dotted: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in dotted.replace("-", "_").split(".")
+                   for part in part.split("_"))
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+def _problem(manifest: Manifest, err: Any) -> Problem:
+    loc = tuple(err["loc"])
+    where = _dotted(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        siblings = _siblings(manifest, loc[:-1])
+        hint = did_you_mean(str(loc[-1]), siblings) or (
+            f"known here: {', '.join(sorted(siblings))}" if siblings else ""
+        )
+        return Problem(where, "unknown field", hint)
+    if kind == "missing":
+        return Problem(where, "is required", _describe(manifest, loc))
+    if kind == "literal_error":
+        got = json.dumps(err.get("input"), default=str)
+        got = got if len(got) <= 60 else got[:57] + "..."
+        return Problem(where, f"{err['msg']} (got {got})", "")
+    return Problem(where, err["msg"], _describe(manifest, loc))
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "inputs"
+
+
+def _node(manifest: Manifest, loc: tuple[Any, ...]) -> Param | None:
+    """The parameter at an error location, if the location names one."""
+    if not loc:
+        return None
+    if loc[0] == "headers":
+        nodes: tuple[Param, ...] = manifest.parameters.header
+        loc = loc[1:]
+    else:
+        nodes = tuple(p for l in (Location.PATH, Location.QUERY, Location.BODY)
+                      for p in manifest.parameters.at(l))
+    node: Param | None = None
+    for part in loc:
+        if isinstance(part, int):
+            if node is None or node.items is None:
+                return None
+            node = node.items
+            nodes = node.children
+            continue
+        node = next((n for n in nodes if n.name == part), None)
+        if node is None:
+            return None
+        nodes = node.children
+    return node
+
+
+def _siblings(manifest: Manifest, parent: tuple[Any, ...]) -> list[str]:
+    if not parent:
+        names = [p.name for l in (Location.PATH, Location.QUERY, Location.BODY)
+                 for p in manifest.parameters.at(l)]
+        return [*names, "headers"]
+    if parent == ("headers",):
+        return [p.name for p in manifest.parameters.header]
+    node = _node(manifest, parent)
+    return [c.name for c in node.children] if node else []
+
+
+def _describe(manifest: Manifest, loc: tuple[Any, ...]) -> str:
+    node = _node(manifest, loc)
+    if node is None:
+        return ""
+    text = node.type.value
+    if node.description:
+        text += f": {node.description}"
+    if node.default is not None:
+        text += f" (default {json.dumps(node.default)})"
+    return text
+
+
+# -- JSON Schema ------------------------------------------------------------------------------
+
+
+def input_schema(manifest: Manifest) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a manifest's step inputs."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for loc in (Location.PATH, Location.QUERY, Location.BODY):
+        for p in manifest.parameters.at(loc):
+            properties[p.name] = {**_schema(p), "x-rtk-location": loc.value}
+            if p.required:
+                required.append(p.name)
+    header_props = {p.name: _schema(p) for p in manifest.parameters.header
+                    if p.name.lower() != "authorization"}
+    properties["headers"] = {
+        "type": "object",
+        "description": "Request headers (Authorization comes from the task's auth).",
+        "properties": header_props,
+        "additionalProperties": {"type": "string"},
+    }
+    schema: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": manifest.id,
+        "description": manifest.summary,
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = required
+    return schema
+
+
+_JSON_TYPES = {ParamType.STRING: "string", ParamType.NUMBER: "number",
+               ParamType.INTEGER: "integer", ParamType.BOOLEAN: "boolean",
+               ParamType.OBJECT: "object", ParamType.ARRAY: "array"}
+
+
+def _schema(p: Param) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": [_JSON_TYPES[p.type], "null"] if p.nullable
+                           else _JSON_TYPES[p.type]}
+    if p.description:
+        out["description"] = p.description
+    if p.enum is not None:
+        out["enum"] = list(p.enum)
+    if p.default is not None:
+        out["default"] = p.default
+    if p.minimum is not None:
+        out["minimum"] = p.minimum
+    if p.maximum is not None:
+        out["maximum"] = p.maximum
+    if p.format:
+        out["format"] = p.format
+    if p.type is ParamType.ARRAY:
+        out["items"] = _schema(p.items) if p.items else {}
+    if p.type is ParamType.OBJECT and p.children:
+        out["properties"] = {c.name: _schema(c) for c in p.children}
+        needed = [c.name for c in p.children if c.required]
+        if needed:
+            out["required"] = needed
+        out["additionalProperties"] = False
+    return out
