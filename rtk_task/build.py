@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .docs import DocsPage, load_docs
+from .docs import load_docs
 from .errors import ManifestError, Problem
 from .manifest import (
     Location,
@@ -106,9 +106,10 @@ def build_manifest(
     manifest = Manifest(
         id=task_id or derive_id(method, path),
         summary=(page.summary if page and page.summary else api.summary if api else ""),
-        description=(page.description if page and page.description else
-                     api.description if api else ""),
-        method=method,  # type: ignore[arg-type]
+        description=(
+            page.description if page and page.description else api.description if api else ""
+        ),
+        method=method,
         path=path,
         alternate_paths=alternates,
         servers=page.servers if page and page.servers else api.servers if api else (),
@@ -139,8 +140,11 @@ def rebuild(manifest_file: Path) -> Build:
                 break
         else:
             raise ManifestError(
-                Problem(str(manifest_file), f"source {source.file!r} not found",
-                        "keep sources in sources/ beside the manifest")
+                Problem(
+                    str(manifest_file),
+                    f"source {source.file!r} not found",
+                    "keep sources in sources/ beside the manifest",
+                )
             )
         operation = source.operation or operation
     return build_manifest(
@@ -212,7 +216,9 @@ def _merge(page: Param, api: Param, field: str, drift: list[Drift]) -> Param:
     if page.enum is None:
         update["enum"] = api.enum
     elif api.enum is not None and set(map(repr, api.enum)) != set(map(repr, page.enum)):
-        drift.append(Drift(field, f"valid values: page {list(page.enum)}, openapi {list(api.enum)}"))
+        drift.append(
+            Drift(field, f"valid values: page {list(page.enum)}, openapi {list(api.enum)}")
+        )
     for key in ("minimum", "maximum", "format"):
         if getattr(page, key) is None:
             update[key] = getattr(api, key)
@@ -259,8 +265,11 @@ def _path_parameters(parameters: Parameters, templates: tuple[str, ...]) -> Para
     if known:
         raise ManifestError(
             [
-                Problem(f"path parameter {name!r}", "is not in the path " + templates[0],
-                        "add {" + name + "} to the path or remove the row")
+                Problem(
+                    f"path parameter {name!r}",
+                    "is not in the path " + templates[0],
+                    "add {" + name + "} to the path or remove the row",
+                )
                 for name in known
                 if name not in anywhere
             ]
@@ -276,8 +285,11 @@ def _check_names(parameters: Parameters, where: str) -> None:
         for p in parameters.at(loc):
             if p.name in RESERVED:
                 problems.append(
-                    Problem(where, f"{loc.value} parameter {p.name!r} clashes with `headers`",
-                            "step inputs keep headers under `headers`")
+                    Problem(
+                        where,
+                        f"{loc.value} parameter {p.name!r} clashes with `headers`",
+                        "step inputs keep headers under `headers`",
+                    )
                 )
             elif p.name in seen:
                 problems.append(
@@ -309,11 +321,16 @@ def _outputs(path: str, schema: dict[str, Any] | None) -> tuple[Output, ...]:
     words = [p for p in path.strip("/").split("/") if not _PLACEHOLDER.fullmatch(p)]
     singular = (words[-1] if words else "item").removesuffix("s")
     if "id" in fields:
-        outputs.append(Output(name=f"{singular}_id", path="data.id",
-                              description=fields["id"].get("description", "")))
+        outputs.append(
+            Output(
+                name=f"{singular}_id",
+                path="data.id",
+                description=fields["id"].get("description", ""),
+            )
+        )
     for name, sub in fields.items():
         if name != "id" and sub.get("type") in _SCALARS:
-            outputs.append(Output(name=name, path=f"data.{name}",
-                                  description=sub.get("description", "")))
+            outputs.append(
+                Output(name=name, path=f"data.{name}", description=sub.get("description", ""))
+            )
     return tuple(outputs)
-

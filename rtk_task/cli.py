@@ -58,8 +58,11 @@ def read_json(source: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise RtkError(
-            Problem(f"{name}:{exc.lineno}:{exc.colno}", f"not JSON: {exc.msg}",
-                    "strings need double quotes; no trailing commas")
+            Problem(
+                f"{name}:{exc.lineno}:{exc.colno}",
+                f"not JSON: {exc.msg}",
+                "strings need double quotes; no trailing commas",
+            )
         ) from None
 
 
@@ -97,13 +100,22 @@ def manifest() -> None:
 
 @manifest.command("build")
 @click.argument("docs", required=False, type=click.Path(dir_okay=False))
-@click.option("--openapi", "spec", type=click.Path(dir_okay=False),
-              help="OpenAPI 3 document: the operation alone, or to fill what DOCS leaves empty.")
+@click.option(
+    "--openapi",
+    "spec",
+    type=click.Path(dir_okay=False),
+    help="OpenAPI 3 document: the operation alone, or to fill what DOCS leaves empty.",
+)
 @click.option("--operation", help='operationId or "METHOD /path" in --openapi.')
 @click.option("--id", "task_id", help="Task id (default: derived from the path).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
-def manifest_build(docs: str | None, spec: str | None, operation: str | None,
-                   task_id: str | None, output: str | None) -> None:
+def manifest_build(
+    docs: str | None,
+    spec: str | None,
+    operation: str | None,
+    task_id: str | None,
+    output: str | None,
+) -> None:
     """Build a manifest from DOCS, from --openapi --operation, or DOCS overlaid on --openapi."""
     from .build import build_manifest
     from .files import write_atomic
@@ -155,8 +167,9 @@ def list_tasks(as_json: bool) -> None:
 
     tasks = all_tasks()
     if as_json:
-        _echo_json([{"id": m.id, "method": m.method, "path": m.path, "summary": m.summary}
-                    for m in tasks])
+        _echo_json(
+            [{"id": m.id, "method": m.method, "path": m.path, "summary": m.summary} for m in tasks]
+        )
         return
     width = max((len(m.id) for m in tasks), default=0)
     for m in tasks:
@@ -172,11 +185,16 @@ def search(words: tuple[str, ...], as_json: bool) -> None:
 
     scored = []
     for m in all_tasks():
-        names = " ".join(path for loc in ("path", "query", "body")
-                         for root in getattr(m.parameters, loc) for path, _ in root.walk())
+        names = " ".join(
+            path
+            for loc in ("path", "query", "body")
+            for root in getattr(m.parameters, loc)
+            for path, _ in root.walk()
+        )
         hay = f"{m.id} {m.summary} {m.description} {m.method} {m.path}".lower()
-        score = sum(3 * (w.lower() in m.id) + (w.lower() in hay) + (w.lower() in names)
-                    for w in words)
+        score = sum(
+            3 * (w.lower() in m.id) + (w.lower() in hay) + (w.lower() in names) for w in words
+        )
         if all(w.lower() in f"{hay} {names}" for w in words):
             scored.append((-score, m.id, m))
     scored.sort(key=lambda s: (s[0], s[1]))
@@ -236,3 +254,192 @@ def validate(task: str, with_: str, as_json: bool) -> None:
         click.echo("OK")
 
 
+# -- calling tasks ----------------------------------------------------------------------------
+
+_common_call_options = [
+    click.option(
+        "--base-url", help="API base URL (default: $RTK_BASE_URL, then the task's server)."
+    ),
+    click.option(
+        "--dry-run", is_flag=True, help="Show the rendered, validated request; send nothing."
+    ),
+    click.option("--curl", is_flag=True, help="Also print the request as a runnable cURL command."),
+    click.option("--json", "as_json", is_flag=True, help="Print the TaskResult as JSON."),
+]
+
+
+def _call_options(func: Any) -> Any:
+    for option in reversed(_common_call_options):
+        func = option(func)
+    return func
+
+
+def _exit_code(result: Any) -> int:
+    from .result import NOT_SENT
+
+    if result.ok:
+        return 0
+    return EXIT_BAD_INPUT if result.error is not None and result.error.kind in NOT_SENT else 1
+
+
+def _show(result: Any, *, as_json: bool, curl_text: str | None, dry_run: bool) -> None:
+    from .present import format_request, format_result
+
+    if as_json:
+        data = result.model_dump(mode="json")
+        if dry_run:
+            data = {
+                "ok": result.ok,
+                "dry_run": True,
+                "request": data["request"],
+                "error": data["error"],
+            }
+        if curl_text is not None:
+            data["curl"] = curl_text
+        _echo_json(data)
+    else:
+        if dry_run and result.ok and result.request is not None:
+            click.echo(click.style("dry run: nothing sent", fg="yellow"))
+            click.echo(format_request(result.request))
+        else:
+            click.echo(format_result(result))
+        if curl_text is not None:
+            click.echo("\n" + curl_text)
+    sys.exit(_exit_code(result))
+
+
+def _dry_run(client: Any, task: Any, inputs: dict[str, Any], secrets: Any = ()) -> tuple[Any, str]:
+    """A TaskResult holding the request that would be sent, and its cURL text."""
+    from .result import TaskResult
+
+    prepared = client.prepare(task, inputs)
+    if isinstance(prepared, TaskResult):
+        return prepared, ""
+    redactor = prepared.redactor.extend(secrets)
+    return (
+        TaskResult(ok=True, task=prepared.manifest.id, request=prepared.request.info(redactor)),
+        prepared.request.curl(redactor),
+    )
+
+
+@cli.command("call")
+@click.argument("task")
+@click.option("--with", "with_", required=True, help="Inputs: a JSON file or - for stdin.")
+@_call_options
+def call_task(
+    task: str, with_: str, base_url: str | None, dry_run: bool, curl: bool, as_json: bool
+) -> None:
+    """Call one task with inputs from a JSON file, no workflow needed."""
+    from .client import Client
+    from .registry import load_task
+
+    manifest_ = load_task(task)
+    inputs = read_json(with_)
+    if not isinstance(inputs, dict):
+        raise RtkError(Problem(with_, "inputs must be a JSON object"))
+    with Client(base_url=base_url) as client:
+        result, curl_text = _dry_run(client, manifest_, inputs)
+        if not dry_run and result.ok:
+            result = client.call(manifest_, inputs)
+    _show(result, as_json=as_json, curl_text=curl_text if curl else None, dry_run=dry_run)
+
+
+def _parse_pairs(pairs: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
+    out = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise RtkError(
+                Problem(flag, f"{pair!r} is not NAME=VALUE", f"e.g. {flag} title=Standup")
+            )
+        out.append((name, value))
+    return out
+
+
+@cli.command("test")
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option("--step", "step_id", required=True, help="The step to run.")
+@click.option(
+    "--input",
+    "input_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A workflow input (repeatable).",
+)
+@click.option(
+    "--output",
+    "output_pairs",
+    multiple=True,
+    metavar="STEP.NAME=VALUE",
+    help="An output of an earlier step this step reads (repeatable).",
+)
+@_call_options
+def test_step(
+    workflow: str,
+    step_id: str,
+    input_pairs: tuple[str, ...],
+    output_pairs: tuple[str, ...],
+    base_url: str | None,
+    dry_run: bool,
+    curl: bool,
+    as_json: bool,
+) -> None:
+    """Run one step of a workflow alone: the Test request button."""
+    from .client import Client
+    from .errors import WorkflowError
+    from .runner import StepRun, run_step
+    from .workflow import load_workflow
+
+    wf = load_workflow(workflow)
+    step = wf.step(step_id)
+    given: dict[str, Any] = {}
+    problems = []
+    for name, text in _parse_pairs(input_pairs, "--input"):
+        spec = wf.inputs.get(name)
+        try:
+            given[name] = spec.parse(text) if spec else text
+        except ValueError as exc:
+            problems.append(Problem(f"--input {name}", str(exc)))
+    WorkflowError.collect(problems)
+    inputs = wf.resolve_inputs(given)
+    outputs: dict[str, dict[str, Any]] = {}
+    for name, text in _parse_pairs(output_pairs, "--output"):
+        sid, _, out = name.partition(".")
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        outputs.setdefault(sid, {})[out] = value
+    needed = sorted(
+        {c[1] for c in step.references() if c[0] == "steps" and len(c) > 1} - set(outputs)
+    )
+    if needed:
+        raise WorkflowError(
+            Problem(
+                f"{wf.file}: step {step.id}",
+                f"reads the outputs of {', '.join(needed)}, which have not run",
+                f"test {needed[0]} first, or pass --output {needed[0]}.NAME=VALUE",
+            )
+        )
+    with Client(base_url=base_url) as client:
+        try:
+            run = StepRun(wf, step, inputs, outputs)
+        except RtkError as exc:
+            from .execute import error_result
+
+            result = error_result(step.task, exc, client.redactor)
+            _show(result, as_json=as_json, curl_text=None, dry_run=dry_run)
+            return
+        result, curl_text = _dry_run(client, wf.manifest(step), run.inputs, run.secrets.values())
+        if not dry_run and result.ok:
+            result = run_step(client, wf, step, inputs, outputs)
+    _show(result, as_json=as_json, curl_text=curl_text if curl else None, dry_run=dry_run)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print every step's TaskResult as JSON.")
+def demo(as_json: bool) -> None:
+    """Start the embedded emulator and run the example workflow against it."""
+    from .demo import run_demo
+
+    sys.exit(run_demo(as_json=as_json))

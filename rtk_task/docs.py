@@ -50,7 +50,9 @@ _SECTIONS = {
     "body parameters": Location.BODY,
 }
 _TYPES = {t.value: t for t in ParamType}
-_TABLE_HEADER = re.compile(r"^\s*Name\s*\|\s*Type\s*\|\s*Required\s*\|\s*Description\s*\|?\s*$", re.I)
+_TABLE_HEADER = re.compile(
+    r"^\s*Name\s*\|\s*Type\s*\|\s*Required\s*\|\s*Description\s*\|?\s*$", re.I
+)
 _TABLE_RULE = re.compile(r"^\s*-{3,}\s*(\|\s*-{3,}\s*){3}\|?\s*$")
 _ROW_START = re.compile(r"^([A-Za-z0-9_$@\-.\[\]]+) \|$")
 _TYPE_LINE = re.compile(r"^([A-Za-z]+) \| ([A-Za-z]+) \|(.*)$")
@@ -144,7 +146,9 @@ class _Parser:
         method, path = self.parse_request_line(i)
         i += 1
         summary: list[str] = []
-        while i < n and self.lines[i].strip().lower() != "servers" and not self.is_table_title_at(i):
+        while (
+            i < n and self.lines[i].strip().lower() != "servers" and not self.is_table_title_at(i)
+        ):
             if self.lines[i].strip():
                 summary.append(self.lines[i].strip())
             i += 1
@@ -357,8 +361,7 @@ class _Parser:
                 if not _fits(default, ptype):
                     self.problem(
                         line,
-                        f"the default of {name!r}, {json.dumps(default)}, "
-                        f"is not a {ptype.value}",
+                        f"the default of {name!r}, {json.dumps(default)}, is not a {ptype.value}",
                         "fix the default or the type",
                     )
                     default = None

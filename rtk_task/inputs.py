@@ -91,8 +91,9 @@ def _build_model(manifest: Manifest) -> type[BaseModel]:
     headers = manifest.parameters.header
     if headers:
         header_fields = {
-            f"h_{i}": _field(p.model_copy(update={"required": p.required and p.default is None}),
-                             manifest.id)
+            f"h_{i}": _field(
+                p.model_copy(update={"required": p.required and p.default is None}), manifest.id
+            )
             for i, p in enumerate(headers)
             if p.name.lower() != "authorization"  # auth comes from the manifest, not inputs
         }
@@ -102,9 +103,7 @@ def _build_model(manifest: Manifest) -> type[BaseModel]:
         fields["headers_"] = (model, Field(None, alias="headers"))
     else:
         fields["headers_"] = (dict[str, StrictStr], Field(None, alias="headers"))
-    return create_model(  # type: ignore[call-overload, no-any-return]
-        f"{_title(manifest.id)}Inputs", __config__=_STRICT, **fields
-    )
+    return create_model(f"{_title(manifest.id)}Inputs", __config__=_STRICT, **fields)
 
 
 def _field(p: Param, owner: str) -> tuple[Any, Any]:
@@ -118,8 +117,14 @@ def _field(p: Param, owner: str) -> tuple[Any, Any]:
 def _annotation(p: Param, owner: str) -> Any:
     if p.enum:
         return Literal[tuple(p.enum)]
-    bounds = [b for b in (Ge(p.minimum) if p.minimum is not None else None,
-                          Le(p.maximum) if p.maximum is not None else None) if b]
+    bounds = [
+        b
+        for b in (
+            Ge(p.minimum) if p.minimum is not None else None,
+            Le(p.maximum) if p.maximum is not None else None,
+        )
+        if b
+    ]
     if p.type is ParamType.STRING:
         return StrictStr
     if p.type is ParamType.BOOLEAN:
@@ -140,8 +145,11 @@ def _annotation(p: Param, owner: str) -> Any:
 
 
 def _title(dotted: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in dotted.replace("-", "_").split(".")
-                   for part in part.split("_"))
+    return "".join(
+        part[:1].upper() + part[1:]
+        for part in dotted.replace("-", "_").split(".")
+        for part in part.split("_")
+    )
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -181,8 +189,11 @@ def _node(manifest: Manifest, loc: tuple[Any, ...]) -> Param | None:
         nodes: tuple[Param, ...] = manifest.parameters.header
         loc = loc[1:]
     else:
-        nodes = tuple(p for l in (Location.PATH, Location.QUERY, Location.BODY)
-                      for p in manifest.parameters.at(l))
+        nodes = tuple(
+            p
+            for l in (Location.PATH, Location.QUERY, Location.BODY)
+            for p in manifest.parameters.at(l)
+        )
     node: Param | None = None
     for part in loc:
         if isinstance(part, int):
@@ -200,8 +211,11 @@ def _node(manifest: Manifest, loc: tuple[Any, ...]) -> Param | None:
 
 def _siblings(manifest: Manifest, parent: tuple[Any, ...]) -> list[str]:
     if not parent:
-        names = [p.name for l in (Location.PATH, Location.QUERY, Location.BODY)
-                 for p in manifest.parameters.at(l)]
+        names = [
+            p.name
+            for l in (Location.PATH, Location.QUERY, Location.BODY)
+            for p in manifest.parameters.at(l)
+        ]
         return [*names, "headers"]
     if parent == ("headers",):
         return [p.name for p in manifest.parameters.header]
@@ -233,8 +247,9 @@ def input_schema(manifest: Manifest) -> dict[str, Any]:
             properties[p.name] = {**_schema(p), "x-rtk-location": loc.value}
             if p.required:
                 required.append(p.name)
-    header_props = {p.name: _schema(p) for p in manifest.parameters.header
-                    if p.name.lower() != "authorization"}
+    header_props = {
+        p.name: _schema(p) for p in manifest.parameters.header if p.name.lower() != "authorization"
+    }
     properties["headers"] = {
         "type": "object",
         "description": "Request headers (Authorization comes from the task's auth).",
@@ -254,14 +269,20 @@ def input_schema(manifest: Manifest) -> dict[str, Any]:
     return schema
 
 
-_JSON_TYPES = {ParamType.STRING: "string", ParamType.NUMBER: "number",
-               ParamType.INTEGER: "integer", ParamType.BOOLEAN: "boolean",
-               ParamType.OBJECT: "object", ParamType.ARRAY: "array"}
+_JSON_TYPES = {
+    ParamType.STRING: "string",
+    ParamType.NUMBER: "number",
+    ParamType.INTEGER: "integer",
+    ParamType.BOOLEAN: "boolean",
+    ParamType.OBJECT: "object",
+    ParamType.ARRAY: "array",
+}
 
 
 def _schema(p: Param) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": [_JSON_TYPES[p.type], "null"] if p.nullable
-                           else _JSON_TYPES[p.type]}
+    out: dict[str, Any] = {
+        "type": [_JSON_TYPES[p.type], "null"] if p.nullable else _JSON_TYPES[p.type]
+    }
     if p.description:
         out["description"] = p.description
     if p.enum is not None:

@@ -29,7 +29,7 @@ __all__ = [
     "Source",
 ]
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION: Literal[1] = 1
 
 
 class _Frozen(BaseModel):
@@ -147,8 +147,8 @@ class Manifest(_Frozen):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     path: str
     #: Other templates of the same operation (e.g. the live RealtimeKit path of a legacy one).
-    #: The request builder uses the first template, in the order ``path`` then these, whose
-    #: placeholders the inputs all fill.
+    #: The request builder uses the template that uses the most of the given path
+    #: parameters and needs none that is missing (``path`` wins a tie).
     alternate_paths: tuple[str, ...] = ()
     servers: tuple[str, ...] = ()
     auth: Auth = Auth()

@@ -73,9 +73,7 @@ class OpenAPIDocument:
         try:
             data = json.loads(raw) if path.suffix == ".json" else _yaml(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise OpenAPIError(
-                Problem(str(path), f"not a JSON or YAML document: {exc}")
-            ) from None
+            raise OpenAPIError(Problem(str(path), f"not a JSON or YAML document: {exc}")) from None
         if not isinstance(data, dict) or not str(data.get("openapi", "")).startswith("3"):
             raise OpenAPIError(
                 Problem(str(path), "not an OpenAPI 3 document", "it needs `openapi: 3.x`")
@@ -141,9 +139,9 @@ class OpenAPIDocument:
         if "requestBody" in op:
             body = self.resolve(op["requestBody"], f"{where} requestBody")
             body_required = bool(body.get("required"))
-            schema = self.json_schema_of(body, f"{where} requestBody")
-            if schema is not None:
-                root = self.param("body", schema, f"{where} requestBody")
+            body_schema = self.json_schema_of(body, f"{where} requestBody")
+            if body_schema is not None:
+                root = self.param("body", body_schema, f"{where} requestBody")
                 by_location[Location.BODY] = list(root.children)
         success: list[int] = []
         response_schema: dict[str, Any] | None = None
@@ -152,9 +150,9 @@ class OpenAPIDocument:
                 success.append(int(code))
                 if response_schema is None:
                     resolved = self.resolve(response, f"{where} response {code}")
-                    schema = self.json_schema_of(resolved, f"{where} response {code}")
-                    if schema is not None:
-                        response_schema = self.flatten(schema, f"{where} response {code}")
+                    found = self.json_schema_of(resolved, f"{where} response {code}")
+                    if found is not None:
+                        response_schema = self.flatten(found, f"{where} response {code}")
         security = op.get("security", self.data.get("security", []))
         schemes = (self.data.get("components") or {}).get("securitySchemes") or {}
         bearer = any(
@@ -260,8 +258,11 @@ def _param(name: str, schema: dict[str, Any], where: str, *, required: bool) -> 
         kind = "object" if "properties" in schema else None
     if kind not in {t.value for t in ParamType}:
         raise OpenAPIError(
-            Problem(where, f"schema of {name!r} has no supported type ({kind!r})",
-                    "oneOf/anyOf without a type are not supported")
+            Problem(
+                where,
+                f"schema of {name!r} has no supported type ({kind!r})",
+                "oneOf/anyOf without a type are not supported",
+            )
         )
     needed = set(schema.get("required", ()))
     children = tuple(
@@ -286,7 +287,8 @@ def _param(name: str, schema: dict[str, Any], where: str, *, required: bool) -> 
 
 
 def _yaml(raw: bytes) -> Any:
-    from ruamel.yaml import YAML, YAMLError
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
     try:
         return YAML(typ="safe", pure=True).load(raw.decode("utf-8"))

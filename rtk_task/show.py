@@ -18,7 +18,11 @@ def describe(m: Manifest) -> str:
     lines.append(f"  auth: {m.auth.header}: Bearer ${m.auth.env}")
     lines.append(
         f"  success: {', '.join(map(str, m.success_status))}; "
-        f"{'idempotent' if m.idempotent else 'not idempotent (never resent after an ambiguous failure)'}"
+        + (
+            "idempotent"
+            if m.idempotent
+            else "not idempotent: not resent after an ambiguous failure"
+        )
     )
     for loc in Location:
         params = m.parameters.at(loc)
@@ -43,8 +47,10 @@ def _param_lines(p: Param, depth: int) -> list[str]:
     if p.enum:
         facts.append("one of " + ", ".join(json.dumps(v) for v in p.enum))
     if p.minimum is not None or p.maximum is not None:
-        facts.append(f"range {p.minimum if p.minimum is not None else ''}.."
-                     f"{p.maximum if p.maximum is not None else ''}")
+        facts.append(
+            f"range {p.minimum if p.minimum is not None else ''}.."
+            f"{p.maximum if p.maximum is not None else ''}"
+        )
     if p.format:
         facts.append(f"format {p.format}")
     line = f"{'  ' * depth}{p.name}  ({'; '.join(facts)})"

@@ -1,0 +1,233 @@
+"""The public clients: :class:`Client` and :class:`AsyncClient`.
+
+Each owns one pooled httpx client (or uses the one passed in) and runs a call through
+:mod:`rtk_task.execute`. ``call`` returns a :class:`TaskResult` whatever happens after the
+task is found: bad inputs and remote failures are results with ``ok: false``, never raised
+(use :meth:`TaskResult.raise_for_error` to raise).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from pydantic import SecretStr
+
+from .execute import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    Call,
+    ResponseTooLarge,
+    failed,
+    finish,
+    prepare,
+)
+from .manifest import Manifest
+from .registry import load_task
+from .result import TaskResult
+from .secrets import Redactor
+
+__all__ = ["AsyncClient", "Client"]
+
+Task = str | Path | Manifest
+
+
+class _Base:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | SecretStr | None = None,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        if token is None:
+            token = os.environ.get("CLOUDFLARE_API_TOKEN") or None
+        self.base_url = base_url
+        self._token = SecretStr(token) if isinstance(token, str) else token
+        self._redactor = Redactor([self._token.get_secret_value()] if self._token else [])
+        self.timeout = httpx.Timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT
+        self.max_response_bytes = max_response_bytes
+
+    @property
+    def redactor(self) -> Redactor:
+        """What this client masks: its token."""
+        return self._redactor
+
+    def _prepare(
+        self, task: Task, inputs: dict[str, Any], secrets: Iterable[str], base_url: str | None
+    ) -> Call | TaskResult:
+        manifest = task if isinstance(task, Manifest) else load_task(task)
+        redactor = self._redactor.extend(secrets) if secrets else self._redactor
+        return prepare(
+            manifest,
+            inputs,
+            base_url=base_url or self.base_url,
+            token=self._token,
+            redactor=redactor,
+        )
+
+    def _extensions(self, timeout: httpx.Timeout | None) -> dict[str, Any]:
+        return {"timeout": (timeout or self.timeout).as_dict()}
+
+    def _check_length(self, response: httpx.Response) -> None:
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_response_bytes:
+            raise ResponseTooLarge(f"Content-Length {length} > {self.max_response_bytes}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, token={self._token!r})"
+
+
+class Client(_Base):
+    """Calls tasks synchronously over one pooled :class:`httpx.Client`."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | SecretStr | None = None,
+        http_client: httpx.Client | None = None,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_BYTES,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, token, timeout=timeout, max_response_bytes=max_response_bytes)
+        self._owns = http_client is None
+        self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
+
+    def call(
+        self,
+        task: Task,
+        inputs: dict[str, Any],
+        *,
+        secrets: Iterable[str] = (),
+        base_url: str | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> TaskResult:
+        """Validate, send and read one call of ``task`` with ``inputs`` (plain data)."""
+        prepared = self._prepare(task, inputs, secrets, base_url)
+        if isinstance(prepared, TaskResult):
+            return prepared
+        start = time.perf_counter()
+        request = prepared.request.to_httpx()
+        request.extensions = self._extensions(timeout)
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                self._check_length(response)
+                raw = bytearray()
+                for chunk in response.iter_bytes():
+                    raw += chunk
+                    if len(raw) > self.max_response_bytes:
+                        raise ResponseTooLarge(f"more than {self.max_response_bytes} bytes")
+            finally:
+                response.close()
+        except (httpx.HTTPError, ResponseTooLarge) as exc:
+            return failed(prepared, exc, attempts=1, elapsed_ms=_ms(start))
+        return finish(
+            prepared,
+            response.status_code,
+            response.headers,
+            bytes(raw),
+            attempts=1,
+            elapsed_ms=_ms(start),
+        )
+
+    def prepare(
+        self, task: Task, inputs: dict[str, Any], *, base_url: str | None = None
+    ) -> Call | TaskResult:
+        """Validate and build without sending (a dry run)."""
+        return self._prepare(task, inputs, (), base_url)
+
+    def close(self) -> None:
+        """Close the pooled client if this object made it."""
+        if self._owns:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_Base):
+    """Calls tasks with ``await`` over one pooled :class:`httpx.AsyncClient`."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | SecretStr | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_BYTES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, token, timeout=timeout, max_response_bytes=max_response_bytes)
+        self._owns = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
+
+    async def call(
+        self,
+        task: Task,
+        inputs: dict[str, Any],
+        *,
+        secrets: Iterable[str] = (),
+        base_url: str | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> TaskResult:
+        """Validate, send and read one call of ``task`` with ``inputs`` (plain data)."""
+        prepared = self._prepare(task, inputs, secrets, base_url)
+        if isinstance(prepared, TaskResult):
+            return prepared
+        start = time.perf_counter()
+        request = prepared.request.to_httpx()
+        request.extensions = self._extensions(timeout)
+        try:
+            response = await self._http.send(request, stream=True)
+            try:
+                self._check_length(response)
+                raw = bytearray()
+                async for chunk in response.aiter_bytes():
+                    raw += chunk
+                    if len(raw) > self.max_response_bytes:
+                        raise ResponseTooLarge(f"more than {self.max_response_bytes} bytes")
+            finally:
+                await response.aclose()
+        except (httpx.HTTPError, ResponseTooLarge) as exc:
+            return failed(prepared, exc, attempts=1, elapsed_ms=_ms(start))
+        return finish(
+            prepared,
+            response.status_code,
+            response.headers,
+            bytes(raw),
+            attempts=1,
+            elapsed_ms=_ms(start),
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled client if this object made it."""
+        if self._owns:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000

@@ -1,0 +1,61 @@
+"""``rtk-task demo``: the embedded emulator and the example workflow, no credentials needed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from .result import TaskResult
+    from .workflow import Step
+
+__all__ = ["EXAMPLE", "run_demo"]
+
+EXAMPLE = Path(__file__).parent / "examples" / "onboard-call.yaml"
+_DEMO_TOKEN = "demo-token-not-a-secret"
+
+
+def run_demo(*, as_json: bool = False) -> int:
+    """Run the example workflow against a fresh emulator on loopback; the exit code."""
+    from .client import Client
+    from .emulator import EmulatorServer
+    from .present import format_step_line
+    from .runner import run_workflow
+    from .workflow import load_workflow
+
+    workflow = load_workflow(EXAMPLE)
+    with EmulatorServer(host="127.0.0.1", port=0, token=_DEMO_TOKEN) as server:
+        if not as_json:
+            click.echo(f"emulator: {server.base_url}")
+            click.echo(f"workflow: {EXAMPLE.name} ({len(workflow.steps)} steps)\n")
+
+        def show(step: Step, result: TaskResult) -> None:
+            if not as_json:
+                click.echo(format_step_line(step.id, result))
+
+        with Client(base_url=server.base_url, token=_DEMO_TOKEN) as client:
+            results = run_workflow(client, workflow, {}, on_step=show)
+    ok = len(results) == len(workflow.steps) and all(r.ok for r in results.values())
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"ok": ok, "steps": {k: r.model_dump(mode="json") for k, r in results.items()}},
+                indent=2,
+            )
+        )
+    else:
+        last = results.get("get_meeting")
+        if ok and last is not None:
+            click.echo(
+                f"\nmeeting {last.outputs.get('meeting_id')} "
+                f"titled {last.outputs.get('title')!r} has its host; "
+                f"host token {str(results['add_host'].outputs.get('token'))[:12]}..."
+            )
+        else:
+            failed = next((r for r in results.values() if not r.ok), None)
+            if failed is not None and failed.error is not None:
+                click.echo(f"\nfailed: {failed.error.message}", err=True)
+    return 0 if ok else 1

@@ -1,0 +1,208 @@
+"""One call, in stages shared by the sync and async clients.
+
+:func:`prepare` validates and builds (nothing is sent on failure); the client sends and reads
+the body up to a size cap; :func:`finish` turns the answer into a :class:`TaskResult`, and
+:func:`failed` turns a transport exception into one. Only the clients touch the network.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from .errors import InputError, RtkError, TemplateError
+from .inputs import validate_inputs
+from .manifest import Manifest
+from .request import PreparedRequest, build_request, resolve_base_url
+from .result import ErrorInfo, TaskResult, extract
+from .secrets import Redactor
+
+__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TIMEOUT", "Call", "failed", "finish", "prepare"]
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+class ResponseTooLarge(Exception):
+    """The body passed the size cap; reading stopped there."""
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A prepared call: the request, the manifest and what to mask."""
+
+    manifest: Manifest
+    request: PreparedRequest
+    redactor: Redactor
+
+
+def error_result(
+    task: str, exc: RtkError, redactor: Redactor, request: PreparedRequest | None = None
+) -> TaskResult:
+    """A result for a problem found before sending."""
+    kind = {InputError: "validation", TemplateError: "template"}.get(type(exc), "config")
+    if exc.kind == "workflow":
+        kind = "workflow"
+    first = exc.first
+    return TaskResult(
+        ok=False,
+        task=task,
+        error=ErrorInfo(
+            kind=kind,
+            message=redactor.text(exc.render()),
+            field_path=first.where or None,
+            hint=redactor.text(first.hint) or None,
+        ),
+        request=request.info(redactor) if request else None,
+    )
+
+
+def prepare(
+    manifest: Manifest,
+    inputs: dict[str, Any],
+    *,
+    base_url: str | None,
+    token: SecretStr | None,
+    redactor: Redactor,
+    require_token: bool = True,
+) -> Call | TaskResult:
+    """Validate and build; a :class:`TaskResult` with the problem if that fails."""
+    try:
+        validate_inputs(manifest, inputs)
+        request = build_request(
+            manifest, inputs, base_url=resolve_base_url(manifest, base_url), token=token
+        )
+    except RtkError as exc:
+        return error_result(manifest.id, exc, redactor)
+    if token is None and require_token:
+        return error_result(
+            manifest.id,
+            RtkError(
+                f"no API token: set {manifest.auth.env} or pass token=",
+                hint="the emulator accepts any token unless started with --token",
+            ),
+            redactor,
+            request,
+        )
+    return Call(manifest, request, redactor)
+
+
+def finish(
+    call: Call,
+    status: int,
+    headers: httpx.Headers,
+    raw: bytes,
+    *,
+    attempts: int,
+    elapsed_ms: float,
+) -> TaskResult:
+    """A result from a complete answer."""
+    redactor = call.redactor
+    body, problem = _parse(headers.get("content-type", ""), raw)
+    if redactor and redactor.contains(raw):
+        body = redactor.value(body)
+    ok = 200 <= status < 300 and problem is None
+    error = None
+    outputs: dict[str, Any] = {}
+    if problem is not None:
+        error = ErrorInfo(
+            kind="response",
+            message=problem,
+            status_code=status,
+            hint="the server's answer was not the JSON it promised",
+        )
+    elif not ok:
+        error = _http_error(status, body, call)
+    else:
+        for out in call.manifest.outputs:
+            found, value = extract(body, out.path)
+            if found:
+                outputs[out.name] = value
+    return TaskResult(
+        ok=ok,
+        task=call.manifest.id,
+        status_code=status,
+        headers=redactor.headers(headers.multi_items()),
+        body=body,
+        outputs=outputs,
+        error=error,
+        attempts=attempts,
+        elapsed_ms=round(elapsed_ms, 3),
+        request=call.request.info(redactor),
+    )
+
+
+def failed(call: Call, exc: Exception, *, attempts: int, elapsed_ms: float) -> TaskResult:
+    """A result from a transport failure, saying whether the server may have acted."""
+    idempotent = call.manifest.idempotent
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        kind, hint = "connect", "the server did not get the request; check --base-url"
+    elif isinstance(exc, ResponseTooLarge):
+        kind, hint = "response", "the server's answer passed the size cap (max_response_bytes)"
+    elif idempotent and isinstance(exc, httpx.TimeoutException):
+        kind, hint = "timeout", "raise the step's timeout, or retry: the operation is idempotent"
+    elif idempotent:
+        kind, hint = "remote", "retrying is safe: the operation is idempotent"
+    else:
+        kind, hint = (
+            "ambiguous",
+            (
+                f"{call.request.method} may or may not have taken effect: check before retrying "
+                "(e.g. list meetings by title)"
+            ),
+        )
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return TaskResult(
+        ok=False,
+        task=call.manifest.id,
+        error=ErrorInfo(kind=kind, message=call.redactor.text(message), hint=hint),
+        attempts=attempts,
+        elapsed_ms=round(elapsed_ms, 3),
+        request=call.request.info(call.redactor),
+    )
+
+
+def _parse(content_type: str, raw: bytes) -> tuple[Any, str | None]:
+    if not raw:
+        return None, None
+    if "json" in content_type.lower():
+        try:
+            return json.loads(raw), None
+        except (ValueError, UnicodeDecodeError) as exc:
+            return raw[:2048].decode("utf-8", "replace"), f"malformed JSON body: {exc}"
+    text = raw.decode("utf-8", "replace")
+    if content_type.lower().startswith("text/") or not content_type:
+        return text, None
+    return text[:2048], None
+
+
+def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
+    """Cloudflare's ``errors[]`` and RealtimeKit's ``error{code,message}`` envelopes."""
+    api_errors: list[dict[str, Any]] = []
+    if isinstance(body, dict):
+        if isinstance(body.get("errors"), list):
+            api_errors = [e for e in body["errors"] if isinstance(e, dict)]
+        if isinstance(body.get("error"), dict):
+            api_errors.append(body["error"])
+        elif isinstance(body.get("error"), str):
+            api_errors.append({"message": body["error"]})
+    messages = [str(e.get("message")) for e in api_errors if e.get("message")]
+    reason = httpx.codes.get_reason_phrase(status) or "error"
+    message = f"HTTP {status} {reason}" + (f": {'; '.join(messages)}" if messages else "")
+    hints = {
+        401: f"check {call.manifest.auth.env}",
+        403: "the token lacks a permission",
+        404: "check the ids in the path",
+        429: "rate limited: wait and retry",
+    }
+    return ErrorInfo(
+        kind="http",
+        message=message,
+        status_code=status,
+        api_errors=api_errors,
+        hint=hints.get(status) or ("the server failed" if status >= 500 else None),
+    )

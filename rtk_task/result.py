@@ -1,0 +1,100 @@
+"""TaskResult: what a step did, as plain JSON, and output extraction from a response."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+from .errors import RemoteError, RtkError
+
+__all__ = ["ErrorInfo", "RequestInfo", "TaskResult", "extract"]
+
+ErrorKind = Literal[
+    "validation",  # inputs do not match the manifest: nothing sent
+    "template",  # a template could not be rendered: nothing sent
+    "workflow",  # the workflow cannot run the step: nothing sent
+    "config",  # missing token, bad base URL: nothing sent
+    "http",  # the server answered with a failure status
+    "connect",  # no connection was made: the server did not get the request
+    "timeout",  # the server took too long; for a create, whether it happened is unknown
+    "ambiguous",  # sent, no usable answer; the operation may or may not have happened
+    "response",  # the answer cannot be read (malformed, truncated, too large)
+    "remote",  # other transport failures
+]
+#: Kinds where nothing reached the server.
+NOT_SENT = frozenset({"validation", "template", "workflow", "config"})
+
+
+class _Plain(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorInfo(_Plain):
+    """Why a step failed."""
+
+    kind: ErrorKind
+    message: str
+    status_code: int | None = None
+    api_errors: list[dict[str, JsonValue]] = []
+    field_path: str | None = None
+    hint: str | None = None
+
+
+class RequestInfo(_Plain):
+    """The request as sent (or as it would be sent), secrets masked."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: JsonValue = None
+
+
+class TaskResult(_Plain):
+    """The outcome of one call. ``model_dump(mode="json")`` is plain JSON."""
+
+    ok: bool
+    task: str
+    status_code: int | None = None
+    headers: dict[str, str] = {}
+    body: JsonValue = None
+    outputs: dict[str, JsonValue] = {}
+    error: ErrorInfo | None = None
+    attempts: int = 0
+    elapsed_ms: float = 0.0
+    request: RequestInfo | None = None
+
+    @property
+    def sent(self) -> bool:
+        """Whether the request may have reached the server."""
+        return self.error is None or self.error.kind not in NOT_SENT
+
+    def raise_for_error(self) -> TaskResult:
+        """Raise the matching :class:`RtkError` when the call failed; else return self."""
+        if self.error is None:
+            return self
+        from .errors import Problem
+
+        problem = Problem(
+            self.error.field_path or self.task, self.error.message, self.error.hint or ""
+        )
+        if self.error.kind in NOT_SENT:
+            raise RtkError(problem)
+        raise RemoteError(problem)
+
+
+def extract(body: Any, path: str) -> tuple[bool, Any]:
+    """``(found, value)`` at a dotted path (``data.id``, ``data.items.0.id``) in a body."""
+    node = body
+    for part in path.split(".") if path else ():
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif (
+            isinstance(node, list)
+            and part.lstrip("-").isdigit()
+            and -len(node) <= int(part) < len(node)
+        ):
+            node = node[int(part)]
+        else:
+            return False, None
+    return True, node
