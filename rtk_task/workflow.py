@@ -256,14 +256,17 @@ def _check(workflow: Workflow, data: Any, file: str) -> None:
                 )
             )
         for part, value in (("with", step.with_), ("outputs", step.outputs)):
-            line = f"{file}:{_line(data, ('steps', i, part))}"
-            problems.extend(_reference_problems(workflow, i, value, line, part == "outputs"))
+            for leaf, text in _leaves(value, ("steps", i, part)):
+                line = f"{file}:{_line(data, leaf)}"
+                problems.extend(_reference_problems(workflow, i, text, line, part == "outputs"))
             try:
                 step.compiled_with() if part == "with" else step.compiled_outputs()
             except TemplateError as exc:
-                problems.extend(
-                    Problem(line, f"{p.where}: {p.message}", p.hint) for p in exc.problems
-                )
+                for p in exc.problems:
+                    leaf = ("steps", i, part, *_path_of(p.where, f"steps.{step.id}.{part}"))
+                    problems.append(
+                        Problem(f"{file}:{_line(data, leaf)}", f"{p.where}: {p.message}", p.hint)
+                    )
     WorkflowError.collect(problems)
 
 
@@ -273,7 +276,13 @@ def _reference_problems(
     problems: list[Problem] = []
     earlier = [s.id for s in workflow.steps[:index]]
     later = {s.id for s in workflow.steps[index:]}
-    for chain in sorted(references(value)):
+    chains = sorted(references(value), key=len, reverse=True)
+    # keep the longest chain of each (root, name): `steps.a.outputs.x` over `steps.a`
+    seen: set[tuple[str, ...]] = set()
+    for chain in chains:
+        if chain[:2] in seen:
+            continue
+        seen.add(chain[:2])
         head = chain[0]
         if head == "steps" and len(chain) > 1:
             target = chain[1]
@@ -320,6 +329,23 @@ def _reference_problems(
         elif head == "response" and not is_outputs and len(chain) == 1:
             problems.append(Problem(line, "`response` exists only in a step's outputs"))
     return problems
+
+
+def _leaves(value: Any, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """``(path, text)`` of every string leaf that holds a template."""
+    if isinstance(value, str):
+        return [(at, value)] if any(m in value for m in ("{{", "{%", "{#")) else []
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, (*at, k))]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*at, i))]
+    return []
+
+
+def _path_of(where: str, prefix: str) -> tuple[Any, ...]:
+    """``steps.s.with.a.b[0]`` -> ``("a", "b", 0)``."""
+    rest = where.removeprefix(prefix).lstrip(".")
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"\.|\[|\]", rest) if p)
 
 
 def _plain(node: Any) -> Any:
