@@ -1,4 +1,4 @@
-"""Clients over httpx.MockTransport: results, envelopes, outputs, masking, never sending bad input."""
+"""Clients over httpx.MockTransport: results, envelopes, outputs, masking, no bad sends."""
 
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ def test_bad_inputs_are_never_sent(inputs: dict[str, Any]) -> None:
     rec = Recorder(created)
     result = client_for(rec).call("realtimekit.meetings.create", inputs)
     assert not result.ok
-    assert result.error is not None and result.error.kind == "validation"
+    assert result.error is not None
+    assert result.error.kind == "validation"
     assert not result.sent
     assert rec.requests == [], "a request that failed validation reached the transport"
     with pytest.raises(RtkError):
@@ -113,7 +114,8 @@ def test_error_envelopes_are_parsed(status: int, body: dict[str, Any], message: 
     assert result.error.kind == "http"
     assert result.error.status_code == status
     assert message in result.error.message
-    assert result.error.api_errors and result.error.api_errors[0]["message"] == message
+    assert result.error.api_errors
+    assert result.error.api_errors[0]["message"] == message
     with pytest.raises(RemoteError):
         result.raise_for_error()
 
@@ -127,7 +129,8 @@ def test_malformed_json_is_a_response_error() -> None:
         )
     )
     result = client_for(rec).call("realtimekit.meetings.create", {"account_id": "a"})
-    assert not result.ok and result.error is not None
+    assert not result.ok
+    assert result.error is not None
     assert result.error.kind == "response"
 
 
@@ -141,7 +144,8 @@ def test_text_responses_are_kept_as_text() -> None:
         "realtimekit.meetings.get", {"account_id": "a", "meeting_id": "m"}
     )
     assert result.body == "<html>bad gateway</html>"
-    assert result.error is not None and result.error.status_code == 502
+    assert result.error is not None
+    assert result.error.status_code == 502
 
 
 def test_response_size_cap_stops_reading() -> None:
@@ -150,7 +154,8 @@ def test_response_size_cap_stops_reading() -> None:
     result = client_for(rec, max_response_bytes=1000).call(
         "realtimekit.meetings.get", {"account_id": "a", "meeting_id": "m"}
     )
-    assert not result.ok and result.error is not None
+    assert not result.ok
+    assert result.error is not None
     assert "size cap" in (result.error.hint or "")
 
 
@@ -160,7 +165,8 @@ def test_a_read_timeout_on_create_is_ambiguous_and_not_resent() -> None:
 
     rec = Recorder(slow)
     result = client_for(rec).call("realtimekit.meetings.create", {"account_id": "a"})
-    assert result.error is not None and result.error.kind == "ambiguous"
+    assert result.error is not None
+    assert result.error.kind == "ambiguous"
     assert "list meetings" in (result.error.hint or "")
     assert len(rec.requests) == 1
 
@@ -172,7 +178,8 @@ def test_a_read_timeout_on_get_is_a_timeout() -> None:
     result = client_for(Recorder(slow)).call(
         "realtimekit.meetings.get", {"account_id": "a", "meeting_id": "m"}
     )
-    assert result.error is not None and result.error.kind == "timeout"
+    assert result.error is not None
+    assert result.error.kind == "timeout"
 
 
 def test_secrets_echoed_by_the_server_are_masked() -> None:
@@ -191,7 +198,8 @@ def test_no_token_is_a_config_error_and_nothing_is_sent(monkeypatch: pytest.Monk
     rec = Recorder(created)
     client = Client(base_url=BASE, transport=httpx.MockTransport(rec))
     result = client.call("realtimekit.meetings.create", {"account_id": "a"})
-    assert result.error is not None and result.error.kind == "config"
+    assert result.error is not None
+    assert result.error.kind == "config"
     assert rec.requests == []
 
 
@@ -230,5 +238,6 @@ def test_async_client_gives_the_same_result() -> None:
 
     rec = Recorder(created)
     result = asyncio.run(_async_create(rec))
-    assert result.ok and result.outputs["meeting_id"] == "0b1c"
+    assert result.ok
+    assert result.outputs["meeting_id"] == "0b1c"
     assert len(rec.requests) == 1

@@ -203,7 +203,8 @@ def test_an_undefined_variable_at_run_time_sends_nothing() -> None:
         {"account_id": "a", "title": "t", "count": 1},
         {"create_meeting": {"meeting_id": "m"}},
     )
-    assert result.error is not None and result.error.kind == "template"
+    assert result.error is not None
+    assert result.error.kind == "template"
     assert result.error.field_path == "steps.add_host.with.preset_name"
     assert seen == []
 
@@ -242,4 +243,5 @@ def test_a_missing_secret_is_reported_before_sending(monkeypatch: pytest.MonkeyP
         transport=httpx.MockTransport(_emulated),
     )
     result = run_step(client, wf, wf.steps[0], wf.resolve_inputs({"account_id": "a"}), {})
-    assert result.error is not None and "RTK_TEST_STORE_SECRET" in result.error.message
+    assert result.error is not None
+    assert "RTK_TEST_STORE_SECRET" in result.error.message
