@@ -356,6 +356,54 @@ def _parse_pairs(pairs: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
     return out
 
 
+def _workflow_inputs(wf: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--input NAME=VALUE`` pairs in the workflow's declared types, defaults filled."""
+    from .errors import WorkflowError
+
+    given: dict[str, Any] = {}
+    problems = []
+    for name, text in _parse_pairs(pairs, "--input"):
+        spec = wf.inputs.get(name)
+        try:
+            given[name] = spec.parse(text) if spec else text
+        except ValueError as exc:
+            problems.append(Problem(f"--input {name}", str(exc)))
+    WorkflowError.collect(problems)
+    resolved: dict[str, Any] = wf.resolve_inputs(given)
+    return resolved
+
+
+def _step_outputs(wf: Any, step: Any, pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Outputs of the steps ``step`` reads: ``--output`` values, else the newest records."""
+    from .errors import WorkflowError
+    from .records import latest_outputs
+
+    outputs: dict[str, dict[str, Any]] = {}
+    for name, text in _parse_pairs(pairs, "--output"):
+        sid, _, out = name.partition(".")
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        outputs.setdefault(sid, {})[out] = value
+    if from_flags := sorted(set(step.needs) & set(outputs)):
+        click.echo(f"using --output values for {', '.join(from_flags)}", err=True)
+    needed = set(step.needs) - set(outputs)
+    for sid, (values, path) in sorted(latest_outputs(wf.file, needed).items()):
+        outputs[sid] = values
+        click.echo(f"using the outputs of {sid} recorded in {path}", err=True)
+    missing = sorted(set(step.needs) - set(outputs))
+    if missing:
+        raise WorkflowError(
+            Problem(
+                f"{wf.file}: step {step.id}",
+                f"reads the outputs of {', '.join(missing)}, which have not run",
+                f"test {missing[0]} first, or pass --output {missing[0]}.NAME=VALUE",
+            )
+        )
+    return outputs
+
+
 @cli.command("test")
 @click.argument("workflow", type=click.Path(dir_okay=False))
 @click.option("--step", "step_id", required=True, help="The step to run.")
@@ -384,56 +432,114 @@ def test_step(
     curl: bool,
     as_json: bool,
 ) -> None:
-    """Run one step of a workflow alone: the Test request button."""
+    """Run one step of a workflow alone: the Test request button.
+
+    A step that reads earlier steps' outputs takes them from --output, else from the newest
+    run records in .rtk-task/runs/.
+    """
     from .client import Client
-    from .errors import WorkflowError
-    from .runner import StepRun, run_step
+    from .execute import error_result
+    from .records import write_record
+    from .runner import StepRun
     from .workflow import load_workflow
 
     wf = load_workflow(workflow)
     step = wf.step(step_id)
-    given: dict[str, Any] = {}
-    problems = []
-    for name, text in _parse_pairs(input_pairs, "--input"):
-        spec = wf.inputs.get(name)
-        try:
-            given[name] = spec.parse(text) if spec else text
-        except ValueError as exc:
-            problems.append(Problem(f"--input {name}", str(exc)))
-    WorkflowError.collect(problems)
-    inputs = wf.resolve_inputs(given)
-    outputs: dict[str, dict[str, Any]] = {}
-    for name, text in _parse_pairs(output_pairs, "--output"):
-        sid, _, out = name.partition(".")
-        try:
-            value: Any = json.loads(text)
-        except ValueError:
-            value = text
-        outputs.setdefault(sid, {})[out] = value
-    needed = sorted(
-        {c[1] for c in step.references() if c[0] == "steps" and len(c) > 1} - set(outputs)
-    )
-    if needed:
-        raise WorkflowError(
-            Problem(
-                f"{wf.file}: step {step.id}",
-                f"reads the outputs of {', '.join(needed)}, which have not run",
-                f"test {needed[0]} first, or pass --output {needed[0]}.NAME=VALUE",
-            )
-        )
+    inputs = _workflow_inputs(wf, input_pairs)
+    outputs = _step_outputs(wf, step, output_pairs)
     with Client(base_url=base_url) as client:
         try:
             run = StepRun(wf, step, inputs, outputs)
         except RtkError as exc:
-            from .execute import error_result
-
             result = error_result(step.task, exc, client.redactor)
             _show(result, as_json=as_json, curl_text=None, dry_run=dry_run)
             return
         result, curl_text = _dry_run(client, wf.manifest(step), run.inputs, run.secrets.values())
         if not dry_run and result.ok:
-            result = run_step(client, wf, step, inputs, outputs)
+            result = run.call(client)
+            if result.sent:
+                write_record(
+                    wf.file,
+                    wf.name,
+                    {step.id: result},
+                    ok=result.ok,
+                    inputs=inputs,
+                    redactor=run.redactor.extend(client.redactor.values),
+                    kind="test",
+                )
     _show(result, as_json=as_json, curl_text=curl_text if curl else None, dry_run=dry_run)
+
+
+@cli.command("run")
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option(
+    "--input",
+    "input_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A workflow input (repeatable).",
+)
+@click.option("--base-url", help="API base URL (default: $RTK_BASE_URL, then each task's server).")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "temporal", "prefect"]),
+    default="local",
+    show_default=True,
+    help="Where the steps run.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Independent steps run at once (local engine).",
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"ok", "steps": {id: TaskResult}}.')
+def run_cmd(
+    workflow: str,
+    input_pairs: tuple[str, ...],
+    base_url: str | None,
+    engine: str,
+    concurrency: int,
+    as_json: bool,
+) -> None:
+    """Run a workflow: steps in dependency order, each step's status as it finishes."""
+    import os
+
+    from .present import format_step_line
+    from .records import write_record
+    from .runner import run_workflow
+    from .secrets import Redactor
+    from .workflow import load_workflow
+
+    wf = load_workflow(workflow)
+    inputs = _workflow_inputs(wf, input_pairs)
+
+    def show(step: Any, result: Any) -> None:
+        if not as_json:
+            click.echo(format_step_line(step.id, result))
+
+    if engine == "local":
+        run = run_workflow(wf, inputs, base_url=base_url, concurrency=concurrency, on_step=show)
+    else:
+        engines = importlib.import_module(f"rtk_task.engines.{engine}")
+        run = engines.run_with_engine(wf, inputs, base_url=base_url, on_step=show)
+    redactor = Redactor(
+        [
+            os.environ.get("CLOUDFLARE_API_TOKEN"),
+            *(os.environ.get(env) for env in wf.secrets.values()),
+        ]
+    )
+    path = write_record(wf.file, wf.name, run.steps, ok=run.ok, inputs=inputs, redactor=redactor)
+    if as_json:
+        _echo_json(run.to_json())
+    else:
+        click.echo(
+            f"{'ok' if run.ok else 'failed'}: {wf.name} ({len(run.steps)} steps); "
+            f"recorded in {path}"
+        )
+    sent_nothing = all(not r.sent for r in run.steps.values() if not r.ok)
+    sys.exit(0 if run.ok else (EXIT_BAD_INPUT if sent_nothing else 1))
 
 
 @cli.command()

@@ -20,7 +20,6 @@ _DEMO_TOKEN = "demo-token-not-a-secret"
 
 def run_demo(*, as_json: bool = False) -> int:
     """Run the example workflow against a fresh emulator on loopback; the exit code."""
-    from .client import Client
     from .emulator import EmulatorServer
     from .present import format_step_line
     from .runner import run_workflow
@@ -36,16 +35,10 @@ def run_demo(*, as_json: bool = False) -> int:
             if not as_json:
                 click.echo(format_step_line(step.id, result))
 
-        with Client(base_url=server.base_url, token=_DEMO_TOKEN) as client:
-            results = run_workflow(client, workflow, {}, on_step=show)
-    ok = len(results) == len(workflow.steps) and all(r.ok for r in results.values())
+        run = run_workflow(workflow, {}, base_url=server.base_url, token=_DEMO_TOKEN, on_step=show)
+    results, ok = run.steps, run.ok
     if as_json:
-        click.echo(
-            json.dumps(
-                {"ok": ok, "steps": {k: r.model_dump(mode="json") for k, r in results.items()}},
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(run.to_json(), indent=2))
     else:
         last = results.get("get_meeting")
         if ok and last is not None:

@@ -55,11 +55,15 @@ _TABLE_HEADER = re.compile(
 )
 _TABLE_RULE = re.compile(r"^\s*-{3,}\s*(\|\s*-{3,}\s*){3}\|?\s*$")
 _ROW_START = re.compile(r"^([A-Za-z0-9_$@\-.\[\]]+) \|$")
+#: A line that ends a table cell but is not a valid `name |` line (e.g. `my name |`).
+_CELL_END = re.compile(r"^(.*?)\s*\|$")
 _TYPE_LINE = re.compile(r"^([A-Za-z]+) \| ([A-Za-z]+) \|(.*)$")
 _VALID = re.compile(r'Valid values:((?:\s*"(?:[^"\\]|\\.)*"\s*,?)*)')
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _DEFAULT = "Default value:"
 _ROW_HINT = "a row is `name |` on one line, then `Type | Yes/No | description |`"
+#: Deeper dotted names would overflow the recursion of later stages (as OpenAPI's limit).
+_MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ class _Node:
 class _Parser:
     def __init__(self, text: str, file: str) -> None:
         text = text.removeprefix("\ufeff")
-        self.lines = [ln.rstrip() for ln in text.splitlines()]
+        self.lines = [ln.strip() for ln in text.splitlines()]
         self.file = file
         self.problems: list[Problem] = []
         self.roots: dict[Location, dict[str, _Node]] = {loc: {} for loc in Location}
@@ -137,6 +141,16 @@ class _Parser:
             and bool(_TYPE_LINE.match(self.lines[i + 1]))
         )
 
+    def is_headless_section_at(self, i: int) -> bool:
+        """A known section title followed by a row: a table that lost its header."""
+        return (
+            self.lines[i].lower() in _SECTIONS and i + 1 < len(self.lines) and self.is_row_at(i + 1)
+        )
+
+    def starts_block(self, i: int) -> bool:
+        """Where summary or note text ends: a table, or rows that belong in one."""
+        return self.is_table_title_at(i) or self.is_headless_section_at(i) or self.is_row_at(i)
+
     def parse(self) -> DocsPage:
         n = len(self.lines)
         i = self.skip_blank(0)
@@ -146,9 +160,7 @@ class _Parser:
         method, path = self.parse_request_line(i)
         i += 1
         summary: list[str] = []
-        while (
-            i < n and self.lines[i].strip().lower() != "servers" and not self.is_table_title_at(i)
-        ):
+        while i < n and self.lines[i].lower() != "servers" and not self.starts_block(i):
             if self.lines[i].strip():
                 summary.append(self.lines[i].strip())
             i += 1
@@ -162,8 +174,16 @@ class _Parser:
         while i < n:
             if not self.lines[i].strip():
                 i += 1
-            elif self.is_table_title_at(i):
+            elif self.is_table_title_at(i) or self.is_headless_section_at(i):
                 i = self.parse_section(i)
+            elif self.is_row_at(i):
+                self.problem(
+                    i + 1,
+                    "a row outside any parameter table",
+                    "put it under a section title (e.g. `Request body fields`) and the "
+                    "`Name | Type | Required | Description |` header",
+                )
+                i = self.parse_row(i, None)
             else:
                 i = self.parse_note(i, notes)
         if not summary:
@@ -208,7 +228,7 @@ class _Parser:
         title = self.lines[i].strip()
         body: list[str] = []
         i += 1
-        while i < len(self.lines) and not self.is_table_title_at(i):
+        while i < len(self.lines) and not self.starts_block(i):
             line = self.lines[i].strip()
             if line and not line.startswith("- ") and body:
                 break
@@ -236,20 +256,49 @@ class _Parser:
             )
         else:
             self.seen_sections[location] = i + 1
-        i += 2  # title, header
-        if i < len(self.lines) and _TABLE_RULE.match(self.lines[i]):
+        i += 1
+        if i < len(self.lines) and _TABLE_HEADER.match(self.lines[i]):
             i += 1
+            if i < len(self.lines) and _TABLE_RULE.match(self.lines[i]):
+                i += 1
+            else:
+                self.problem(i + 1, "the table header must be followed by `---|---|---|---|`")
         else:
-            self.problem(i + 1, "the table header must be followed by `---|---|---|---|`")
+            self.problem(
+                i,
+                f"section {title!r} has no table header",
+                "the line after the title is `Name | Type | Required | Description |`, "
+                "then `---|---|---|---|`",
+            )
         while i < len(self.lines):
             if not self.lines[i].strip():
                 i += 1
                 continue
-            if self.is_table_title_at(i) or not (
-                _ROW_START.match(self.lines[i]) or _TYPE_LINE.match(self.lines[i])
-            ):
+            if self.is_table_title_at(i) or self.is_headless_section_at(i):
                 return i
-            i = self.parse_row(i, location)
+            if _ROW_START.match(self.lines[i]) or _TYPE_LINE.match(self.lines[i]):
+                i = self.parse_row(i, location)
+            elif cell := _CELL_END.match(self.lines[i]):
+                i = self.parse_bad_name(i, cell.group(1))
+            elif self.is_row_at(self.skip_blank(i + 1)):
+                # a stray line with more rows after it: still the table, so say so
+                self.problem(i + 1, f"not a table row: {self.lines[i][:60]!r}", _ROW_HINT)
+                i += 1
+            else:
+                return i  # the table has ended; what follows is a trailing section
+        return i
+
+    def parse_bad_name(self, i: int, name: str) -> int:
+        """A `something |` line whose something is not a name; skip its type line too."""
+        self.problem(
+            i + 1,
+            f"{name!r} is not a parameter name",
+            "a name is letters, digits and _ - $ @, dotted for nesting, `[]` for arrays, then ` |`",
+        )
+        i += 1
+        typed = _TYPE_LINE.match(self.lines[i]) if i < len(self.lines) else None
+        if typed is not None:
+            _, i, _ = self.read_description(typed.group(3), i + 1)
         return i
 
     # -- rows ----------------------------------------------------------------------------
@@ -265,6 +314,8 @@ class _Parser:
         typed = _TYPE_LINE.match(self.lines[i]) if i < len(self.lines) else None
         if typed is None:
             self.problem(start, f"row {name!r} has no type line", _ROW_HINT)
+            if i < len(self.lines) and "|" in self.lines[i] and not _ROW_START.match(self.lines[i]):
+                return i + 1  # a broken type line (e.g. `String|Yes|`): reported with its row
             return i
         type_word, required_word, rest = typed.groups()
         i += 1
@@ -287,7 +338,11 @@ class _Parser:
             self.problem(start + 1, f"required must be Yes or No, not {required_word!r}")
         if ptype is None or location is None:
             return i
-        description, enum, default = self.clauses(" ".join(desc_lines), ptype, name, start)
+        # `x[]` of a scalar or Object type: valid values are the items', the default the array's
+        as_list = name.endswith("[]") and ptype is not ParamType.ARRAY
+        description, enum, default = self.clauses(
+            " ".join(desc_lines), ptype, name, start, as_list=as_list
+        )
         self.add(
             location,
             name,
@@ -334,7 +389,7 @@ class _Parser:
         return False
 
     def clauses(
-        self, text: str, ptype: ParamType, name: str, line: int
+        self, text: str, ptype: ParamType, name: str, line: int, *, as_list: bool = False
     ) -> tuple[str, tuple[JsonValue, ...] | None, JsonValue]:
         """Take ``Valid values:`` and ``Default value:`` out of a description."""
         enum: tuple[JsonValue, ...] | None = None
@@ -358,14 +413,18 @@ class _Parser:
                     'write it as JSON: Default value: "text", 5, true, null',
                 )
             else:
-                if not _fits(default, ptype):
+                values = default if as_list and isinstance(default, list) else [default]
+                if (as_list and not isinstance(default, list)) or not all(
+                    _fits(v, ptype) for v in values
+                ):
+                    kind = f"an array of {ptype.value}" if as_list else _a(ptype.value)
                     self.problem(
                         line,
-                        f"the default of {name!r}, {json.dumps(default)}, is not a {ptype.value}",
+                        f"the default of {name!r}, {json.dumps(default)}, is not {kind}",
                         "fix the default or the type",
                     )
                     default = None
-                elif enum and default not in enum:
+                elif enum and not all(v in enum for v in values):
                     self.problem(
                         line,
                         f"the default of {name!r}, {json.dumps(default)}, is not a valid value",
@@ -382,9 +441,12 @@ class _Parser:
             except json.JSONDecodeError:
                 value = None
             if not _fits(value, ptype):
-                self.problem(line, f"valid value {literal} of {name!r} is not a {ptype.value}")
+                self.problem(line, f"valid value {literal} of {name!r} is not {_a(ptype.value)}")
                 return None
-        elif ptype is ParamType.BOOLEAN and value in ("true", "false"):
+        elif ptype is ParamType.BOOLEAN:
+            if value not in ("true", "false"):
+                self.problem(line, f"valid value {literal} of {name!r} is not a boolean")
+                return None
             value = value == "true"
         return value  # type: ignore[no-any-return]
 
@@ -408,8 +470,15 @@ class _Parser:
                 "keep one row per name",
             )
             return
-        self.line_of[key] = line
         parts = name.split(".")
+        if len(parts) > _MAX_DEPTH:
+            self.problem(
+                line,
+                f"{name[:40]!r}... nests {len(parts)} levels deep",
+                f"at most {_MAX_DEPTH} levels are supported",
+            )
+            return
+        self.line_of[key] = line
         siblings = self.roots[location]
         for depth, part in enumerate(parts[:-1]):
             parent = siblings.get(part.removesuffix("[]"))
@@ -422,6 +491,14 @@ class _Parser:
                 )
                 return
             if part.endswith("[]"):
+                if parent.type is not ParamType.ARRAY:
+                    self.problem(
+                        line,
+                        f"{name!r} is inside {parent_name!r}, but {part[:-2]!r} is "
+                        f"{_a(parent.type.value)}, not an array",
+                        f"make {part[:-2]!r} an Array (`{part} |`) or drop the `[]`",
+                    )
+                    return
                 if parent.items is None:
                     parent.items = _Node("[]", ParamType.OBJECT, False, "", None, None, line)
                 parent = parent.items
@@ -440,14 +517,27 @@ class _Parser:
             node.name = leaf[:-2]
             if ptype is not ParamType.ARRAY:
                 node.items = _Node("[]", ptype, False, "", None, enum, line)
-                node.type, node.enum, node.default = ParamType.ARRAY, None, None
+                node.type, node.enum = ParamType.ARRAY, None
         if not _NAME.match(node.name):
             self.problem(line, f"{name!r} is not a parameter name", _ROW_HINT)
+            return
+        if node.name in siblings:  # `x` and `x[]` are one name
+            self.problem(
+                line,
+                f"duplicate {location.value} parameter {name!r} "
+                f"(first at line {siblings[node.name].line})",
+                "keep one row per name",
+            )
             return
         siblings[node.name] = node
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_$@\-]+$")
+
+
+def _a(word: str) -> str:
+    """``word`` with its indefinite article."""
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
 def _fits(value: Any, ptype: ParamType) -> bool:

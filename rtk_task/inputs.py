@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from annotated_types import Ge, Le
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -23,14 +24,24 @@ from pydantic import (
     ValidationError,
     create_model,
 )
+from pydantic_core import PydanticCustomError
 
 from .errors import InputError, Problem, did_you_mean
 from .manifest import Location, Manifest, Param, ParamType
 
 __all__ = ["input_model", "input_schema", "split_inputs", "validate_inputs"]
 
-_STRICT = ConfigDict(strict=True, extra="forbid")
-_HEADERS = ConfigDict(strict=True, extra="allow")  # custom headers are the user's business
+# NaN and infinities are not JSON: a body holding one could not be sent as JSON
+_STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+class _Headers(BaseModel):
+    """Base of a task's headers model: custom headers are the user's business, but strings."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    __pydantic_extra__: dict[str, StrictStr] = Field(init=False)  # type: ignore[assignment]
+
+
 _CACHE: OrderedDict[int, tuple[Manifest, type[BaseModel]]] = OrderedDict()
 _CACHE_SIZE = 256
 _LOCK = Lock()
@@ -98,7 +109,7 @@ def _build_model(manifest: Manifest) -> type[BaseModel]:
             if p.name.lower() != "authorization"  # auth comes from the manifest, not inputs
         }
         model = create_model(  # type: ignore[call-overload]
-            f"{_title(manifest.id)}Headers", __config__=_HEADERS, **header_fields
+            f"{_title(manifest.id)}Headers", __base__=_Headers, **header_fields
         )
         fields["headers_"] = (model, Field(None, alias="headers"))
     else:
@@ -116,7 +127,11 @@ def _field(p: Param, owner: str) -> tuple[Any, Any]:
 
 def _annotation(p: Param, owner: str) -> Any:
     if p.enum:
-        return Literal[tuple(p.enum)]
+        literal = Literal[tuple(p.enum)]
+        if p.type in _STRICT_TYPES:
+            # a Literal compares by ==, so True would pass for 1 and 1.0 for 1: check the type
+            return Annotated[literal, BeforeValidator(_STRICT_TYPES[p.type])]
+        return literal
     bounds = [
         b
         for b in (
@@ -142,6 +157,22 @@ def _annotation(p: Param, owner: str) -> Any:
     return create_model(  # type: ignore[call-overload]
         _title(owner), __config__=_STRICT, **sub
     )
+
+
+def _strict_type(name: str, message: str, ok: Any) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) is (ok is bool) and isinstance(value, ok):
+            return value
+        raise PydanticCustomError(name, message)
+
+    return check
+
+
+_STRICT_TYPES = {
+    ParamType.INTEGER: _strict_type("int_type", "Input should be a valid integer", int),
+    ParamType.NUMBER: _strict_type("float_type", "Input should be a valid number", (int, float)),
+    ParamType.BOOLEAN: _strict_type("bool_type", "Input should be a valid boolean", bool),
+}
 
 
 def _title(dotted: str) -> str:
@@ -286,7 +317,8 @@ def _schema(p: Param) -> dict[str, Any]:
     if p.description:
         out["description"] = p.description
     if p.enum is not None:
-        out["enum"] = list(p.enum)
+        # `enum` is checked on its own: a nullable field's null must be one of the values
+        out["enum"] = [*p.enum, None] if p.nullable and None not in p.enum else list(p.enum)
     if p.default is not None:
         out["default"] = p.default
     if p.minimum is not None:

@@ -63,6 +63,8 @@ class TaskResult(_Plain):
     attempts: int = 0
     elapsed_ms: float = 0.0
     request: RequestInfo | None = None
+    #: The step did not run (its ``when`` was false, or the run stopped before it).
+    skipped: bool = False
 
     @property
     def sent(self) -> bool:

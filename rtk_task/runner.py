@@ -7,8 +7,9 @@ the steps before it; a step's own ``outputs`` templates also see ``response`` (`
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -20,7 +21,14 @@ from .result import ErrorInfo, TaskResult
 from .secrets import Redactor
 from .workflow import Step, Workflow
 
-__all__ = ["StepRun", "run_step", "run_step_async", "run_workflow"]
+__all__ = [
+    "RunResult",
+    "StepRun",
+    "run_step",
+    "run_step_async",
+    "run_workflow",
+    "run_workflow_async",
+]
 
 
 class StepRun:
@@ -48,6 +56,22 @@ class StepRun:
         t = step.timeouts
         self.timeout = httpx.Timeout(t.read, connect=t.connect) if t else None
         self._context = context
+
+    def call(self, client: Client) -> TaskResult:
+        """Send the rendered step and add its outputs."""
+        manifest = self.workflow.manifest(self.step)
+        result = client.call(
+            manifest, self.inputs, secrets=self.secrets.values(), timeout=self.timeout
+        )
+        return self.add_outputs(result)
+
+    async def acall(self, client: AsyncClient) -> TaskResult:
+        """:meth:`call` with ``await``."""
+        manifest = self.workflow.manifest(self.step)
+        result = await client.call(
+            manifest, self.inputs, secrets=self.secrets.values(), timeout=self.timeout
+        )
+        return self.add_outputs(result)
 
     def add_outputs(self, result: TaskResult) -> TaskResult:
         """The result with the step's own outputs rendered over the response."""
@@ -108,10 +132,7 @@ def run_step(
     if run is None:
         assert failed is not None
         return failed
-    result = client.call(
-        workflow.manifest(step), run.inputs, secrets=run.secrets.values(), timeout=run.timeout
-    )
-    return run.add_outputs(result)
+    return run.call(client)
 
 
 async def run_step_async(
@@ -126,10 +147,7 @@ async def run_step_async(
     if run is None:
         assert failed is not None
         return failed
-    result = await client.call(
-        workflow.manifest(step), run.inputs, secrets=run.secrets.values(), timeout=run.timeout
-    )
-    return run.add_outputs(result)
+    return await run.acall(client)
 
 
 def _secrets(workflow: Workflow, step: Step) -> dict[str, str]:
@@ -152,26 +170,130 @@ def _secrets(workflow: Workflow, step: Step) -> dict[str, str]:
     return values
 
 
-def run_workflow(
-    client: Client,
+class RunResult:
+    """A workflow run: ``ok`` and every step's result, in file order."""
+
+    __slots__ = ("ok", "steps")
+
+    def __init__(self, ok: bool, steps: dict[str, TaskResult]) -> None:
+        self.ok = ok
+        self.steps = steps
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"ok": bool, "steps": {"<id>": TaskResult, ...}}`` as plain JSON."""
+        return {
+            "ok": self.ok,
+            "steps": {k: r.model_dump(mode="json") for k, r in self.steps.items()},
+        }
+
+
+def _not_run(step: Step, why: str) -> TaskResult:
+    return TaskResult(
+        ok=False,
+        task=step.task,
+        skipped=True,
+        error=ErrorInfo(kind="workflow", message=f"not run: {why}"),
+    )
+
+
+async def _run_one(
+    client: AsyncClient,
+    workflow: Workflow,
+    step: Step,
+    inputs: Mapping[str, Any],
+    outputs: Mapping[str, Mapping[str, Any]],
+) -> TaskResult:
+    if step.when is not None:
+        context = {
+            "inputs": inputs,
+            "steps": {k: {"outputs": v} for k, v in outputs.items()},
+            "secrets": {},
+        }
+        try:
+            go = step.compiled_when().render(context, f"steps.{step.id}.when")
+        except TemplateError as exc:
+            return error_result(step.task, exc, Redactor())
+        if not go:
+            return TaskResult(ok=True, task=step.task, skipped=True)
+    return await run_step_async(client, workflow, step, inputs, outputs)
+
+
+async def run_workflow_async(
+    client: AsyncClient,
     workflow: Workflow,
     inputs: Mapping[str, Any],
     *,
-    on_step: Any = None,
-) -> dict[str, TaskResult]:
-    """Run every step in file order, stopping at the first failure.
+    concurrency: int = 4,
+    on_step: Callable[[Step, TaskResult], None] | None = None,
+) -> RunResult:
+    """Run steps in dependency order, independent ones concurrently (at most ``concurrency``).
 
-    ``on_step(step, result)`` is called after each step (for progress output).
+    The first failure stops the run (steps already running finish) unless the failed step
+    says ``continue_on_error``. A step whose inputs come from a step that failed or was
+    skipped does not run.
     """
     values = workflow.resolve_inputs(dict(inputs))
-    outputs: dict[str, Mapping[str, Any]] = {}
+    by_id = {s.id: s for s in workflow.steps}
+    pending = dict(by_id)
     results: dict[str, TaskResult] = {}
-    for step in workflow.steps:
-        result = run_step(client, workflow, step, values, outputs)
-        results[step.id] = result
+    outputs: dict[str, Mapping[str, Any]] = {}
+    running: dict[asyncio.Task[TaskResult], str] = {}
+    stopped_by: str | None = None
+
+    def settle(step_id: str, result: TaskResult) -> None:
+        results[step_id] = result
+        if result.ok and not result.skipped:
+            outputs[step_id] = result.outputs
         if on_step is not None:
-            on_step(step, result)
-        if not result.ok:
+            on_step(by_id[step_id], result)
+
+    while pending or running:
+        if stopped_by is None:
+            for step_id, step in list(pending.items()):
+                if not step.needs <= results.keys():
+                    continue
+                del pending[step_id]
+                missing = sorted(d for d in step.needs if d not in outputs)
+                if missing:
+                    settle(step_id, _not_run(step, f"needs the outputs of {', '.join(missing)}"))
+                    continue
+                if len(running) >= concurrency:
+                    pending[step_id] = step
+                    break
+                task = asyncio.ensure_future(_run_one(client, workflow, step, values, outputs))
+                running[task] = step_id
+        if not running:
             break
-        outputs[step.id] = result.outputs
-    return results
+        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for task in finished:
+            step_id = running.pop(task)
+            result = task.result()
+            settle(step_id, result)
+            if not result.ok and not by_id[step_id].continue_on_error and stopped_by is None:
+                stopped_by = step_id
+    for step_id, step in pending.items():
+        settle(step_id, _not_run(step, f"the run stopped after {stopped_by} failed"))
+    ordered = {s.id: results[s.id] for s in workflow.steps if s.id in results}
+    ok = all(r.ok or by_id[k].continue_on_error for k, r in ordered.items())
+    return RunResult(ok and stopped_by is None, ordered)
+
+
+def run_workflow(
+    workflow: Workflow,
+    inputs: Mapping[str, Any],
+    *,
+    base_url: str | None = None,
+    token: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    concurrency: int = 4,
+    on_step: Callable[[Step, TaskResult], None] | None = None,
+) -> RunResult:
+    """:func:`run_workflow_async` with a client of its own, for callers without a loop."""
+
+    async def main() -> RunResult:
+        async with AsyncClient(base_url=base_url, token=token, transport=transport) as client:
+            return await run_workflow_async(
+                client, workflow, inputs, concurrency=concurrency, on_step=on_step
+            )
+
+    return asyncio.run(main())

@@ -34,6 +34,11 @@ class Redactor:
         """A redactor that masks these secrets too."""
         return Redactor((*self._values, *secrets))
 
+    @property
+    def values(self) -> tuple[str, ...]:
+        """The secret values (for combining redactors; never for display)."""
+        return self._values
+
     def __bool__(self) -> bool:
         return bool(self._values)
 

@@ -83,10 +83,18 @@ class Step(_UserModel):
     outputs: dict[str, Any] = Field(default_factory=dict)
     timeout: float | Timeout | None = None
     description: str = ""
+    #: A template; the step runs only when it renders truthy.
+    when: str | bool | None = None
+    #: Keep running the workflow when this step fails.
+    continue_on_error: bool = False
+    #: For list tasks: gather every page into one output list.
+    paginate: bool = False
+    max_pages: int | None = Field(None, ge=1)
 
     _compiled_with: CompiledValue | None = PrivateAttr(None)
     _compiled_outputs: CompiledValue | None = PrivateAttr(None)
     _references: frozenset[tuple[str, ...]] | None = PrivateAttr(None)
+    _compiled_when: CompiledValue | None = PrivateAttr(None)
 
     @field_validator("id")
     @classmethod
@@ -94,6 +102,11 @@ class Step(_UserModel):
         if not _STEP_ID.match(value):
             raise ValueError("a step id is letters, digits and _ (templates read steps.<id>)")
         return value
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """Ids of the steps whose outputs this step reads."""
+        return frozenset(c[1] for c in self.references() if c[0] == "steps" and len(c) > 1)
 
     @property
     def timeouts(self) -> Timeout | None:
@@ -111,8 +124,17 @@ class Step(_UserModel):
     def references(self) -> frozenset[tuple[str, ...]]:
         """Attribute chains its templates read (``("steps", "a", "outputs", "id")``)."""
         if self._references is None:
-            self._references = frozenset(references(self.with_) | references(self.outputs))
+            when = self.when if isinstance(self.when, str) else ""
+            self._references = frozenset(
+                references(self.with_) | references(self.outputs) | references(when)
+            )
         return self._references
+
+    def compiled_when(self) -> CompiledValue:
+        """The ``when`` condition, compiled once."""
+        if self._compiled_when is None:
+            self._compiled_when = compile_value(self.when, f"steps.{self.id}.when")
+        return self._compiled_when
 
     def compiled_outputs(self) -> CompiledValue:
         """The step's own ``outputs`` templates, compiled once."""
@@ -255,12 +277,18 @@ def _check(workflow: Workflow, data: Any, file: str) -> None:
                     exc.first.hint,
                 )
             )
-        for part, value in (("with", step.with_), ("outputs", step.outputs)):
+        when = step.when if isinstance(step.when, str) else ""
+        for part, value in (("with", step.with_), ("outputs", step.outputs), ("when", when)):
             for leaf, text in _leaves(value, ("steps", i, part)):
                 line = f"{file}:{_line(data, leaf)}"
                 problems.extend(_reference_problems(workflow, i, text, line, part == "outputs"))
             try:
-                step.compiled_with() if part == "with" else step.compiled_outputs()
+                if part == "with":
+                    step.compiled_with()
+                elif part == "outputs":
+                    step.compiled_outputs()
+                else:
+                    step.compiled_when()
             except TemplateError as exc:
                 for p in exc.problems:
                     leaf = ("steps", i, part, *_path_of(p.where, f"steps.{step.id}.{part}"))

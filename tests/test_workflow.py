@@ -172,10 +172,13 @@ def test_steps_chain_outputs_and_keep_native_types() -> None:
         return _emulated(request)
 
     wf = parse_workflow(GOOD, "wf.yaml")
-    client = Client(
-        base_url="http://127.0.0.1:1/v4", token="tok-x-1234", transport=httpx.MockTransport(handler)
-    )
-    results = run_workflow(client, wf, {"account_id": "acc"})
+    results = run_workflow(
+        wf,
+        {"account_id": "acc"},
+        base_url="http://127.0.0.1:1/v4",
+        token="tok-x-1234",
+        transport=httpx.MockTransport(handler),
+    ).steps
     assert all(r.ok for r in results.values()), results
     assert json.loads(seen[0].content)["session_keep_alive_time_in_secs"] == 100
     assert seen[1].url.path.endswith("/meetings/m-42/participants")
