@@ -71,6 +71,7 @@ class _LazyGroup(click.Group):
 
     lazy: dict[str, str] = {  # noqa: RUF012 - a class-level table, never mutated
         "emulator": "rtk_task.emulator.command:emulator_command",
+        "temporal": "rtk_task.temporal:temporal_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -356,7 +357,9 @@ def _parse_pairs(pairs: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
     return out
 
 
-def _workflow_inputs(wf: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
+def _workflow_inputs(
+    wf: Any, pairs: tuple[str, ...], only: set[str] | None = None
+) -> dict[str, Any]:
     """``--input NAME=VALUE`` pairs in the workflow's declared types, defaults filled."""
     from .errors import WorkflowError
 
@@ -369,7 +372,7 @@ def _workflow_inputs(wf: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
         except ValueError as exc:
             problems.append(Problem(f"--input {name}", str(exc)))
     WorkflowError.collect(problems)
-    resolved: dict[str, Any] = wf.resolve_inputs(given)
+    resolved: dict[str, Any] = wf.resolve_inputs(given, only=only)
     return resolved
 
 
@@ -445,7 +448,8 @@ def test_step(
 
     wf = load_workflow(workflow)
     step = wf.step(step_id)
-    inputs = _workflow_inputs(wf, input_pairs)
+    used = {c[1] for c in step.references() if c[0] == "inputs" and len(c) > 1}
+    inputs = _workflow_inputs(wf, input_pairs, only=used)
     outputs = _step_outputs(wf, step, output_pairs)
     with Client(base_url=base_url) as client:
         try:
@@ -522,8 +526,8 @@ def run_cmd(
     if engine == "local":
         run = run_workflow(wf, inputs, base_url=base_url, concurrency=concurrency, on_step=show)
     else:
-        engines = importlib.import_module(f"rtk_task.engines.{engine}")
-        run = engines.run_with_engine(wf, inputs, base_url=base_url, on_step=show)
+        adapter = importlib.import_module(f"rtk_task.{engine}")
+        run = adapter.run_with_engine(wf, inputs, base_url=base_url, on_step=show)
     redactor = Redactor(
         [
             os.environ.get("CLOUDFLARE_API_TOKEN"),
@@ -540,6 +544,25 @@ def run_cmd(
         )
     sent_nothing = all(not r.sent for r in run.steps.values() if not r.ok)
     sys.exit(0 if run.ok else (EXIT_BAD_INPUT if sent_nothing else 1))
+
+
+@cli.command()
+@click.argument("task")
+@click.option(
+    "--workflow",
+    "workflow_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The workflow file (created if missing).",
+)
+@click.option("--id", "step_id", help="The new step's id (default: from the task id).")
+def add(task: str, workflow_file: str, step_id: str | None) -> None:
+    """Add a step for TASK to a workflow file, keeping its comments and order."""
+    from .authoring import add_step
+
+    added = add_step(Path(workflow_file), task, step_id)
+    click.echo(f"added step {added!r} ({task}) to {workflow_file}")
+    click.echo(f"try it: rtk-task test {workflow_file} --step {added} --dry-run", err=True)
 
 
 @cli.command()

@@ -60,7 +60,13 @@ class _Base:
         return self._redactor
 
     def _prepare(
-        self, task: Task, inputs: dict[str, Any], secrets: Iterable[str], base_url: str | None
+        self,
+        task: Task,
+        inputs: dict[str, Any],
+        secrets: Iterable[str],
+        base_url: str | None,
+        *,
+        require_token: bool = True,
     ) -> Call | TaskResult:
         manifest = task if isinstance(task, Manifest) else load_task(task)
         redactor = self._redactor.extend(secrets) if secrets else self._redactor
@@ -70,6 +76,7 @@ class _Base:
             base_url=base_url or self.base_url,
             token=self._token,
             redactor=redactor,
+            require_token=require_token,
         )
 
     def _extensions(self, timeout: httpx.Timeout | None) -> dict[str, Any]:
@@ -142,8 +149,8 @@ class Client(_Base):
     def prepare(
         self, task: Task, inputs: dict[str, Any], *, base_url: str | None = None
     ) -> Call | TaskResult:
-        """Validate and build without sending (a dry run)."""
-        return self._prepare(task, inputs, (), base_url)
+        """Validate and build without sending (a dry run; no token needed)."""
+        return self._prepare(task, inputs, (), base_url, require_token=False)
 
     def close(self) -> None:
         """Close the pooled client if this object made it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -28,6 +28,7 @@ __all__ = [
     "run_step_async",
     "run_workflow",
     "run_workflow_async",
+    "schedule",
 ]
 
 
@@ -196,41 +197,43 @@ def _not_run(step: Step, why: str) -> TaskResult:
     )
 
 
-async def _run_one(
-    client: AsyncClient,
-    workflow: Workflow,
-    step: Step,
-    inputs: Mapping[str, Any],
-    outputs: Mapping[str, Mapping[str, Any]],
-) -> TaskResult:
-    if step.when is not None:
-        context = {
-            "inputs": inputs,
-            "steps": {k: {"outputs": v} for k, v in outputs.items()},
-            "secrets": {},
-        }
-        try:
-            go = step.compiled_when().render(context, f"steps.{step.id}.when")
-        except TemplateError as exc:
-            return error_result(step.task, exc, Redactor())
-        if not go:
-            return TaskResult(ok=True, task=step.task, skipped=True)
-    return await run_step_async(client, workflow, step, inputs, outputs)
+StepCall = Callable[
+    [Step, Mapping[str, Any], Mapping[str, Mapping[str, Any]]], Awaitable[TaskResult]
+]
 
 
-async def run_workflow_async(
-    client: AsyncClient,
+def _when(
+    step: Step, inputs: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
+) -> TaskResult | None:
+    """A result for a step that must not run (``when`` false or broken), else ``None``."""
+    if step.when is None:
+        return None
+    context = {
+        "inputs": inputs,
+        "steps": {k: {"outputs": v} for k, v in outputs.items()},
+        "secrets": {},
+    }
+    try:
+        go = step.compiled_when().render(context, f"steps.{step.id}.when")
+    except TemplateError as exc:
+        return error_result(step.task, exc, Redactor())
+    return None if go else TaskResult(ok=True, task=step.task, skipped=True)
+
+
+async def schedule(
     workflow: Workflow,
     inputs: Mapping[str, Any],
+    run_one: StepCall,
     *,
     concurrency: int = 4,
     on_step: Callable[[Step, TaskResult], None] | None = None,
 ) -> RunResult:
     """Run steps in dependency order, independent ones concurrently (at most ``concurrency``).
 
-    The first failure stops the run (steps already running finish) unless the failed step
-    says ``continue_on_error``. A step whose inputs come from a step that failed or was
-    skipped does not run.
+    ``run_one(step, inputs, outputs)`` runs one step: locally, as a Temporal activity, or as a
+    Prefect task. The first failure stops the run (steps already running finish) unless the
+    failed step says ``continue_on_error``. A step whose inputs come from a step that failed
+    or was skipped does not run.
     """
     values = workflow.resolve_inputs(dict(inputs))
     by_id = {s.id: s for s in workflow.steps}
@@ -247,25 +250,26 @@ async def run_workflow_async(
         if on_step is not None:
             on_step(by_id[step_id], result)
 
+    async def start(step: Step) -> TaskResult:
+        return _when(step, values, outputs) or await run_one(step, values, dict(outputs))
+
     while pending or running:
         if stopped_by is None:
             for step_id, step in list(pending.items()):
                 if not step.needs <= results.keys():
                     continue
+                if len(running) >= concurrency:
+                    break
                 del pending[step_id]
                 missing = sorted(d for d in step.needs if d not in outputs)
                 if missing:
                     settle(step_id, _not_run(step, f"needs the outputs of {', '.join(missing)}"))
                     continue
-                if len(running) >= concurrency:
-                    pending[step_id] = step
-                    break
-                task = asyncio.ensure_future(_run_one(client, workflow, step, values, outputs))
-                running[task] = step_id
+                running[asyncio.ensure_future(start(step))] = step_id
         if not running:
             break
         finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        for task in finished:
+        for task in sorted(finished, key=lambda t: list(by_id).index(running[t])):
             step_id = running.pop(task)
             result = task.result()
             settle(step_id, result)
@@ -276,6 +280,24 @@ async def run_workflow_async(
     ordered = {s.id: results[s.id] for s in workflow.steps if s.id in results}
     ok = all(r.ok or by_id[k].continue_on_error for k, r in ordered.items())
     return RunResult(ok and stopped_by is None, ordered)
+
+
+async def run_workflow_async(
+    client: AsyncClient,
+    workflow: Workflow,
+    inputs: Mapping[str, Any],
+    *,
+    concurrency: int = 4,
+    on_step: Callable[[Step, TaskResult], None] | None = None,
+) -> RunResult:
+    """:func:`schedule` with each step sent by ``client``."""
+
+    async def run_one(
+        step: Step, values: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
+    ) -> TaskResult:
+        return await run_step_async(client, workflow, step, values, outputs)
+
+    return await schedule(workflow, inputs, run_one, concurrency=concurrency, on_step=on_step)
 
 
 def run_workflow(

@@ -179,8 +179,13 @@ class Workflow(_UserModel):
         """The manifest of a step's task (loaded when the file was checked)."""
         return self._manifests[step.task]
 
-    def resolve_inputs(self, given: dict[str, Any]) -> dict[str, Any]:
-        """Given inputs with defaults filled; every missing or unknown one reported."""
+    def resolve_inputs(
+        self, given: dict[str, Any], *, only: set[str] | None = None
+    ) -> dict[str, Any]:
+        """Given inputs with defaults filled; every missing or unknown one reported.
+
+        With ``only``, just those inputs must be there (a single step's test).
+        """
         problems = [
             Problem(
                 f"inputs.{name}",
@@ -196,7 +201,7 @@ class Workflow(_UserModel):
                 values[name] = given[name]
             elif spec.default is not None:
                 values[name] = spec.default
-            elif spec.is_required:
+            elif spec.is_required and (only is None or name in only):
                 problems.append(
                     Problem(f"inputs.{name}", "is required", f"pass --input {name}=VALUE")
                 )
