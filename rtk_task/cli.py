@@ -566,6 +566,30 @@ def add(task: str, workflow_file: str, step_id: str | None) -> None:
 
 
 @cli.command()
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=click.Choice(["simworkflow", "conductor"]),
+    help="The engine whose HTTP task JSON to write.",
+)
+@click.option("--base-url", help="Base URL to put in the URLs (default: each task's server).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+def export(workflow: str, target: str, base_url: str | None, output: str | None) -> None:
+    """Export a workflow as SimWorkflow or Conductor HTTP tasks (secrets as references)."""
+    from .export import export_workflow
+    from .files import write_atomic
+    from .workflow import load_workflow
+
+    text = export_workflow(load_workflow(workflow), target, base_url=base_url)  # type: ignore[arg-type]
+    if output:
+        write_atomic(Path(output), text)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print every step's TaskResult as JSON.")
 def demo(as_json: bool) -> None:
     """Start the embedded emulator and run the example workflow against it."""

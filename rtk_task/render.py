@@ -22,7 +22,14 @@ from jinja2.utils import missing
 
 from .errors import Problem, TemplateError, did_you_mean
 
-__all__ = ["CompiledValue", "compile_value", "references", "render_value"]
+__all__ = [
+    "CompiledValue",
+    "attribute_chain",
+    "compile_value",
+    "environment",
+    "references",
+    "render_value",
+]
 
 _ONE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}|\{#).)*)\}\}$", re.S)
 _MARKERS = ("{{", "{%", "{#")
@@ -67,7 +74,8 @@ class _Missing(UndefinedError):
 
 
 @cache
-def _environment() -> ImmutableSandboxedEnvironment:
+def environment() -> ImmutableSandboxedEnvironment:
+    """The one sandboxed environment every template compiles in."""
     env = ImmutableSandboxedEnvironment(
         undefined=_Undefined,
         autoescape=False,
@@ -118,7 +126,7 @@ def _compile(value: Any, where: str) -> Callable[[Mapping[str, Any], str], Any]:
 def _compile_string(text: str, where: str) -> Callable[[Mapping[str, Any], str], Any]:
     if not any(m in text for m in _MARKERS):
         return lambda ctx, at: text
-    env = _environment()
+    env = environment()
     one = _ONE_EXPRESSION.match(text.strip())
     try:
         loads = next(env.parse(text).find_all(_LOADING), None)
@@ -183,28 +191,30 @@ def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
+def attribute_chain(node: nodes.Node) -> tuple[str, ...] | None:
+    """``a.b['c']`` -> ``("a", "b", "c")``; ``None`` for anything computed."""
+    if isinstance(node, nodes.Name):
+        return (node.name,)
+    if isinstance(node, nodes.Getattr):
+        head = attribute_chain(node.node)
+        return (*head, node.attr) if head else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        head = attribute_chain(node.node)
+        return (*head, str(node.arg.value)) if head else None
+    return None
+
+
 def references(value: Any) -> set[tuple[str, ...]]:
     """Attribute chains read by the templates in ``value``, e.g. ``("steps", "a", "outputs")``."""
     found: set[tuple[str, ...]] = set()
 
-    def chain(node: nodes.Node) -> tuple[str, ...] | None:
-        if isinstance(node, nodes.Name):
-            return (node.name,)
-        if isinstance(node, nodes.Getattr):
-            head = chain(node.node)
-            return (*head, node.attr) if head else None
-        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-            head = chain(node.node)
-            return (*head, str(node.arg.value)) if head else None
-        return None
-
     def visit(text: str) -> None:
         try:
-            ast = _environment().parse(text)
+            ast = environment().parse(text)
         except TemplateSyntaxError:
             return  # reported when the value is compiled
         for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
-            got = chain(node)
+            got = attribute_chain(node)
             if got:
                 found.add(got)
 

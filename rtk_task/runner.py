@@ -67,11 +67,29 @@ class StepRun:
         return self.add_outputs(result)
 
     async def acall(self, client: AsyncClient) -> TaskResult:
-        """:meth:`call` with ``await``."""
+        """:meth:`call` with ``await``; a ``paginate`` step gathers every page."""
         manifest = self.workflow.manifest(self.step)
-        result = await client.call(
-            manifest, self.inputs, secrets=self.secrets.values(), timeout=self.timeout
-        )
+
+        async def one(inputs: dict[str, Any]) -> TaskResult:
+            return await client.call(
+                manifest, inputs, secrets=self.secrets.values(), timeout=self.timeout
+            )
+
+        if self.step.paginate:
+            from .paginate import gather_pages
+
+            try:
+                result = await gather_pages(
+                    manifest,
+                    self.inputs,
+                    one,
+                    max_pages=self.step.max_pages,
+                    where=f"steps.{self.step.id}.paginate",
+                )
+            except RtkError as exc:
+                return error_result(manifest.id, exc, self.redactor)
+        else:
+            result = await one(self.inputs)
         return self.add_outputs(result)
 
     def add_outputs(self, result: TaskResult) -> TaskResult:

@@ -157,3 +157,85 @@ def test_bad_when_is_reported_with_its_line(bad: str) -> None:
     text = FAN_OUT.replace('when: "{{ inputs.guests }}"', f'when: "{bad}"')
     with pytest.raises(WorkflowError, match=r"wf.yaml:11:"):
         parse_workflow(text, "wf.yaml")
+
+
+PAGED = """\
+name: paged
+steps:
+  - id: all
+    task: realtimekit.meetings.list
+    paginate: true
+    with: {account_id: acc, per_page: 20}
+"""
+
+
+def _pages(total: int, seen: list[httpx.Request]) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        page = int(request.url.params["page_no"])
+        size = int(request.url.params["per_page"])
+        start = (page - 1) * size
+        data = [
+            {"id": f"m{i}", "created_at": "t", "updated_at": "t"}
+            for i in range(start, min(start + size, total))
+        ]
+        return httpx.Response(
+            200,
+            json={
+                "success": True,
+                "data": data,
+                "paging": {
+                    "total_count": total,
+                    "start_offset": start + 1,
+                    "end_offset": start + len(data),
+                },
+            },
+        )
+
+    return handler
+
+
+def test_paginate_gathers_45_items_in_3_requests() -> None:
+    seen: list[httpx.Request] = []
+    result = run_workflow(
+        parse_workflow(PAGED, "wf.yaml"),
+        {},
+        base_url=BASE,
+        token="tok-p-1",
+        transport=httpx.MockTransport(_pages(45, seen)),
+    )
+    out = result.steps["all"].outputs
+    assert result.ok
+    assert len(seen) == 3
+    assert [m["id"] for m in out["items"]] == [f"m{i}" for i in range(45)]  # type: ignore[index, union-attr]
+    assert out["pages"] == 3
+
+
+def test_max_pages_stops_early() -> None:
+    seen: list[httpx.Request] = []
+    text = PAGED.replace("paginate: true", "paginate: true\n    max_pages: 2")
+    result = run_workflow(
+        parse_workflow(text, "wf.yaml"),
+        {},
+        base_url=BASE,
+        token="tok-p-1",
+        transport=httpx.MockTransport(_pages(100, seen)),
+    )
+    assert len(seen) == 2
+    assert len(result.steps["all"].outputs["items"]) == 40  # type: ignore[arg-type]
+
+
+def test_paginate_on_a_task_that_does_not_page_is_an_error() -> None:
+    text = PAGED.replace("realtimekit.meetings.list", "realtimekit.meetings.get").replace(
+        "{account_id: acc, per_page: 20}", "{account_id: acc, meeting_id: m}"
+    )
+    result = run_workflow(
+        parse_workflow(text, "wf.yaml"),
+        {},
+        base_url=BASE,
+        token="tok-p-1",
+        transport=httpx.MockTransport(_pages(1, [])),
+    )
+    error = result.steps["all"].error
+    assert error is not None
+    assert "does not page" in error.message
