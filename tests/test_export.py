@@ -85,7 +85,10 @@ def test_secrets_are_references_never_values(monkeypatch: pytest.MonkeyPatch) ->
             "steps.create_meeting.with.title",
         ),
         (
-            ("preset_name: host", 'preset_name: host\n    when: "{{ inputs.title }}"'),
+            (
+                "task: realtimekit.meetings.participants.add",
+                'task: realtimekit.meetings.participants.add\n    when: "{{ inputs.title }}"',
+            ),
             "steps.add_host.when",
         ),
     ],
