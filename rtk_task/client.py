@@ -53,6 +53,8 @@ class _Base:
         self._redactor = Redactor([self._token.get_secret_value()] if self._token else [])
         self.timeout = httpx.Timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT
         self.max_response_bytes = max_response_bytes
+        #: Manifests by the name they were asked for: one registry look-up per client.
+        self._tasks: dict[str | Path, Manifest] = {}
 
     @property
     def redactor(self) -> Redactor:
@@ -68,7 +70,10 @@ class _Base:
         *,
         require_token: bool = True,
     ) -> Call | TaskResult:
-        manifest = task if isinstance(task, Manifest) else load_task(task)
+        if isinstance(task, Manifest):
+            manifest = task
+        else:
+            manifest = self._tasks.get(task) or self._tasks.setdefault(task, load_task(task))
         redactor = self._redactor.extend(secrets) if secrets else self._redactor
         return prepare(
             manifest,

@@ -14,11 +14,12 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from .compiled import compiled
 from .errors import InputError, RtkError, TemplateError
 from .inputs import validate_inputs
 from .manifest import Manifest
 from .request import PreparedRequest, build_request, resolve_base_url
-from .result import ErrorInfo, TaskResult, extract
+from .result import ErrorInfo, TaskResult, extract_parts
 from .secrets import Redactor
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TIMEOUT", "Call", "failed", "finish", "prepare"]
@@ -118,11 +119,12 @@ def finish(
     elif not ok:
         error = _http_error(status, body, call)
     else:
-        for out in call.manifest.outputs:
-            found, value = extract(body, out.path)
+        for name, parts in compiled(call.manifest).outputs:
+            found, value = extract_parts(body, parts)
             if found:
-                outputs[out.name] = value
-    return TaskResult(
+                outputs[name] = value
+    # our own values, typed as the model says: constructing skips validating them again
+    return TaskResult.model_construct(
         ok=ok,
         task=call.manifest.id,
         status_code=status,

@@ -8,8 +8,6 @@ what is sent is exactly what the user set (defaults are documentation, never inj
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
-from threading import Lock
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
@@ -26,10 +24,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .compiled import compiled
 from .errors import InputError, Problem, did_you_mean
 from .manifest import Location, Manifest, Param, ParamType
 
-__all__ = ["input_model", "input_schema", "split_inputs", "validate_inputs"]
+__all__ = ["build_model", "input_model", "input_schema", "validate_inputs"]
 
 # NaN and infinities are not JSON: a body holding one could not be sent as JSON
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
@@ -39,26 +38,12 @@ class _Headers(BaseModel):
     """Base of a task's headers model: custom headers are the user's business, but strings."""
 
     model_config = ConfigDict(strict=True, extra="allow")
-    __pydantic_extra__: dict[str, StrictStr] = Field(init=False)  # type: ignore[assignment]
-
-
-_CACHE: OrderedDict[int, tuple[Manifest, type[BaseModel]]] = OrderedDict()
-_CACHE_SIZE = 256
-_LOCK = Lock()
+    __pydantic_extra__: dict[str, StrictStr] = Field(init=False)
 
 
 def input_model(manifest: Manifest) -> type[BaseModel]:
     """The pydantic model of a manifest's step inputs, built once per manifest object."""
-    key = id(manifest)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is manifest:
-        return hit[1]
-    model = _build_model(manifest)
-    with _LOCK:
-        _CACHE[key] = (manifest, model)  # holding the manifest keeps its id from being reused
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return model
+    return compiled(manifest).input_model
 
 
 def validate_inputs(manifest: Manifest, inputs: Any) -> None:
@@ -71,30 +56,11 @@ def validate_inputs(manifest: Manifest, inputs: Any) -> None:
         raise InputError([_problem(manifest, err) for err in exc.errors()]) from None
 
 
-def split_inputs(manifest: Manifest, inputs: dict[str, Any]) -> dict[Location, dict[str, Any]]:
-    """Validated inputs by location (only what was set)."""
-    where = _locations(manifest)
-    out: dict[Location, dict[str, Any]] = {loc: {} for loc in Location}
-    for name, value in inputs.items():
-        if name == "headers":
-            out[Location.HEADER].update(value)
-        else:
-            out[where[name]][name] = value
-    return out
-
-
-def _locations(manifest: Manifest) -> dict[str, Location]:
-    return {
-        p.name: loc
-        for loc in (Location.BODY, Location.QUERY, Location.PATH)
-        for p in manifest.parameters.at(loc)
-    }
-
-
 # -- the model ------------------------------------------------------------------------------
 
 
-def _build_model(manifest: Manifest) -> type[BaseModel]:
+def build_model(manifest: Manifest) -> type[BaseModel]:
+    """A new pydantic model of a manifest's step inputs (use :func:`input_model`)."""
     fields: dict[str, Any] = {}
     for loc in (Location.PATH, Location.QUERY, Location.BODY):
         for i, p in enumerate(manifest.parameters.at(loc)):
@@ -111,7 +77,11 @@ def _build_model(manifest: Manifest) -> type[BaseModel]:
         model = create_model(  # type: ignore[call-overload]
             f"{_title(manifest.id)}Headers", __base__=_Headers, **header_fields
         )
-        fields["headers_"] = (model, Field(None, alias="headers"))
+        # validated even when left out, so that a required header is reported as missing
+        fields["headers_"] = (
+            model,
+            Field(default_factory=dict, alias="headers", validate_default=True),
+        )
     else:
         fields["headers_"] = (dict[str, StrictStr], Field(None, alias="headers"))
     return create_model(f"{_title(manifest.id)}Inputs", __config__=_STRICT, **fields)
@@ -127,7 +97,7 @@ def _field(p: Param, owner: str) -> tuple[Any, Any]:
 
 def _annotation(p: Param, owner: str) -> Any:
     if p.enum:
-        literal = Literal[tuple(p.enum)]
+        literal: Any = Literal[tuple(p.enum)]
         if p.type in _STRICT_TYPES:
             # a Literal compares by ==, so True would pass for 1 and 1.0 for 1: check the type
             return Annotated[literal, BeforeValidator(_STRICT_TYPES[p.type])]
@@ -188,6 +158,8 @@ def _title(dotted: str) -> str:
 
 def _problem(manifest: Manifest, err: Any) -> Problem:
     loc = tuple(err["loc"])
+    if loc[:1] == ("headers_",):  # a validated default is located by field name, not alias
+        loc = ("headers", *loc[1:])
     where = _dotted(loc)
     kind = err["type"]
     if kind == "extra_forbidden":
@@ -278,15 +250,18 @@ def input_schema(manifest: Manifest) -> dict[str, Any]:
             properties[p.name] = {**_schema(p), "x-rtk-location": loc.value}
             if p.required:
                 required.append(p.name)
-    header_props = {
-        p.name: _schema(p) for p in manifest.parameters.header if p.name.lower() != "authorization"
-    }
+    headers = [p for p in manifest.parameters.header if p.name.lower() != "authorization"]
     properties["headers"] = {
         "type": "object",
         "description": "Request headers (Authorization comes from the task's auth).",
-        "properties": header_props,
+        "properties": {p.name: _schema(p) for p in headers},
         "additionalProperties": {"type": "string"},
     }
+    # as the model: a header the manifest gives a default for is never required of the user
+    needed_headers = [p.name for p in headers if p.required and p.default is None]
+    if needed_headers:
+        properties["headers"]["required"] = needed_headers
+        required.append("headers")
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": manifest.id,

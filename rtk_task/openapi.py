@@ -252,7 +252,9 @@ class OpenAPIDocument:
 
 def _param(name: str, schema: dict[str, Any], where: str, *, required: bool) -> Param:
     kind = schema.get("type")
+    nullable = bool(schema.get("nullable"))
     if isinstance(kind, list):  # 3.1 style ["string", "null"]
+        nullable = nullable or "null" in kind
         kind = next((k for k in kind if k != "null"), None)
     if kind is None:
         kind = "object" if "properties" in schema else None
@@ -280,7 +282,7 @@ def _param(name: str, schema: dict[str, Any], where: str, *, required: bool) -> 
         minimum=schema.get("minimum"),
         maximum=schema.get("maximum"),
         format=schema.get("format"),
-        nullable=bool(schema.get("nullable")),
+        nullable=nullable,
         items=_param("[]", items, f"{where}[]", required=False) if items else None,
         children=children,
     )

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 from pydantic import SecretStr
 
+from .compiled import compiled
 from .errors import InputError, Problem, RtkError
 from .manifest import Location, Manifest
 from .result import RequestInfo
@@ -57,11 +58,15 @@ class PreparedRequest:
         headers = list(self.headers)
         if self.token is not None:
             headers.append((self.auth_header, "Bearer ***"))
-        return RequestInfo(
+        body = self.json_body
+        if redactor and self.body is not None and redactor.contains(self.body):
+            body = redactor.value(body)
+        # our own values: no need to validate them again
+        return RequestInfo.model_construct(
             method=self.method,
-            url=redactor.text(self.url),
+            url=redactor.text(self.url) if redactor else self.url,
             headers=redactor.headers(headers),
-            body=redactor.value(self.json_body),
+            body=body,
         )
 
     def curl(self, redactor: Redactor) -> str:
@@ -104,7 +109,7 @@ def build_request(
     token: SecretStr | None,
 ) -> PreparedRequest:
     """The request for validated ``inputs`` (only what the user set is sent)."""
-    plan = _plan(manifest)
+    plan = compiled(manifest)
     path_values: dict[str, Any] = {}
     query: list[tuple[str, str]] = []
     body: dict[str, Any] = {}
@@ -138,33 +143,6 @@ def build_request(
         auth_header=manifest.auth.header,
         token_env=manifest.auth.env,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    locations: dict[str, Location]
-    templates: tuple[tuple[str, frozenset[str]], ...]
-
-
-_PLANS: dict[int, tuple[Manifest, _Plan]] = {}
-
-
-def _plan(manifest: Manifest) -> _Plan:
-    """What a manifest needs per call, worked out once per manifest object."""
-    hit = _PLANS.get(id(manifest))
-    if hit is not None and hit[0] is manifest:
-        return hit[1]
-    locations = {
-        p.name: loc
-        for loc in (Location.BODY, Location.QUERY, Location.PATH)
-        for p in manifest.parameters.at(loc)
-    }
-    templates = tuple((t, frozenset(_PLACEHOLDER.findall(t))) for t in manifest.path_templates)
-    plan = _Plan(locations, templates)
-    if len(_PLANS) > 256:
-        _PLANS.clear()
-    _PLANS[id(manifest)] = (manifest, plan)
-    return plan
 
 
 def _pick_template(

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, JsonValue
 
 from .errors import RemoteError, RtkError
 
-__all__ = ["ErrorInfo", "RequestInfo", "TaskResult", "extract"]
+__all__ = ["ErrorInfo", "RequestInfo", "TaskResult", "extract", "extract_parts"]
 
 ErrorKind = Literal[
     "validation",  # inputs do not match the manifest: nothing sent
@@ -87,16 +87,22 @@ class TaskResult(_Plain):
 
 def extract(body: Any, path: str) -> tuple[bool, Any]:
     """``(found, value)`` at a dotted path (``data.id``, ``data.items.0.id``) in a body."""
+    return extract_parts(body, tuple(path.split(".")) if path else ())
+
+
+def extract_parts(body: Any, parts: tuple[str, ...]) -> tuple[bool, Any]:
+    """:func:`extract` with the path already split."""
     node = body
-    for part in path.split(".") if path else ():
-        if isinstance(node, dict) and part in node:
+    for part in parts:
+        if isinstance(node, dict):
+            if part not in node:
+                return False, None
             node = node[part]
-        elif (
-            isinstance(node, list)
-            and part.lstrip("-").isdigit()
-            and -len(node) <= int(part) < len(node)
-        ):
-            node = node[int(part)]
+        elif isinstance(node, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            if not -len(node) <= index < len(node):
+                return False, None
+            node = node[index]
         else:
             return False, None
     return True, node

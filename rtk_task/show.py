@@ -37,9 +37,8 @@ def describe(m: Manifest) -> str:
 
 
 def _param_lines(p: Param, depth: int) -> list[str]:
-    facts = [p.type.value + (" | null" if p.nullable else "")]
-    if p.type.value == "array" and p.items is not None:
-        facts[0] = f"array of {p.items.type.value}"
+    kind = f"array of {p.items.type.value}" if p.items is not None else p.type.value
+    facts = [kind + (" | null" if p.nullable else "")]
     if p.required:
         facts.append("required")
     if p.default is not None:

@@ -1,0 +1,70 @@
+"""What every call of a manifest needs, worked out once per manifest object.
+
+The input model, where each input goes, the path templates with their placeholders, and the
+declared outputs' paths split into parts. A manifest is frozen, so this never goes stale;
+the cache holds the manifest itself so that its ``id()`` is not reused while cached.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from threading import Lock
+from typing import TYPE_CHECKING
+
+from .manifest import Location, Manifest
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+__all__ = ["Compiled", "compiled"]
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_CACHE: OrderedDict[int, Compiled] = OrderedDict()
+_SIZE = 256
+_LOCK = Lock()
+
+
+@dataclass(eq=False, slots=True)
+class Compiled:
+    """Per-manifest facts for the per-call path."""
+
+    manifest: Manifest
+    locations: dict[str, Location]
+    templates: tuple[tuple[str, frozenset[str]], ...]
+    outputs: tuple[tuple[str, tuple[str, ...]], ...]
+    _model: type[BaseModel] | None = field(default=None)
+
+    @property
+    def input_model(self) -> type[BaseModel]:
+        """The pydantic model of the step inputs (built on first use)."""
+        if self._model is None:
+            from .inputs import build_model
+
+            self._model = build_model(self.manifest)
+        return self._model
+
+
+def compiled(manifest: Manifest) -> Compiled:
+    """The :class:`Compiled` facts of ``manifest``."""
+    hit = _CACHE.get(id(manifest))
+    if hit is not None and hit.manifest is manifest:
+        return hit
+    facts = Compiled(
+        manifest=manifest,
+        locations={
+            p.name: loc
+            for loc in (Location.BODY, Location.QUERY, Location.PATH)
+            for p in manifest.parameters.at(loc)
+        },
+        templates=tuple((t, frozenset(_PLACEHOLDER.findall(t))) for t in manifest.path_templates),
+        outputs=tuple(
+            (o.name, tuple(o.path.split(".")) if o.path else ()) for o in manifest.outputs
+        ),
+    )
+    with _LOCK:
+        _CACHE[id(manifest)] = facts
+        while len(_CACHE) > _SIZE:
+            _CACHE.popitem(last=False)
+    return facts
