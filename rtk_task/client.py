@@ -22,6 +22,7 @@ from .execute import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
     Call,
+    DeadlinePassed,
     ResponseTooLarge,
     failed,
     finish,
@@ -30,6 +31,15 @@ from .execute import (
 from .manifest import Manifest
 from .registry import load_task
 from .result import TaskResult
+from .retry import (
+    DEFAULT_POLICY,
+    Attempt,
+    RetryPolicy,
+    classify,
+    retry_after_seconds,
+    with_retries,
+    with_retries_async,
+)
 from .secrets import Redactor
 
 __all__ = ["AsyncClient", "Client"]
@@ -45,6 +55,7 @@ class _Base:
         *,
         timeout: httpx.Timeout | float | None = None,
         max_response_bytes: int = DEFAULT_MAX_BYTES,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if token is None:
             token = os.environ.get("CLOUDFLARE_API_TOKEN") or None
@@ -53,6 +64,7 @@ class _Base:
         self._redactor = Redactor([self._token.get_secret_value()] if self._token else [])
         self.timeout = httpx.Timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT
         self.max_response_bytes = max_response_bytes
+        self.retry = retry or DEFAULT_POLICY
         #: Manifests by the name they were asked for: one registry look-up per client.
         self._tasks: dict[str | Path, Manifest] = {}
 
@@ -84,8 +96,21 @@ class _Base:
             require_token=require_token,
         )
 
-    def _extensions(self, timeout: httpx.Timeout | None) -> dict[str, Any]:
-        return {"timeout": (timeout or self.timeout).as_dict()}
+    def _extensions(
+        self, timeout: httpx.Timeout | None, policy: RetryPolicy, started: float
+    ) -> dict[str, Any]:
+        limits = (timeout or self.timeout).as_dict()
+        if policy.deadline is not None:
+            left = max(0.001, policy.deadline - (time.monotonic() - started))
+            limits = {k: left if v is None else min(v, left) for k, v in limits.items()}
+        return {"timeout": limits}
+
+    def _check_progress(self, raw: bytearray, policy: RetryPolicy, started: float) -> None:
+        """Stop reading past the size cap, or past the deadline (a slow drip)."""
+        if len(raw) > self.max_response_bytes:
+            raise ResponseTooLarge(f"more than {self.max_response_bytes} bytes")
+        if policy.deadline is not None and time.monotonic() - started > policy.deadline:
+            raise DeadlinePassed(f"the deadline ({policy.deadline:g} s) passed while reading")
 
     def _check_length(self, response: httpx.Response) -> None:
         length = response.headers.get("content-length", "")
@@ -108,8 +133,11 @@ class Client(_Base):
         timeout: httpx.Timeout | float | None = None,
         max_response_bytes: int = DEFAULT_MAX_BYTES,
         transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        super().__init__(base_url, token, timeout=timeout, max_response_bytes=max_response_bytes)
+        super().__init__(
+            base_url, token, timeout=timeout, max_response_bytes=max_response_bytes, retry=retry
+        )
         self._owns = http_client is None
         self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
 
@@ -121,14 +149,32 @@ class Client(_Base):
         secrets: Iterable[str] = (),
         base_url: str | None = None,
         timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
     ) -> TaskResult:
-        """Validate, send and read one call of ``task`` with ``inputs`` (plain data)."""
+        """Validate, send and read one call of ``task`` with ``inputs`` (plain data).
+
+        Failed attempts are retried as ``retry`` (or the client's policy) allows; a call that
+        creates something is resent only when the server surely did not process it.
+        """
         prepared = self._prepare(task, inputs, secrets, base_url)
         if isinstance(prepared, TaskResult):
             return prepared
-        start = time.perf_counter()
+        policy = retry or self.retry
+        started = time.monotonic()
+
+        def send() -> Attempt:
+            return self._attempt(prepared, timeout, policy, started)
+
+        attempt = classify(send(), prepared.manifest, policy)
+        if attempt.retryable:
+            attempt = with_retries(attempt, send, prepared.manifest, policy, started)
+        return _final(attempt, started)
+
+    def _attempt(
+        self, prepared: Call, timeout: httpx.Timeout | None, policy: RetryPolicy, started: float
+    ) -> Attempt:
         request = prepared.request.to_httpx()
-        request.extensions = self._extensions(timeout)
+        request.extensions = self._extensions(timeout, policy, started)
         try:
             response = self._http.send(request, stream=True)
             try:
@@ -136,20 +182,20 @@ class Client(_Base):
                 raw = bytearray()
                 for chunk in response.iter_bytes():
                     raw += chunk
-                    if len(raw) > self.max_response_bytes:
-                        raise ResponseTooLarge(f"more than {self.max_response_bytes} bytes")
+                    self._check_progress(raw, policy, started)
             finally:
                 response.close()
-        except (httpx.HTTPError, ResponseTooLarge) as exc:
-            return failed(prepared, exc, attempts=1, elapsed_ms=_ms(start))
-        return finish(
+        except (httpx.HTTPError, ResponseTooLarge, DeadlinePassed) as exc:
+            return Attempt(failed(prepared, exc, attempts=1, elapsed_ms=_ms(started)), exc)
+        result = finish(
             prepared,
             response.status_code,
             response.headers,
             bytes(raw),
             attempts=1,
-            elapsed_ms=_ms(start),
+            elapsed_ms=_ms(started),
         )
+        return Attempt(result, retry_after=_retry_after(response))
 
     def prepare(
         self, task: Task, inputs: dict[str, Any], *, base_url: str | None = None
@@ -181,8 +227,11 @@ class AsyncClient(_Base):
         timeout: httpx.Timeout | float | None = None,
         max_response_bytes: int = DEFAULT_MAX_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        super().__init__(base_url, token, timeout=timeout, max_response_bytes=max_response_bytes)
+        super().__init__(
+            base_url, token, timeout=timeout, max_response_bytes=max_response_bytes, retry=retry
+        )
         self._owns = http_client is None
         self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
 
@@ -194,14 +243,32 @@ class AsyncClient(_Base):
         secrets: Iterable[str] = (),
         base_url: str | None = None,
         timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
     ) -> TaskResult:
-        """Validate, send and read one call of ``task`` with ``inputs`` (plain data)."""
+        """Validate, send and read one call of ``task`` with ``inputs`` (plain data).
+
+        Failed attempts are retried as ``retry`` (or the client's policy) allows; a call that
+        creates something is resent only when the server surely did not process it.
+        """
         prepared = self._prepare(task, inputs, secrets, base_url)
         if isinstance(prepared, TaskResult):
             return prepared
-        start = time.perf_counter()
+        policy = retry or self.retry
+        started = time.monotonic()
+
+        async def send() -> Attempt:
+            return await self._attempt(prepared, timeout, policy, started)
+
+        attempt = classify(await send(), prepared.manifest, policy)
+        if attempt.retryable:
+            attempt = await with_retries_async(attempt, send, prepared.manifest, policy, started)
+        return _final(attempt, started)
+
+    async def _attempt(
+        self, prepared: Call, timeout: httpx.Timeout | None, policy: RetryPolicy, started: float
+    ) -> Attempt:
         request = prepared.request.to_httpx()
-        request.extensions = self._extensions(timeout)
+        request.extensions = self._extensions(timeout, policy, started)
         try:
             response = await self._http.send(request, stream=True)
             try:
@@ -209,20 +276,20 @@ class AsyncClient(_Base):
                 raw = bytearray()
                 async for chunk in response.aiter_bytes():
                     raw += chunk
-                    if len(raw) > self.max_response_bytes:
-                        raise ResponseTooLarge(f"more than {self.max_response_bytes} bytes")
+                    self._check_progress(raw, policy, started)
             finally:
                 await response.aclose()
-        except (httpx.HTTPError, ResponseTooLarge) as exc:
-            return failed(prepared, exc, attempts=1, elapsed_ms=_ms(start))
-        return finish(
+        except (httpx.HTTPError, ResponseTooLarge, DeadlinePassed) as exc:
+            return Attempt(failed(prepared, exc, attempts=1, elapsed_ms=_ms(started)), exc)
+        result = finish(
             prepared,
             response.status_code,
             response.headers,
             bytes(raw),
             attempts=1,
-            elapsed_ms=_ms(start),
+            elapsed_ms=_ms(started),
         )
+        return Attempt(result, retry_after=_retry_after(response))
 
     async def aclose(self) -> None:
         """Close the pooled client if this object made it."""
@@ -242,4 +309,21 @@ class AsyncClient(_Base):
 
 
 def _ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000
+    return (time.monotonic() - start) * 1000
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    if response.status_code in (429, 503):
+        return retry_after_seconds(response.headers.get("retry-after"))
+    return None
+
+
+def _final(attempt: Attempt, started: float) -> TaskResult:
+    """The last attempt's result, saying why retrying stopped and the total time."""
+    result = attempt.result
+    update: dict[str, Any] = {"elapsed_ms": round(_ms(started), 3)}
+    error = result.error
+    if error is not None and (attempt.gave_up or (attempt.retryable and result.attempts > 1)):
+        why = attempt.gave_up or f"gave up after {result.attempts} attempts"
+        update["error"] = error.model_copy(update={"message": f"{error.message} ({why})"})
+    return result.model_copy(update=update) if update else result

@@ -32,6 +32,10 @@ class ResponseTooLarge(Exception):
     """The body passed the size cap; reading stopped there."""
 
 
+class DeadlinePassed(Exception):
+    """The call's deadline passed while the answer was still arriving."""
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """A prepared call: the request, the manifest and what to mask."""
@@ -145,6 +149,8 @@ def failed(call: Call, exc: Exception, *, attempts: int, elapsed_ms: float) -> T
         kind, hint = "connect", "the server did not get the request; check --base-url"
     elif isinstance(exc, ResponseTooLarge):
         kind, hint = "response", "the server's answer passed the size cap (max_response_bytes)"
+    elif isinstance(exc, DeadlinePassed) and idempotent:
+        kind, hint = "timeout", "raise the deadline, or retry: the operation is idempotent"
     elif idempotent and isinstance(exc, httpx.TimeoutException):
         kind, hint = "timeout", "raise the step's timeout, or retry: the operation is idempotent"
     elif idempotent:
@@ -201,10 +207,27 @@ def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
         404: "check the ids in the path",
         429: "rate limited: wait and retry",
     }
+    if status >= 500 and not call.manifest.idempotent:
+        # the server may have acted before failing: never resend blindly
+        return ErrorInfo(
+            kind="ambiguous",
+            message=message,
+            status_code=status,
+            api_errors=api_errors,
+            hint=_ambiguous_hint(call),
+        )
     return ErrorInfo(
         kind="http",
         message=message,
         status_code=status,
         api_errors=api_errors,
         hint=hints.get(status) or ("the server failed" if status >= 500 else None),
+    )
+
+
+def _ambiguous_hint(call: Call) -> str:
+    what = call.manifest.id.split(".")[-2] if "." in call.manifest.id else "it"
+    return (
+        f"{call.request.method} may or may not have taken effect; it was not resent. "
+        f"Check before retrying (e.g. list {what} and look for yours)"
     )

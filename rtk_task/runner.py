@@ -35,7 +35,16 @@ __all__ = [
 class StepRun:
     """Everything one step needs, rendered; built before anything is sent."""
 
-    __slots__ = ("_context", "inputs", "redactor", "secrets", "step", "timeout", "workflow")
+    __slots__ = (
+        "_context",
+        "inputs",
+        "redactor",
+        "retry",
+        "secrets",
+        "step",
+        "timeout",
+        "workflow",
+    )
 
     def __init__(
         self,
@@ -57,12 +66,17 @@ class StepRun:
         t = step.timeouts
         self.timeout = httpx.Timeout(t.read, connect=t.connect) if t else None
         self._context = context
+        self.retry = step.retry or workflow.retry
 
     def call(self, client: Client) -> TaskResult:
         """Send the rendered step and add its outputs."""
         manifest = self.workflow.manifest(self.step)
         result = client.call(
-            manifest, self.inputs, secrets=self.secrets.values(), timeout=self.timeout
+            manifest,
+            self.inputs,
+            secrets=self.secrets.values(),
+            timeout=self.timeout,
+            retry=self.retry,
         )
         return self.add_outputs(result)
 
@@ -72,7 +86,11 @@ class StepRun:
 
         async def one(inputs: dict[str, Any]) -> TaskResult:
             return await client.call(
-                manifest, inputs, secrets=self.secrets.values(), timeout=self.timeout
+                manifest,
+                inputs,
+                secrets=self.secrets.values(),
+                timeout=self.timeout,
+                retry=self.retry,
             )
 
         if self.step.paginate:

@@ -19,6 +19,7 @@ from .errors import ManifestError, Problem, TemplateError, WorkflowError, did_yo
 from .manifest import Manifest
 from .registry import load_task
 from .render import CompiledValue, compile_value, references
+from .retry import RetryPolicy
 
 __all__ = ["InputSpec", "Step", "Timeout", "Workflow", "load_workflow", "parse_workflow"]
 
@@ -90,6 +91,8 @@ class Step(_UserModel):
     #: For list tasks: gather every page into one output list.
     paginate: bool = False
     max_pages: int | None = Field(None, ge=1)
+    #: How failed attempts are retried (default: the workflow's ``retry``, then the client's).
+    retry: RetryPolicy | None = None
 
     _compiled_with: CompiledValue | None = PrivateAttr(None)
     _compiled_outputs: CompiledValue | None = PrivateAttr(None)
@@ -151,6 +154,8 @@ class Workflow(_UserModel):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     #: Secret name -> the environment variable holding it.
     secrets: dict[str, str] = Field(default_factory=dict)
+    #: The retry policy of every step that sets none.
+    retry: RetryPolicy | None = None
     steps: list[Step] = Field(min_length=1)
 
     _file: str = PrivateAttr("<workflow>")
@@ -425,11 +430,15 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 def _hint(err: Any) -> str:
     if err["type"] == "extra_forbidden":
         field = str(err["loc"][-1])
-        known = {
-            "step": ["id", "task", "with", "outputs", "timeout", "description"],
-            "top": ["name", "description", "inputs", "secrets", "steps"],
-        }
-        pool = known["step"] if "steps" in err["loc"] else known["top"]
+        loc = err["loc"]
+        model: type[BaseModel] = Workflow
+        if len(loc) >= 4 and loc[0] == "steps" and loc[2] == "retry":
+            model = RetryPolicy
+        elif loc[0] == "steps" and len(loc) == 3:
+            model = Step
+        elif loc[0] == "inputs" and len(loc) == 3:
+            model = InputSpec
+        pool = [f.alias or name for name, f in model.model_fields.items()]
         return did_you_mean(field, pool) or f"allowed: {', '.join(pool)}"
     if err["type"] == "missing":
         return "add it"
