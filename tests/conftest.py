@@ -1,12 +1,26 @@
-"""Shared fixtures: a real emulator on a loopback port."""
+"""Shared fixtures: a real emulator on a loopback port; the suite-wide canary check.
+
+The whole suite runs with ``CLOUDFLARE_API_TOKEN`` set to :data:`CANARY`. Every test's
+captured stdout, stderr and log records, and every CLI subprocess's output, are searched for
+it at the end of the session: if the token appears anywhere, the run fails.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
-from .helpers import CANARY
+from .helpers import CANARY, CanaryGuard
+
+os.environ["CLOUDFLARE_API_TOKEN"] = CANARY
+os.environ.pop("RTK_BASE_URL", None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each session (nested pytester ones too) gets a guard of its own."""
+    config.pluginmanager.register(CanaryGuard(), "rtk-canary-guard")
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 #: A token that must never appear in any output (checked by tests that capture output).
 CANARY = "cf-canary-token-5b2d9e71"
+#: Every CLI run's arguments and output, for the session-end canary search.
+OUTPUTS: list[tuple[tuple[str, ...], str]] = []
 
 
 def run_cli(
@@ -21,7 +25,7 @@ def run_cli(
     """The real console entry point in a subprocess, with CANARY as the API token."""
     full_env = {**os.environ, "CLOUDFLARE_API_TOKEN": CANARY, "NO_COLOR": "1", **(env or {})}
     full_env.pop("RTK_BASE_URL", None)
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", "from rtk_task.cli import main; main()", *args],
         capture_output=True,
         text=True,
@@ -31,3 +35,30 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+    OUTPUTS.append((args, done.stdout + done.stderr))
+    return done
+
+
+class CanaryGuard:
+    """A pytest plugin: fail the session if the canary appears in any captured output."""
+
+    def __init__(self) -> None:
+        self.leaks: list[str] = []
+        self.outputs_seen = len(OUTPUTS)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Search what each test printed or logged, and its failure report."""
+        for name, text in report.sections:
+            if CANARY in text:
+                self.leaks.append(f"{report.nodeid} ({name})")
+        if CANARY in str(report.longrepr or ""):
+            self.leaks.append(f"{report.nodeid} (failure report)")
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Fail the run if the canary leaked into captured or CLI output."""
+        self.leaks += [
+            f"CLI output of {args}" for args, text in OUTPUTS[self.outputs_seen :] if CANARY in text
+        ]
+        if self.leaks:
+            print("\nthe API token (canary) appeared in:\n  " + "\n  ".join(self.leaks))
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

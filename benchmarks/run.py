@@ -1,0 +1,333 @@
+"""rtk-task benchmarks: measured side by side in one run, reported as ratios.
+
+    python benchmarks/run.py [--quick] [--json FILE]
+
+Machines here are noisy, so every figure is a ratio of two things measured in the same run,
+interleaved, with min and median over repeats. Network traffic goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-token-0001"
+BODY = {
+    "title": "Weekly sync",
+    "record_on_start": True,
+    "ai_config": {"summarization": {"summary_type": "team_meeting", "word_limit": 300}},
+}
+MEETING = {
+    "success": True,
+    "data": {"id": "6f1c7f9e-0000-4000-8000-000000000001", "title": "Weekly sync",
+             "status": "ACTIVE", "created_at": "2026-11-24T00:00:00Z",
+             "updated_at": "2026-11-24T00:00:00Z", "record_on_start": True},
+}
+PATH = "/accounts/acc/realtimekit/meetings"
+
+
+def _repeat(fns: dict[str, Callable[[], None]], n: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds per call of each function, ``repeats`` rounds, interleaved."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            gc.collect()
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            times[name].append((time.perf_counter() - start) / n)
+    return times
+
+
+def _row(figure: str, a: str, b: str, times: dict[str, list[float]], target: str,
+         higher_is_better: bool = False) -> dict[str, Any]:
+    """A ratio a/b (time) or b/a (throughput) with min and median."""
+    ra = min(times[a]) / min(times[b])
+    rm = statistics.median(times[a]) / statistics.median(times[b])
+    if higher_is_better:
+        ra, rm = 1 / ra, 1 / rm
+    return {"figure": figure, "ratio_min": round(ra, 3), "ratio_median": round(rm, 3),
+            "target": target, a: _fmt(times[a]), b: _fmt(times[b])}
+
+
+def _fmt(values: list[float]) -> str:
+    return f"min {min(values) * 1e6:.1f} us, median {statistics.median(values) * 1e6:.1f} us"
+
+
+# -- overhead: rtk_task.Client vs a bare httpx post, same MockTransport ---------------------
+
+
+def overhead(quick: bool) -> dict[str, Any]:
+    from rtk_task import Client
+
+    payload = json.dumps(MEETING).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, content=payload, headers={"content-type": "application/json"})
+
+    raw = httpx.Client(transport=httpx.MockTransport(handler))
+    rtk = Client(base_url="http://127.0.0.1:1/client/v4", token=TOKEN,
+                 transport=httpx.MockTransport(handler))
+    inputs = {"account_id": "acc", **BODY}
+
+    def bare() -> None:
+        r = raw.post(f"http://127.0.0.1:1/client/v4{PATH}", json=BODY,
+                     headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.json()["data"]["id"]
+
+    def task() -> None:
+        assert rtk.call("realtimekit.meetings.create", inputs).outputs["meeting_id"]
+
+    times = _repeat({"rtk_task": task, "httpx": bare}, 300 if quick else 3000, 3 if quick else 7)
+    return _row("overhead per call (rtk-task / raw httpx)", "rtk_task", "httpx", times, "<= 1.15")
+
+
+# -- loopback: the emulator, sync --------------------------------------------------------------
+
+
+def loopback(quick: bool, server: Any) -> dict[str, Any]:
+    from cloudflare import Cloudflare
+
+    from rtk_task import Client
+
+    base = server.base_url
+    raw = httpx.Client()
+    rtk = Client(base_url=base, token=TOKEN)
+    sdk = Cloudflare(api_token=TOKEN, base_url=base, max_retries=0)
+    inputs = {"account_id": "acc", "app_id": "app", **BODY}
+    live = f"{base}/accounts/acc/realtime/kit/app/meetings"
+
+    def bare() -> None:
+        r = raw.post(live, json=BODY, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 201
+
+    def task() -> None:
+        assert rtk.call("realtimekit.meetings.create", inputs).ok
+
+    def official() -> None:
+        sdk.realtime_kit.meetings.create(account_id="acc", app_id="app", **BODY)  # type: ignore[arg-type]
+
+    times = _repeat({"rtk_task": task, "httpx": bare, "sdk": official},
+                    50 if quick else 400, 3 if quick else 5)
+    rows = [
+        _row("loopback sync throughput (rtk-task / official SDK)", "rtk_task", "sdk", times,
+             ">= 1.3", higher_is_better=True),
+        _row("loopback sync throughput (raw httpx / official SDK)", "httpx", "sdk", times,
+             "about 1.4 (reference)", higher_is_better=True),
+    ]
+    server.reset()
+    return {"rows": rows}
+
+
+# -- async: concurrency 64 ---------------------------------------------------------------------
+
+
+def async_throughput(quick: bool, server: Any) -> dict[str, Any]:
+    from cloudflare import AsyncCloudflare
+
+    from rtk_task import AsyncClient
+
+    total = 200 if quick else 2000
+    base = server.base_url
+    inputs = {"account_id": "acc", "app_id": "app", **BODY}
+    live = f"{base}/accounts/acc/realtime/kit/app/meetings"
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+
+    async def drive(one: Callable[[], Any]) -> float:
+        sem = asyncio.Semaphore(64)
+
+        async def bounded() -> None:
+            async with sem:
+                await one()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(bounded() for _ in range(total)))
+        return time.perf_counter() - start
+
+    async def main() -> dict[str, list[float]]:
+        times: dict[str, list[float]] = {"rtk_task": [], "httpx": [], "sdk": []}
+        async with httpx.AsyncClient(limits=limits) as raw, \
+                AsyncClient(base_url=base, token=TOKEN,
+                            http_client=httpx.AsyncClient(limits=limits)) as rtk:
+            sdk = AsyncCloudflare(api_token=TOKEN, base_url=base, max_retries=0,
+                                  http_client=httpx.AsyncClient(limits=limits))
+
+            async def bare() -> None:
+                r = await raw.post(live, json=BODY, headers={"Authorization": f"Bearer {TOKEN}"})
+                assert r.status_code == 201
+
+            async def task() -> None:
+                assert (await rtk.call("realtimekit.meetings.create", inputs)).ok
+
+            async def official() -> None:
+                await sdk.realtime_kit.meetings.create(account_id="acc", app_id="app", **BODY)  # type: ignore[arg-type]
+
+            for _ in range(2 if quick else 3):
+                for name, fn in (("rtk_task", task), ("httpx", bare), ("sdk", official)):
+                    times[name].append(await drive(fn) / total)
+            await sdk.close()
+        return times
+
+    times = asyncio.run(main())
+    server.reset()
+    return {"rows": [
+        _row("async throughput, c=64 (rtk-task / raw httpx)", "rtk_task", "httpx", times,
+             ">= 0.9", higher_is_better=True),
+        _row("async throughput, c=64 (rtk-task / official SDK)", "rtk_task", "sdk", times,
+             "(reference)", higher_is_better=True),
+    ]}
+
+
+# -- cold start --------------------------------------------------------------------------------
+
+
+def cold_start(quick: bool) -> dict[str, Any]:
+    workflow = ROOT / "rtk_task" / "examples" / "onboard-call.yaml"
+    env = {**os.environ, "CLOUDFLARE_API_TOKEN": TOKEN}
+    commands = {
+        "rtk_task": [sys.executable, "-c", "from rtk_task.cli import main; main()", "test",
+                     str(workflow), "--step", "create_meeting", "--dry-run"],
+        "imports": [sys.executable, "-c", "import httpx, pydantic, jinja2"],
+    }
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    for _ in range(3 if quick else 10):
+        for name, cmd in commands.items():
+            start = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True, capture_output=True)
+            times[name].append(time.perf_counter() - start)
+    return _row("cold start (rtk-task test --dry-run / bare imports)", "rtk_task", "imports",
+                times, "<= 1.3")
+
+
+# -- manifest build growth ------------------------------------------------------------------------
+
+
+def _page(fields: int) -> str:
+    lines = ["POST /things", "Make a thing.", "Servers", "- https://example.invalid/v1",
+             "Request body fields", "Name | Type | Required | Description |", "---|---|---|---|"]
+    for i in range(fields):
+        if i % 10 == 0:
+            lines += [f"group{i} |", "Object | No |", "A group of settings. |"]
+        else:
+            g = i - i % 10
+            lines += [f"group{g}.field{i} |", "String | No |",
+                      f"Field {i}, which spans", 'two lines. Valid values: "a", "b"',
+                      'Default value: "a" |']
+    return "\n".join(lines) + "\n"
+
+
+def manifest_build(quick: bool) -> dict[str, Any]:
+    from rtk_task.build import build_manifest
+
+    sizes = [10, 100, 1000] if quick else [10, 100, 1000, 10000]
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            page = Path(tmp) / f"page{n}.txt"
+            page.write_text(_page(n))
+            best = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                build_manifest(page, task_id="bench.things.create").manifest.to_json()
+                best = min(best, time.perf_counter() - start)
+            out[str(n)] = best
+    top = str(sizes[-1])
+    growth = out[top] / out[str(sizes[-2])]
+    return {"figure": f"manifest build, {top} / {sizes[-2]} fields (time)",
+            "ratio_min": round(growth, 3), "ratio_median": round(growth, 3),
+            "target": "<= 12", "seconds": {k: round(v, 4) for k, v in out.items()}}
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory(quick: bool) -> dict[str, Any]:
+    from rtk_task import Client
+
+    size = 100 * 1024 * 1024
+    chunk = b"x" * 65536
+
+    def stream() -> Any:
+        for _ in range(size // len(chunk)):
+            yield chunk
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=stream(), headers={"content-type": "application/json"})
+
+    client = Client(base_url="http://127.0.0.1:1/v4", token=TOKEN,
+                    transport=httpx.MockTransport(handler), max_response_bytes=1024 * 1024)
+    before = _rss_mb()
+    peak = before
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _rss_mb())
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=sample)
+    watcher.start()
+    result = client.call("realtimekit.meetings.get", {"account_id": "a", "meeting_id": "m"})
+    stop.set()
+    watcher.join()
+    assert not result.ok, "a 100 MB body passed a 1 MB cap"
+    return {"figure": "peak RSS growth, 100 MB body, 1 MB cap (MB)",
+            "ratio_min": round(peak - before, 2), "ratio_median": round(peak - before, 2),
+            "target": "<= 20"}
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few repeats: proves it runs")
+    parser.add_argument("--json", dest="json_file", help="also write the results here")
+    args = parser.parse_args()
+    from rtk_task.emulator import EmulatorServer
+
+    rows: list[dict[str, Any]] = [overhead(args.quick)]
+    with EmulatorServer(host="127.0.0.1", port=0, token=TOKEN) as server:
+        rows += loopback(args.quick, server)["rows"]
+        rows += async_throughput(args.quick, server)["rows"]
+    rows += [cold_start(args.quick), manifest_build(args.quick), memory(args.quick)]
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"rtk-task benchmarks ({'quick' if args.quick else 'full'}; {machine})")
+    print(f"{'figure':60} {'min':>8} {'median':>8}  target")
+    for row in rows:
+        print(f"{row['figure']:60} {row['ratio_min']:>8} {row['ratio_median']:>8}  "
+              f"{row['target']}")
+    if args.json_file:
+        Path(args.json_file).write_text(json.dumps({"machine": machine, "rows": rows},
+                                                   indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
