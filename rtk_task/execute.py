@@ -107,7 +107,12 @@ def finish(
 ) -> TaskResult:
     """A result from a complete answer."""
     redactor = call.redactor
-    body, problem = _parse(headers.get("content-type", ""), raw)
+    content_type = headers.get("content-type", "")
+    body, problem = _parse(content_type, raw)
+    promises_json = call.manifest.response_schema is not None or bool(call.manifest.outputs)
+    wrong_type = raw and "json" not in content_type.lower()
+    if problem is None and 200 <= status < 300 and wrong_type and promises_json:
+        problem = f"expected a JSON answer, got {content_type or 'no content type'}"
     if redactor and redactor.contains(raw):
         body = redactor.value(body)
     ok = 200 <= status < 300 and problem is None
