@@ -65,6 +65,7 @@ class _Base:
         self.timeout = httpx.Timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT
         self.max_response_bytes = max_response_bytes
         self.retry = retry or DEFAULT_POLICY
+        self._default_extensions = {"timeout": self.timeout.as_dict()}
         #: Manifests by the name they were asked for: one registry look-up per client.
         self._tasks: dict[str | Path, Manifest] = {}
 
@@ -99,6 +100,8 @@ class _Base:
     def _extensions(
         self, timeout: httpx.Timeout | None, policy: RetryPolicy, started: float
     ) -> dict[str, Any]:
+        if timeout is None and policy.deadline is None:
+            return self._default_extensions
         limits = (timeout or self.timeout).as_dict()
         if policy.deadline is not None:
             left = max(0.001, policy.deadline - (time.monotonic() - started))
@@ -321,9 +324,10 @@ def _retry_after(response: httpx.Response) -> float | None:
 def _final(attempt: Attempt, started: float) -> TaskResult:
     """The last attempt's result, saying why retrying stopped and the total time."""
     result = attempt.result
-    update: dict[str, Any] = {"elapsed_ms": round(_ms(started), 3)}
+    # a result is a fresh object of ours: setting fields in place is safe and cheap
+    result.elapsed_ms = round(_ms(started), 3)
     error = result.error
     if error is not None and (attempt.gave_up or (attempt.retryable and result.attempts > 1)):
         why = attempt.gave_up or f"gave up after {result.attempts} attempts"
-        update["error"] = error.model_copy(update={"message": f"{error.message} ({why})"})
-    return result.model_copy(update=update) if update else result
+        result.error = error.model_copy(update={"message": f"{error.message} ({why})"})
+    return result

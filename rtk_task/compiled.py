@@ -11,7 +11,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from threading import Lock
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .manifest import Location, Manifest
 
@@ -34,6 +34,8 @@ class Compiled:
     locations: dict[str, Location]
     templates: tuple[tuple[str, frozenset[str]], ...]
     outputs: tuple[tuple[str, tuple[str, ...]], ...]
+    #: The outputs as a tree of path parts; leaves list output names (one walk per body).
+    output_tree: dict[str, Any]
     _model: type[BaseModel] | None = field(default=None)
 
     @property
@@ -51,6 +53,7 @@ def compiled(manifest: Manifest) -> Compiled:
     hit = _CACHE.get(id(manifest))
     if hit is not None and hit.manifest is manifest:
         return hit
+    outputs = tuple((o.name, tuple(o.path.split(".")) if o.path else ()) for o in manifest.outputs)
     facts = Compiled(
         manifest=manifest,
         locations={
@@ -59,12 +62,22 @@ def compiled(manifest: Manifest) -> Compiled:
             for p in manifest.parameters.at(loc)
         },
         templates=tuple((t, frozenset(_PLACEHOLDER.findall(t))) for t in manifest.path_templates),
-        outputs=tuple(
-            (o.name, tuple(o.path.split(".")) if o.path else ()) for o in manifest.outputs
-        ),
+        outputs=outputs,
+        output_tree=_tree(outputs),
     )
     with _LOCK:
         _CACHE[id(manifest)] = facts
         while len(_CACHE) > _SIZE:
             _CACHE.popitem(last=False)
     return facts
+
+
+def _tree(outputs: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any]:
+    """``(("meeting_id", ("data", "id")),)`` -> ``{"data": {"id": {"": ["meeting_id"]}}}``."""
+    root: dict[str, Any] = {}
+    for name, parts in outputs:
+        node = root
+        for part in parts:
+            node = node.setdefault(part, {})
+        node.setdefault("", []).append(name)
+    return root

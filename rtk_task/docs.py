@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,8 +137,8 @@ class _Parser:
 
     def is_row_at(self, i: int) -> bool:
         return (
-            bool(_ROW_START.match(self.lines[i]))
-            and i + 1 < len(self.lines)
+            i + 1 < len(self.lines)
+            and bool(_ROW_START.match(self.lines[i]))
             and bool(_TYPE_LINE.match(self.lines[i + 1]))
         )
 
@@ -405,7 +406,7 @@ class _Parser:
         if at >= 0:
             tail = text[at + len(_DEFAULT) :].lstrip()
             try:
-                default, used = json.JSONDecoder().raw_decode(tail)
+                default, used = json.JSONDecoder(strict=False).raw_decode(tail)
             except json.JSONDecodeError:
                 self.problem(
                     line,
@@ -434,7 +435,15 @@ class _Parser:
         return " ".join(text.split()), enum, default
 
     def enum_value(self, literal: str, ptype: ParamType, name: str, line: int) -> JsonValue:
-        value: Any = json.loads(literal)
+        try:
+            value: Any = json.loads(literal, strict=False)  # a tab in the page is text
+        except json.JSONDecodeError:
+            self.problem(
+                line,
+                f"valid value {literal} of {name!r} is not a JSON string",
+                'escape " and \\ inside it with a backslash',
+            )
+            return None
         if ptype in (ParamType.INTEGER, ParamType.NUMBER):
             try:
                 value = json.loads(value)
@@ -546,8 +555,10 @@ def _fits(value: Any, ptype: ParamType) -> bool:
         return isinstance(value, str)
     if ptype is ParamType.INTEGER:
         return isinstance(value, int) and not isinstance(value, bool)
-    if ptype is ParamType.NUMBER:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+    if ptype is ParamType.NUMBER:  # NaN and infinities are not JSON numbers
+        return (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        )
     if ptype is ParamType.BOOLEAN:
         return isinstance(value, bool)
     if ptype is ParamType.OBJECT:

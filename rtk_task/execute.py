@@ -19,7 +19,7 @@ from .errors import InputError, RtkError, TemplateError
 from .inputs import validate_inputs
 from .manifest import Manifest
 from .request import PreparedRequest, build_request, resolve_base_url
-from .result import ErrorInfo, TaskResult, extract_parts
+from .result import ErrorInfo, TaskResult, construct, extract_tree
 from .secrets import Redactor
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TIMEOUT", "Call", "failed", "finish", "prepare"]
@@ -128,12 +128,10 @@ def finish(
     elif not ok:
         error = _http_error(status, body, call)
     else:
-        for name, parts in compiled(call.manifest).outputs:
-            found, value = extract_parts(body, parts)
-            if found:
-                outputs[name] = value
+        extract_tree(body, compiled(call.manifest).output_tree, outputs)
     # our own values, typed as the model says: constructing skips validating them again
-    return TaskResult.model_construct(
+    return construct(
+        TaskResult,
         ok=ok,
         task=call.manifest.id,
         status_code=status,
@@ -144,6 +142,7 @@ def finish(
         attempts=attempts,
         elapsed_ms=round(elapsed_ms, 3),
         request=call.request.info(redactor),
+        skipped=False,
     )
 
 

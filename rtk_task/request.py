@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -22,7 +23,7 @@ from pydantic import SecretStr
 from .compiled import compiled
 from .errors import InputError, Problem, RtkError
 from .manifest import Location, Manifest
-from .result import RequestInfo
+from .result import RequestInfo, construct
 from .secrets import Redactor
 
 __all__ = ["PreparedRequest", "build_request", "resolve_base_url"]
@@ -55,19 +56,17 @@ class PreparedRequest:
 
     def info(self, redactor: Redactor) -> RequestInfo:
         """The request for display: Authorization and every secret masked."""
-        headers = list(self.headers)
+        headers = dict(self.headers)
         if self.token is not None:
-            headers.append((self.auth_header, "Bearer ***"))
-        body = self.json_body
-        if redactor and self.body is not None and redactor.contains(self.body):
-            body = redactor.value(body)
-        # our own values: no need to validate them again
-        return RequestInfo.model_construct(
-            method=self.method,
-            url=redactor.text(self.url) if redactor else self.url,
-            headers=redactor.headers(headers),
-            body=body,
-        )
+            headers[self.auth_header] = "Bearer ***"
+        body, url = self.json_body, self.url
+        if redactor:  # a secret can only be in what the user templated: url, body, headers
+            if self.body is not None and redactor.contains(self.body):
+                body = redactor.value(body)
+            if redactor.contains(url):
+                url = redactor.text(url)
+            headers = redactor.headers(headers.items())
+        return construct(RequestInfo, method=self.method, url=url, headers=headers, body=body)
 
     def curl(self, redactor: Redactor) -> str:
         """A runnable cURL command that reads the token from its environment variable."""
@@ -84,13 +83,15 @@ class PreparedRequest:
 
 def resolve_base_url(manifest: Manifest, override: str | None = None) -> str:
     """``override``, else ``RTK_BASE_URL``, else the manifest's first server."""
-    url = (
-        override
-        or os.environ.get("RTK_BASE_URL")
-        or (manifest.servers[0] if manifest.servers else "")
-    )
+    server = manifest.servers[0] if manifest.servers else ""
+    return _checked_base_url(override or os.environ.get("RTK_BASE_URL") or server, manifest.id)
+
+
+@lru_cache(maxsize=64)
+def _checked_base_url(url: str, task: str) -> str:
+    """A base URL, checked once: the per-call path sees the same few again and again."""
     if not url:
-        raise RtkError(Problem("base_url", f"{manifest.id} names no server", "pass --base-url URL"))
+        raise RtkError(Problem("base_url", f"{task} names no server", "pass --base-url URL"))
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise RtkError(

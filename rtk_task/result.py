@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from .errors import RemoteError, RtkError
 
-__all__ = ["ErrorInfo", "RequestInfo", "TaskResult", "extract", "extract_parts"]
+__all__ = [
+    "ErrorInfo",
+    "RequestInfo",
+    "TaskResult",
+    "construct",
+    "extract",
+    "extract_parts",
+    "extract_tree",
+]
 
 ErrorKind = Literal[
     "validation",  # inputs do not match the manifest: nothing sent
@@ -85,6 +93,29 @@ class TaskResult(_Plain):
         raise RemoteError(problem)
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def construct(cls: type[_M], **values: Any) -> _M:
+    """A model from values that are already of its types, with no validation.
+
+    Like ``model_construct`` without its per-field loop: every field must be given, or have
+    its default filled here from ``model_fields``. For the per-call path only, where the
+    values are our own (a result built from a parsed body and our request).
+    """
+    fields = cls.model_fields
+    if len(values) != len(fields):
+        for name, field in fields.items():
+            if name not in values:
+                values[name] = field.get_default(call_default_factory=True)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
 def extract(body: Any, path: str) -> tuple[bool, Any]:
     """``(found, value)`` at a dotted path (``data.id``, ``data.items.0.id``) in a body."""
     return extract_parts(body, tuple(path.split(".")) if path else ())
@@ -106,3 +137,19 @@ def extract_parts(body: Any, parts: tuple[str, ...]) -> tuple[bool, Any]:
         else:
             return False, None
     return True, node
+
+
+def extract_tree(body: Any, tree: dict[str, Any], out: dict[str, Any]) -> None:
+    """Fill ``out`` with every output of ``tree`` found in ``body`` (one walk)."""
+    for part, sub in tree.items():
+        if part == "":
+            for name in sub:
+                out[name] = body
+            continue
+        if isinstance(body, dict):
+            if part in body:
+                extract_tree(body[part], sub, out)
+        elif isinstance(body, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            if -len(body) <= index < len(body):
+                extract_tree(body[index], sub, out)

@@ -241,3 +241,12 @@ def test_async_client_gives_the_same_result() -> None:
     assert result.ok
     assert result.outputs["meeting_id"] == "0b1c"
     assert len(rec.requests) == 1
+
+
+def test_results_built_without_validation_equal_validated_ones() -> None:
+    """The per-call path builds results without re-validating; they must be the same models."""
+    result = client_for(Recorder(created)).call("realtimekit.meetings.create", {"account_id": "a"})
+    again = TaskResult.model_validate(result.model_dump())
+    assert again == result
+    assert again.model_dump_json() == result.model_dump_json()
+    assert result.model_fields_set >= {"ok", "request", "outputs"}
