@@ -57,9 +57,15 @@ def format_result(result: TaskResult) -> str:
 def format_step_line(step_id: str, result: TaskResult, keys: int = 3) -> str:
     """One line: status, step, time, and the first outputs."""
     mark = click.style("ok  ", fg="green") if result.ok else click.style("FAIL", fg="red")
-    shown = ", ".join(
-        f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in list(result.outputs.items())[:keys]
-    )
+    ranked = sorted(result.outputs.items(), key=lambda kv: _rank(kv[0]))
+    shown = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in ranked[:keys])
     tail = shown if result.ok else (result.error.message if result.error else "")
     status = result.status_code if result.status_code is not None else "-"
     return f"{mark} {step_id:<20} {status!s:>3} {result.elapsed_ms:7.0f} ms  {tail}"
+
+
+def _rank(name: str) -> int:
+    """Ids first, then what people look for, then the rest."""
+    if name.endswith("_id") and name != "custom_participant_id":
+        return 0
+    return {"token": 1, "title": 2, "status": 3, "total_count": 1, "pages": 2}.get(name, 9)
