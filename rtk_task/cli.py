@@ -144,14 +144,26 @@ def manifest_rebuild(folder: str | None, check: bool) -> None:
     from .registry import shipped_dir
 
     base = Path(folder) if folder else shipped_dir()
-    stale = []
+    stale: list[Path] = []
+    broken: list[RtkError] = []
     for file in sorted(base.glob("*.json")):
-        text = rebuild(file).manifest.to_json()
-        if text != file.read_text(encoding="utf-8"):
-            stale.append(file)
-            if not check:
-                write_atomic(file, text)
-        click.echo(f"{'differs' if text != file.read_text(encoding='utf-8') else 'ok':8} {file}")
+        try:
+            text = rebuild(file).manifest.to_json()
+        except RtkError as exc:  # report it, and go on with the others
+            broken.append(exc)
+            click.echo(click.style("error: ", fg="red", bold=True) + exc.render(), err=True)
+            continue
+        if text == file.read_text(encoding="utf-8"):
+            click.echo(f"{'ok':8} {file}")
+            continue
+        stale.append(file)
+        if check:
+            click.echo(f"{'differs':8} {file}")
+        else:
+            write_atomic(file, text)
+            click.echo(f"{'rebuilt':8} {file}")
+    if broken:
+        sys.exit(EXIT_BAD_INPUT)
     if check and stale:
         click.echo(f"{len(stale)} manifest(s) differ from their sources", err=True)
         sys.exit(1)
@@ -203,7 +215,6 @@ def search(words: tuple[str, ...], as_json: bool) -> None:
         _echo_json([{"id": m.id, "summary": m.summary} for _, _, m in scored])
     elif not scored:
         click.echo("no task matches; `rtk-task list` shows them all", err=True)
-        sys.exit(1)
     for _, _, m in scored if not as_json else ():
         click.echo(f"{m.id}  {m.summary}")
 
@@ -236,18 +247,15 @@ def schema(task: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def validate(task: str, with_: str, as_json: bool) -> None:
     """Check step inputs against a task; print the problems, or OK."""
-    from .errors import InputError
     from .inputs import validate_inputs
     from .registry import load_task
 
-    manifest_ = load_task(task)
-    inputs = read_json(with_)
     try:
-        validate_inputs(manifest_, inputs)
-    except InputError as exc:
-        if as_json:
+        validate_inputs(load_task(task), read_json(with_))
+    except RtkError as exc:
+        if as_json:  # every problem as JSON, whatever stage found it
             _echo_json({"ok": False, "problems": [asdict(p) for p in exc.problems]})
-            sys.exit(EXIT_BAD_INPUT)
+            sys.exit(exc.exit_code)
         raise
     if as_json:
         _echo_json({"ok": True, "problems": []})

@@ -50,8 +50,10 @@ def validate_inputs(manifest: Manifest, inputs: Any) -> None:
     """Check step inputs; raise one :class:`InputError` listing every problem."""
     if not isinstance(inputs, dict):
         raise InputError(Problem("inputs", f"must be an object, not {type(inputs).__name__}"))
+    # headers left out are checked as none given, so that a required header is reported
+    data = inputs if "headers" in inputs else {**inputs, "headers": {}}
     try:
-        input_model(manifest).model_validate(inputs)
+        input_model(manifest).model_validate(data)
     except ValidationError as exc:
         raise InputError([_problem(manifest, err) for err in exc.errors()]) from None
 
@@ -77,11 +79,7 @@ def build_model(manifest: Manifest) -> type[BaseModel]:
         model = create_model(  # type: ignore[call-overload]
             f"{_title(manifest.id)}Headers", __base__=_Headers, **header_fields
         )
-        # validated even when left out, so that a required header is reported as missing
-        fields["headers_"] = (
-            model,
-            Field(default_factory=dict, alias="headers", validate_default=True),
-        )
+        fields["headers_"] = (model, Field(None, alias="headers"))
     else:
         fields["headers_"] = (dict[str, StrictStr], Field(None, alias="headers"))
     return create_model(f"{_title(manifest.id)}Inputs", __config__=_STRICT, **fields)
@@ -158,8 +156,6 @@ def _title(dotted: str) -> str:
 
 def _problem(manifest: Manifest, err: Any) -> Problem:
     loc = tuple(err["loc"])
-    if loc[:1] == ("headers_",):  # a validated default is located by field name, not alias
-        loc = ("headers", *loc[1:])
     where = _dotted(loc)
     kind = err["type"]
     if kind == "extra_forbidden":

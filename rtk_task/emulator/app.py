@@ -32,7 +32,7 @@ from starlette.types import Receive, Scope, Send
 
 from .faults import FaultPlan, FaultRule
 from .store import Store
-from .validate import Schemas, load_schemas
+from .validate import Schemas, load_schemas, strip
 
 __all__ = ["Emulator", "create_app"]
 
@@ -104,13 +104,14 @@ async def _json_body(request: Request) -> tuple[Any, JSONResponse | None]:
     return body, None
 
 
-def _meeting_view(meeting: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in meeting.items() if k != "app_id"}
-
-
 def create_app(emulator: Emulator) -> Starlette:
     """The ASGI app of one emulator."""
     store, schemas = emulator.store, emulator.schemas
+    hidden = schemas.write_only()
+
+    def _meeting_view(meeting: dict[str, Any]) -> dict[str, Any]:
+        # what a client reads back: no bookkeeping, no write-only secrets
+        return strip({k: v for k, v in meeting.items() if k != "app_id"}, hidden)
 
     def account(request: Request) -> str:
         return str(request.path_params["account_id"])
@@ -381,8 +382,8 @@ def _number(text: str | None, default: int) -> int:
 
 
 def _when(text: str | None) -> datetime | None:
-    if not text:
-        return None
+    if text is None:
+        return None  # absent; present but empty is not a date-time (no allowEmptyValue)
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

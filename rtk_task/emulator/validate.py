@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from ..openapi import OpenAPIDocument
 from ..registry import sources_dir
 
-__all__ = ["Schemas", "check", "load_schemas"]
+__all__ = ["Schemas", "check", "load_schemas", "strip"]
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
@@ -32,6 +32,13 @@ class Schemas:
 
     def __init__(self, bodies: dict[str, dict[str, Any]]) -> None:
         self.bodies = bodies
+
+    def write_only(self) -> list[tuple[str, ...]]:
+        """Paths of fields clients may send but never read back (``writeOnly``)."""
+        found: set[tuple[str, ...]] = set()
+        for schema in self.bodies.values():
+            found.update(_write_only(schema, ()))
+        return sorted(found)
 
     def body_errors(self, operation: str, body: Any) -> list[str]:
         """Problems with a request body, each naming its field path."""
@@ -51,6 +58,32 @@ def load_schemas() -> Schemas:
             if schema is not None:
                 bodies[op["operationId"]] = doc.flatten(schema, where)
     return Schemas(bodies)
+
+
+def _write_only(schema: dict[str, Any], at: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if schema.get("writeOnly"):
+        return [at]
+    return [
+        p
+        for key, sub in (schema.get("properties") or {}).items()
+        for p in _write_only(sub, (*at, key))
+    ]
+
+
+def strip(value: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str, Any]:
+    """A copy of ``value`` without the fields at ``paths``."""
+    out = dict(value)
+    for path in paths:
+        node: Any = out
+        for key in path[:-1]:
+            if not isinstance(node, dict) or not isinstance(node.get(key), dict):
+                break
+            node[key] = dict(node[key])  # copy on the way down: the store keeps its own
+            node = node[key]
+        else:
+            if isinstance(node, dict):
+                node.pop(path[-1], None)
+    return out
 
 
 def check(schema: dict[str, Any], value: Any, path: str) -> list[str]:
