@@ -36,9 +36,14 @@ BODY = {
 }
 MEETING = {
     "success": True,
-    "data": {"id": "6f1c7f9e-0000-4000-8000-000000000001", "title": "Weekly sync",
-             "status": "ACTIVE", "created_at": "2026-11-24T00:00:00Z",
-             "updated_at": "2026-11-24T00:00:00Z", "record_on_start": True},
+    "data": {
+        "id": "6f1c7f9e-0000-4000-8000-000000000001",
+        "title": "Weekly sync",
+        "status": "ACTIVE",
+        "created_at": "2026-11-24T00:00:00Z",
+        "updated_at": "2026-11-24T00:00:00Z",
+        "record_on_start": True,
+    },
 }
 PATH = "/accounts/acc/realtimekit/meetings"
 
@@ -56,15 +61,27 @@ def _repeat(fns: dict[str, Callable[[], None]], n: int, repeats: int) -> dict[st
     return times
 
 
-def _row(figure: str, a: str, b: str, times: dict[str, list[float]], target: str,
-         higher_is_better: bool = False) -> dict[str, Any]:
+def _row(
+    figure: str,
+    a: str,
+    b: str,
+    times: dict[str, list[float]],
+    target: str,
+    higher_is_better: bool = False,
+) -> dict[str, Any]:
     """A ratio a/b (time) or b/a (throughput) with min and median."""
     ra = min(times[a]) / min(times[b])
     rm = statistics.median(times[a]) / statistics.median(times[b])
     if higher_is_better:
         ra, rm = 1 / ra, 1 / rm
-    return {"figure": figure, "ratio_min": round(ra, 3), "ratio_median": round(rm, 3),
-            "target": target, a: _fmt(times[a]), b: _fmt(times[b])}
+    return {
+        "figure": figure,
+        "ratio_min": round(ra, 3),
+        "ratio_median": round(rm, 3),
+        "target": target,
+        a: _fmt(times[a]),
+        b: _fmt(times[b]),
+    }
 
 
 def _fmt(values: list[float]) -> str:
@@ -83,13 +100,17 @@ def overhead(quick: bool) -> dict[str, Any]:
         return httpx.Response(201, content=payload, headers={"content-type": "application/json"})
 
     raw = httpx.Client(transport=httpx.MockTransport(handler))
-    rtk = Client(base_url="http://127.0.0.1:1/client/v4", token=TOKEN,
-                 transport=httpx.MockTransport(handler))
+    rtk = Client(
+        base_url="http://127.0.0.1:1/client/v4", token=TOKEN, transport=httpx.MockTransport(handler)
+    )
     inputs = {"account_id": "acc", **BODY}
 
     def bare() -> None:
-        r = raw.post(f"http://127.0.0.1:1/client/v4{PATH}", json=BODY,
-                     headers={"Authorization": f"Bearer {TOKEN}"})
+        r = raw.post(
+            f"http://127.0.0.1:1/client/v4{PATH}",
+            json=BODY,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
         assert r.json()["data"]["id"]
 
     def task() -> None:
@@ -124,13 +145,26 @@ def loopback(quick: bool, server: Any) -> dict[str, Any]:
     def official() -> None:
         sdk.realtime_kit.meetings.create(account_id="acc", app_id="app", **BODY)  # type: ignore[arg-type]
 
-    times = _repeat({"rtk_task": task, "httpx": bare, "sdk": official},
-                    50 if quick else 400, 3 if quick else 5)
+    times = _repeat(
+        {"rtk_task": task, "httpx": bare, "sdk": official}, 50 if quick else 400, 3 if quick else 5
+    )
     rows = [
-        _row("loopback sync throughput (rtk-task / official SDK)", "rtk_task", "sdk", times,
-             ">= 1.3", higher_is_better=True),
-        _row("loopback sync throughput (raw httpx / official SDK)", "httpx", "sdk", times,
-             "about 1.4 (reference)", higher_is_better=True),
+        _row(
+            "loopback sync throughput (rtk-task / official SDK)",
+            "rtk_task",
+            "sdk",
+            times,
+            ">= 1.3",
+            higher_is_better=True,
+        ),
+        _row(
+            "loopback sync throughput (raw httpx / official SDK)",
+            "httpx",
+            "sdk",
+            times,
+            "about 1.4 (reference)",
+            higher_is_better=True,
+        ),
     ]
     server.reset()
     return {"rows": rows}
@@ -163,11 +197,18 @@ def async_throughput(quick: bool, server: Any) -> dict[str, Any]:
 
     async def main() -> dict[str, list[float]]:
         times: dict[str, list[float]] = {"rtk_task": [], "httpx": [], "sdk": []}
-        async with httpx.AsyncClient(limits=limits) as raw, \
-                AsyncClient(base_url=base, token=TOKEN,
-                            http_client=httpx.AsyncClient(limits=limits)) as rtk:
-            sdk = AsyncCloudflare(api_token=TOKEN, base_url=base, max_retries=0,
-                                  http_client=httpx.AsyncClient(limits=limits))
+        async with (
+            httpx.AsyncClient(limits=limits) as raw,
+            AsyncClient(
+                base_url=base, token=TOKEN, http_client=httpx.AsyncClient(limits=limits)
+            ) as rtk,
+        ):
+            sdk = AsyncCloudflare(
+                api_token=TOKEN,
+                base_url=base,
+                max_retries=0,
+                http_client=httpx.AsyncClient(limits=limits),
+            )
 
             async def bare() -> None:
                 r = await raw.post(live, json=BODY, headers={"Authorization": f"Bearer {TOKEN}"})
@@ -187,12 +228,26 @@ def async_throughput(quick: bool, server: Any) -> dict[str, Any]:
 
     times = asyncio.run(main())
     server.reset()
-    return {"rows": [
-        _row("async throughput, c=64 (rtk-task / raw httpx)", "rtk_task", "httpx", times,
-             ">= 0.9", higher_is_better=True),
-        _row("async throughput, c=64 (rtk-task / official SDK)", "rtk_task", "sdk", times,
-             "(reference)", higher_is_better=True),
-    ]}
+    return {
+        "rows": [
+            _row(
+                "async throughput, c=64 (rtk-task / raw httpx)",
+                "rtk_task",
+                "httpx",
+                times,
+                ">= 0.9",
+                higher_is_better=True,
+            ),
+            _row(
+                "async throughput, c=64 (rtk-task / official SDK)",
+                "rtk_task",
+                "sdk",
+                times,
+                "(reference)",
+                higher_is_better=True,
+            ),
+        ]
+    }
 
 
 # -- cold start --------------------------------------------------------------------------------
@@ -202,8 +257,16 @@ def cold_start(quick: bool) -> dict[str, Any]:
     workflow = ROOT / "rtk_task" / "examples" / "onboard-call.yaml"
     env = {**os.environ, "CLOUDFLARE_API_TOKEN": TOKEN}
     commands = {
-        "rtk_task": [sys.executable, "-c", "from rtk_task.cli import main; main()", "test",
-                     str(workflow), "--step", "create_meeting", "--dry-run"],
+        "rtk_task": [
+            sys.executable,
+            "-c",
+            "from rtk_task.cli import main; main()",
+            "test",
+            str(workflow),
+            "--step",
+            "create_meeting",
+            "--dry-run",
+        ],
         "imports": [sys.executable, "-c", "import httpx, pydantic, jinja2"],
     }
     times: dict[str, list[float]] = {k: [] for k in commands}
@@ -212,24 +275,40 @@ def cold_start(quick: bool) -> dict[str, Any]:
             start = time.perf_counter()
             subprocess.run(cmd, env=env, check=True, capture_output=True)
             times[name].append(time.perf_counter() - start)
-    return _row("cold start (rtk-task test --dry-run / bare imports)", "rtk_task", "imports",
-                times, "<= 1.3")
+    return _row(
+        "cold start (rtk-task test --dry-run / bare imports)",
+        "rtk_task",
+        "imports",
+        times,
+        "<= 1.3",
+    )
 
 
 # -- manifest build growth ------------------------------------------------------------------------
 
 
 def _page(fields: int) -> str:
-    lines = ["POST /things", "Make a thing.", "Servers", "- https://example.invalid/v1",
-             "Request body fields", "Name | Type | Required | Description |", "---|---|---|---|"]
+    lines = [
+        "POST /things",
+        "Make a thing.",
+        "Servers",
+        "- https://example.invalid/v1",
+        "Request body fields",
+        "Name | Type | Required | Description |",
+        "---|---|---|---|",
+    ]
     for i in range(fields):
         if i % 10 == 0:
             lines += [f"group{i} |", "Object | No |", "A group of settings. |"]
         else:
             g = i - i % 10
-            lines += [f"group{g}.field{i} |", "String | No |",
-                      f"Field {i}, which spans", 'two lines. Valid values: "a", "b"',
-                      'Default value: "a" |']
+            lines += [
+                f"group{g}.field{i} |",
+                "String | No |",
+                f"Field {i}, which spans",
+                'two lines. Valid values: "a", "b"',
+                'Default value: "a" |',
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -250,9 +329,13 @@ def manifest_build(quick: bool) -> dict[str, Any]:
             out[str(n)] = best
     top = str(sizes[-1])
     growth = out[top] / out[str(sizes[-2])]
-    return {"figure": f"manifest build, {top} / {sizes[-2]} fields (time)",
-            "ratio_min": round(growth, 3), "ratio_median": round(growth, 3),
-            "target": "<= 12", "seconds": {k: round(v, 4) for k, v in out.items()}}
+    return {
+        "figure": f"manifest build, {top} / {sizes[-2]} fields (time)",
+        "ratio_min": round(growth, 3),
+        "ratio_median": round(growth, 3),
+        "target": "<= 12",
+        "seconds": {k: round(v, 4) for k, v in out.items()},
+    }
 
 
 # -- memory ------------------------------------------------------------------------------------
@@ -279,8 +362,12 @@ def memory(quick: bool) -> dict[str, Any]:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=stream(), headers={"content-type": "application/json"})
 
-    client = Client(base_url="http://127.0.0.1:1/v4", token=TOKEN,
-                    transport=httpx.MockTransport(handler), max_response_bytes=1024 * 1024)
+    client = Client(
+        base_url="http://127.0.0.1:1/v4",
+        token=TOKEN,
+        transport=httpx.MockTransport(handler),
+        max_response_bytes=1024 * 1024,
+    )
     before = _rss_mb()
     peak = before
     stop = threading.Event()
@@ -297,9 +384,12 @@ def memory(quick: bool) -> dict[str, Any]:
     stop.set()
     watcher.join()
     assert not result.ok, "a 100 MB body passed a 1 MB cap"
-    return {"figure": "peak RSS growth, 100 MB body, 1 MB cap (MB)",
-            "ratio_min": round(peak - before, 2), "ratio_median": round(peak - before, 2),
-            "target": "<= 20"}
+    return {
+        "figure": "peak RSS growth, 100 MB body, 1 MB cap (MB)",
+        "ratio_min": round(peak - before, 2),
+        "ratio_median": round(peak - before, 2),
+        "target": "<= 20",
+    }
 
 
 # -- main --------------------------------------------------------------------------------------
@@ -321,11 +411,11 @@ def main() -> int:
     print(f"rtk-task benchmarks ({'quick' if args.quick else 'full'}; {machine})")
     print(f"{'figure':60} {'min':>8} {'median':>8}  target")
     for row in rows:
-        print(f"{row['figure']:60} {row['ratio_min']:>8} {row['ratio_median']:>8}  "
-              f"{row['target']}")
+        print(f"{row['figure']:60} {row['ratio_min']:>8} {row['ratio_median']:>8}  {row['target']}")
     if args.json_file:
-        Path(args.json_file).write_text(json.dumps({"machine": machine, "rows": rows},
-                                                   indent=2) + "\n")
+        Path(args.json_file).write_text(
+            json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n"
+        )
     return 0
 
 
