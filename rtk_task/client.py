@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -142,7 +143,13 @@ class Client(_Base):
             base_url, token, timeout=timeout, max_response_bytes=max_response_bytes, retry=retry
         )
         self._owns = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
+        self._given = http_client
+        self._transport = transport
+
+    @cached_property
+    def _http(self) -> httpx.Client:
+        # made on first send: a dry run never pays for the pool and its TLS context
+        return self._given or httpx.Client(transport=self._transport, follow_redirects=False)
 
     def call(
         self,
@@ -208,7 +215,7 @@ class Client(_Base):
 
     def close(self) -> None:
         """Close the pooled client if this object made it."""
-        if self._owns:
+        if self._owns and "_http" in self.__dict__:
             self._http.close()
 
     def __enter__(self) -> Self:
@@ -236,7 +243,13 @@ class AsyncClient(_Base):
             base_url, token, timeout=timeout, max_response_bytes=max_response_bytes, retry=retry
         )
         self._owns = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
+        self._given = http_client
+        self._transport = transport
+
+    @cached_property
+    def _http(self) -> httpx.AsyncClient:
+        # made on first send: a dry run never pays for the pool and its TLS context
+        return self._given or httpx.AsyncClient(transport=self._transport, follow_redirects=False)
 
     async def call(
         self,
@@ -296,7 +309,7 @@ class AsyncClient(_Base):
 
     async def aclose(self) -> None:
         """Close the pooled client if this object made it."""
-        if self._owns:
+        if self._owns and "_http" in self.__dict__:
             await self._http.aclose()
 
     async def __aenter__(self) -> Self:
