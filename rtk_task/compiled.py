@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .manifest import Location, Manifest
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
+    from pydantic import TypeAdapter
 
 __all__ = ["Compiled", "compiled"]
 
@@ -36,10 +36,10 @@ class Compiled:
     outputs: tuple[tuple[str, tuple[str, ...]], ...]
     #: The outputs as a tree of path parts; leaves list output names (one walk per body).
     output_tree: dict[str, Any]
-    _model: type[BaseModel] | None = field(default=None)
+    _model: TypeAdapter[Any] | None = field(default=None)
 
     @property
-    def input_model(self) -> type[BaseModel]:
+    def input_model(self) -> TypeAdapter[Any]:
         """The pydantic model of the step inputs (built on first use)."""
         if self._model is None:
             from .inputs import build_model

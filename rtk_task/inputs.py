@@ -8,21 +8,23 @@ what is sent is exactly what the user set (defaults are documentation, never inj
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired, Required
 
 from annotated_types import Ge, Le
 from pydantic import (
-    BaseModel,
+    AllowInfNan,
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StrictBool,
     StrictInt,
     StrictStr,
+    TypeAdapter,
     ValidationError,
-    create_model,
 )
 from pydantic_core import PydanticCustomError
+from typing_extensions import TypedDict
 
 from .compiled import compiled
 from .errors import InputError, Problem, did_you_mean
@@ -34,15 +36,12 @@ __all__ = ["build_model", "input_model", "input_schema", "validate_inputs"]
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
-class _Headers(BaseModel):
-    """Base of a task's headers model: custom headers are the user's business, but strings."""
+def input_model(manifest: Manifest) -> TypeAdapter[Any]:
+    """The validator of a manifest's step inputs, built once per manifest object.
 
-    model_config = ConfigDict(strict=True, extra="allow")
-    __pydantic_extra__: dict[str, StrictStr] = Field(init=False)
-
-
-def input_model(manifest: Manifest) -> type[BaseModel]:
-    """The pydantic model of a manifest's step inputs, built once per manifest object."""
+    A pydantic ``TypeAdapter`` over ``TypedDict`` s: validating builds no model instances,
+    which keeps the per-call cost low; errors and locations are pydantic's as usual.
+    """
     return compiled(manifest).input_model
 
 
@@ -53,7 +52,7 @@ def validate_inputs(manifest: Manifest, inputs: Any) -> None:
     # headers left out are checked as none given, so that a required header is reported
     data = inputs if "headers" in inputs else {**inputs, "headers": {}}
     try:
-        input_model(manifest).model_validate(data)
+        input_model(manifest).validate_python(data)
     except ValidationError as exc:
         raise InputError([_problem(manifest, err) for err in exc.errors()]) from None
 
@@ -61,36 +60,45 @@ def validate_inputs(manifest: Manifest, inputs: Any) -> None:
 # -- the model ------------------------------------------------------------------------------
 
 
-def build_model(manifest: Manifest) -> type[BaseModel]:
-    """A new pydantic model of a manifest's step inputs (use :func:`input_model`)."""
+def build_model(manifest: Manifest) -> TypeAdapter[Any]:
+    """A new validator of a manifest's step inputs (use :func:`input_model`)."""
     fields: dict[str, Any] = {}
     for loc in (Location.PATH, Location.QUERY, Location.BODY):
-        for i, p in enumerate(manifest.parameters.at(loc)):
-            fields[f"{loc.value}_{i}"] = _field(p, manifest.id)
-    headers = manifest.parameters.header
-    if headers:
-        header_fields = {
-            f"h_{i}": _field(
-                p.model_copy(update={"required": p.required and p.default is None}), manifest.id
-            )
-            for i, p in enumerate(headers)
-            if p.name.lower() != "authorization"  # auth comes from the manifest, not inputs
-        }
-        model = create_model(  # type: ignore[call-overload]
-            f"{_title(manifest.id)}Headers", __base__=_Headers, **header_fields
+        for p in manifest.parameters.at(loc):
+            fields[p.name] = _field(p, manifest.id)
+    header_fields = {
+        p.name: _field(
+            p.model_copy(update={"required": p.required and p.default is None}), manifest.id
         )
-        fields["headers_"] = (model, Field(None, alias="headers"))
-    else:
-        fields["headers_"] = (dict[str, StrictStr], Field(None, alias="headers"))
-    return create_model(f"{_title(manifest.id)}Inputs", __config__=_STRICT, **fields)
+        for p in manifest.parameters.header
+        if p.name.lower() != "authorization"  # auth comes from the manifest, not inputs
+    }
+    # custom headers are the user's business, but strings (PEP 728 extra items)
+    headers = _make_typed_dict(
+        f"{_title(manifest.id)}Headers", header_fields, total=False, extra_items=StrictStr
+    )
+    headers.__pydantic_config__ = ConfigDict(strict=True)
+    fields["headers"] = NotRequired[headers]
+    return TypeAdapter(_typed_dict(f"{_title(manifest.id)}Inputs", fields))
 
 
-def _field(p: Param, owner: str) -> tuple[Any, Any]:
+def _typed_dict(name: str, fields: dict[str, Any]) -> Any:
+    shape = _make_typed_dict(name, fields, total=False)
+    shape.__pydantic_config__ = _STRICT
+    return shape
+
+
+#: ``TypedDict`` called with names known only at run time (mypy checks only literal calls)
+_make_typed_dict: Any = TypedDict
+
+
+def _field(p: Param, owner: str) -> Any:
     annotation = _annotation(p, f"{owner}.{p.name}")
     if p.nullable:
         annotation = annotation | None
-    default = ... if p.required else None
-    return (annotation, Field(default, alias=p.name, description=p.description or None))
+    if p.description:
+        annotation = Annotated[annotation, Field(description=p.description)]
+    return Required[annotation] if p.required else NotRequired[annotation]
 
 
 def _annotation(p: Param, owner: str) -> Any:
@@ -116,15 +124,12 @@ def _annotation(p: Param, owner: str) -> Any:
         return Annotated[StrictInt, *bounds] if bounds else StrictInt
     if p.type is ParamType.NUMBER:
         # strict float takes ints too (and never bools or strings)
-        return Annotated[float, *bounds] if bounds else float
+        return Annotated[float, Strict(), AllowInfNan(False), *bounds]
     if p.type is ParamType.ARRAY:
         return list[_annotation(p.items, owner) if p.items else Any]  # type: ignore[misc]
     if not p.children:
         return dict[str, Any]
-    sub = {f"f_{i}": _field(c, f"{owner}.{c.name}") for i, c in enumerate(p.children)}
-    return create_model(  # type: ignore[call-overload]
-        _title(owner), __config__=_STRICT, **sub
-    )
+    return _typed_dict(_title(owner), {c.name: _field(c, f"{owner}.{c.name}") for c in p.children})
 
 
 def _strict_type(name: str, message: str, ok: Any) -> Any:
