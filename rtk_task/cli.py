@@ -277,6 +277,15 @@ _common_call_options = [
 ]
 
 
+_input_option = click.option(
+    "--input",
+    "input_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A workflow input (repeatable).",
+)
+
+
 def _call_options(func: Any) -> Any:
     for option in reversed(_common_call_options):
         func = option(func)
@@ -418,13 +427,7 @@ def _step_outputs(wf: Any, step: Any, pairs: tuple[str, ...]) -> dict[str, dict[
 @cli.command("test")
 @click.argument("workflow", type=click.Path(dir_okay=False))
 @click.option("--step", "step_id", required=True, help="The step to run.")
-@click.option(
-    "--input",
-    "input_pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A workflow input (repeatable).",
-)
+@_input_option
 @click.option(
     "--output",
     "output_pairs",
@@ -484,13 +487,7 @@ def test_step(
 
 @cli.command("run")
 @click.argument("workflow", type=click.Path(dir_okay=False))
-@click.option(
-    "--input",
-    "input_pairs",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A workflow input (repeatable).",
-)
+@_input_option
 @click.option("--base-url", help="API base URL (default: $RTK_BASE_URL, then each task's server).")
 @click.option(
     "--engine",

@@ -121,12 +121,19 @@ def create_app(emulator: Emulator) -> Starlette:
         meeting = store.meeting(account(request), meeting_id)
         return meeting if meeting is not None else _error(404, f"meeting {meeting_id} not found")
 
-    async def create_meeting(request: Request) -> Response:
+    async def checked_body(request: Request, operation: str) -> dict[str, Any] | Response:
+        """The request body, parsed and valid for ``operation``, or the error answer."""
         body, bad = await _json_body(request)
         if bad:
             return bad
-        if errors := schemas.body_errors("create_meeting", body):
+        if errors := schemas.body_errors(operation, body):
             return _error(400, "; ".join(errors))
+        return dict(body)
+
+    async def create_meeting(request: Request) -> Response:
+        body = await checked_body(request, "create_meeting")
+        if isinstance(body, Response):
+            return body
         meeting = store.create_meeting(account(request), request.path_params.get("app_id"), body)
         return _ok(_meeting_view(meeting), 201)
 
@@ -168,11 +175,9 @@ def create_app(emulator: Emulator) -> Starlette:
         meeting = find(request)
         if isinstance(meeting, Response):
             return meeting
-        body, bad = await _json_body(request)
-        if bad:
-            return bad
-        if errors := schemas.body_errors(operation, body):
-            return _error(400, "; ".join(errors))
+        body = await checked_body(request, operation)
+        if isinstance(body, Response):
+            return body
         return _ok(_meeting_view(store.update_meeting(meeting, body, replace=replace)))
 
     async def update_meeting(request: Request) -> Response:
@@ -185,11 +190,9 @@ def create_app(emulator: Emulator) -> Starlette:
         meeting = find(request)
         if isinstance(meeting, Response):
             return meeting
-        body, bad = await _json_body(request)
-        if bad:
-            return bad
-        if errors := schemas.body_errors("add_participant", body):
-            return _error(400, "; ".join(errors))
+        body = await checked_body(request, "add_participant")
+        if isinstance(body, Response):
+            return body
         if meeting["status"] != "ACTIVE":
             return _error(409, "the meeting is INACTIVE: participants cannot join")
         return _ok(store.add_participant(meeting["id"], body), 201)
