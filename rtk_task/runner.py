@@ -216,6 +216,21 @@ class RunResult:
         self.ok = ok
         self.steps = steps
 
+    @classmethod
+    def from_json(
+        cls,
+        data: Mapping[str, Any],
+        workflow: Workflow,
+        on_step: Callable[[Step, TaskResult], None] | None = None,
+    ) -> RunResult:
+        """A run an engine returned as JSON; ``on_step`` is called for each step, in order."""
+        steps = {k: TaskResult.model_validate(v) for k, v in data["steps"].items()}
+        if on_step is not None:
+            for step in workflow.steps:
+                if step.id in steps:
+                    on_step(step, steps[step.id])
+        return cls(bool(data["ok"]), steps)
+
     def to_json(self) -> dict[str, Any]:
         """``{"ok": bool, "steps": {"<id>": TaskResult, ...}}`` as plain JSON."""
         return {

@@ -166,6 +166,11 @@ class Workflow(_UserModel):
         """Where it was loaded from."""
         return self._file
 
+    def definition(self) -> str:
+        """The workflow as JSON text, as engines pass it around (secrets only as env names)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        return json.dumps(data, sort_keys=True)
+
     def step(self, step_id: str) -> Step:
         """A step by id, or a :class:`WorkflowError` with a did-you-mean."""
         for s in self.steps:
