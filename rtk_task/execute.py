@@ -160,13 +160,7 @@ def failed(call: Call, exc: Exception, *, attempts: int, elapsed_ms: float) -> T
     elif idempotent:
         kind, hint = "remote", "retrying is safe: the operation is idempotent"
     else:
-        kind, hint = (
-            "ambiguous",
-            (
-                f"{call.request.method} may or may not have taken effect: check before retrying "
-                "(e.g. list meetings by title)"
-            ),
-        )
+        kind, hint = "ambiguous", _ambiguous_hint(call)
     message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return TaskResult(
         ok=False,
