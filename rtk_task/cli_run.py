@@ -1,0 +1,356 @@
+"""The ``rtk-task`` commands that run things: call, test, run, add, export, demo.
+
+Registered on :data:`rtk_task.cli.cli` when :mod:`rtk_task.cli` is imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli import _echo_json, cli, read_json
+from .errors import EXIT_BAD_INPUT, Problem, RtkError
+
+# -- calling tasks ----------------------------------------------------------------------------
+
+_common_call_options = [
+    click.option(
+        "--base-url", help="API base URL (default: $RTK_BASE_URL, then the task's server)."
+    ),
+    click.option(
+        "--dry-run", is_flag=True, help="Show the rendered, validated request; send nothing."
+    ),
+    click.option("--curl", is_flag=True, help="Also print the request as a runnable cURL command."),
+    click.option("--json", "as_json", is_flag=True, help="Print the TaskResult as JSON."),
+]
+
+
+_input_option = click.option(
+    "--input",
+    "input_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A workflow input (repeatable).",
+)
+
+
+def _call_options(func: Any) -> Any:
+    for option in reversed(_common_call_options):
+        func = option(func)
+    return func
+
+
+def _exit_code(result: Any) -> int:
+    from .result import NOT_SENT
+
+    if result.ok:
+        return 0
+    return EXIT_BAD_INPUT if result.error is not None and result.error.kind in NOT_SENT else 1
+
+
+def _show(result: Any, *, as_json: bool, curl_text: str | None, dry_run: bool) -> None:
+    from .present import format_request, format_result
+
+    if as_json:
+        data = result.model_dump(mode="json")
+        if dry_run:
+            data = {
+                "ok": result.ok,
+                "dry_run": True,
+                "request": data["request"],
+                "error": data["error"],
+            }
+        if curl_text is not None:
+            data["curl"] = curl_text
+        _echo_json(data)
+    else:
+        if dry_run and result.ok and result.request is not None:
+            click.echo(click.style("dry run: nothing sent", fg="yellow"))
+            click.echo(format_request(result.request))
+        else:
+            click.echo(format_result(result))
+        if curl_text is not None:
+            click.echo("\n" + curl_text)
+    sys.exit(_exit_code(result))
+
+
+def _dry_run(client: Any, task: Any, inputs: dict[str, Any], secrets: Any = ()) -> tuple[Any, str]:
+    """A TaskResult holding the request that would be sent, and its cURL text."""
+    from .result import TaskResult
+
+    prepared = client.prepare(task, inputs)
+    if isinstance(prepared, TaskResult):
+        return prepared, ""
+    redactor = prepared.redactor.extend(secrets)
+    return (
+        TaskResult(ok=True, task=prepared.manifest.id, request=prepared.request.info(redactor)),
+        prepared.request.curl(redactor),
+    )
+
+
+@cli.command("call")
+@click.argument("task")
+@click.option("--with", "with_", required=True, help="Inputs: a JSON file or - for stdin.")
+@_call_options
+def call_task(
+    task: str, with_: str, base_url: str | None, dry_run: bool, curl: bool, as_json: bool
+) -> None:
+    """Call one task with inputs from a JSON file, no workflow needed."""
+    from .client import Client
+    from .registry import load_task
+
+    manifest_ = load_task(task)
+    inputs = read_json(with_)
+    if not isinstance(inputs, dict):
+        raise RtkError(Problem(with_, "inputs must be a JSON object"))
+    with Client(base_url=base_url) as client:
+        result, curl_text = _dry_run(client, manifest_, inputs)
+        if not dry_run and result.ok:
+            result = client.call(manifest_, inputs)
+    _show(result, as_json=as_json, curl_text=curl_text if curl else None, dry_run=dry_run)
+
+
+def _parse_pairs(pairs: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
+    out = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise RtkError(
+                Problem(flag, f"{pair!r} is not NAME=VALUE", f"e.g. {flag} title=Standup")
+            )
+        out.append((name, value))
+    return out
+
+
+def _workflow_inputs(
+    wf: Any, pairs: tuple[str, ...], only: set[str] | None = None
+) -> dict[str, Any]:
+    """``--input NAME=VALUE`` pairs in the workflow's declared types, defaults filled."""
+    from .errors import WorkflowError
+
+    given: dict[str, Any] = {}
+    problems = []
+    for name, text in _parse_pairs(pairs, "--input"):
+        spec = wf.inputs.get(name)
+        try:
+            given[name] = spec.parse(text) if spec else text
+        except ValueError as exc:
+            problems.append(Problem(f"--input {name}", str(exc)))
+    WorkflowError.collect(problems)
+    resolved: dict[str, Any] = wf.resolve_inputs(given, only=only)
+    return resolved
+
+
+def _step_outputs(wf: Any, step: Any, pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Outputs of the steps ``step`` reads: ``--output`` values, else the newest records."""
+    from .errors import WorkflowError
+    from .records import latest_outputs
+
+    outputs: dict[str, dict[str, Any]] = {}
+    for name, text in _parse_pairs(pairs, "--output"):
+        sid, _, out = name.partition(".")
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        outputs.setdefault(sid, {})[out] = value
+    if from_flags := sorted(set(step.needs) & set(outputs)):
+        click.echo(f"using --output values for {', '.join(from_flags)}", err=True)
+    needed = set(step.needs) - set(outputs)
+    for sid, (values, path) in sorted(latest_outputs(wf.file, needed).items()):
+        outputs[sid] = values
+        click.echo(f"using the outputs of {sid} recorded in {path}", err=True)
+    missing = sorted(set(step.needs) - set(outputs))
+    if missing:
+        raise WorkflowError(
+            Problem(
+                f"{wf.file}: step {step.id}",
+                f"reads the outputs of {', '.join(missing)}, which have not run",
+                f"test {missing[0]} first, or pass --output {missing[0]}.NAME=VALUE",
+            )
+        )
+    return outputs
+
+
+@cli.command("test")
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option("--step", "step_id", required=True, help="The step to run.")
+@_input_option
+@click.option(
+    "--output",
+    "output_pairs",
+    multiple=True,
+    metavar="STEP.NAME=VALUE",
+    help="An output of an earlier step this step reads (repeatable).",
+)
+@_call_options
+def test_step(
+    workflow: str,
+    step_id: str,
+    input_pairs: tuple[str, ...],
+    output_pairs: tuple[str, ...],
+    base_url: str | None,
+    dry_run: bool,
+    curl: bool,
+    as_json: bool,
+) -> None:
+    """Run one step of a workflow alone: the Test request button.
+
+    A step that reads earlier steps' outputs takes them from --output, else from the newest
+    run records in .rtk-task/runs/.
+    """
+    from .client import Client
+    from .execute import error_result
+    from .records import write_record
+    from .runner import StepRun
+    from .workflow import load_workflow
+
+    wf = load_workflow(workflow)
+    step = wf.step(step_id)
+    used = {c[1] for c in step.references() if c[0] == "inputs" and len(c) > 1}
+    inputs = _workflow_inputs(wf, input_pairs, only=used)
+    outputs = _step_outputs(wf, step, output_pairs)
+    with Client(base_url=base_url) as client:
+        try:
+            run = StepRun(wf, step, inputs, outputs)
+        except RtkError as exc:
+            result = error_result(step.task, exc, client.redactor)
+            _show(result, as_json=as_json, curl_text=None, dry_run=dry_run)
+            return
+        result, curl_text = _dry_run(client, wf.manifest(step), run.inputs, run.secrets.values())
+        if not dry_run and result.ok:
+            result = run.call(client)
+            if result.sent:
+                write_record(
+                    wf.file,
+                    wf.name,
+                    {step.id: result},
+                    ok=result.ok,
+                    inputs=inputs,
+                    redactor=run.redactor.extend(client.redactor.values),
+                    kind="test",
+                )
+    _show(result, as_json=as_json, curl_text=curl_text if curl else None, dry_run=dry_run)
+
+
+@cli.command("run")
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@_input_option
+@click.option("--base-url", help="API base URL (default: $RTK_BASE_URL, then each task's server).")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "temporal", "prefect"]),
+    default="local",
+    show_default=True,
+    help="Where the steps run.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Independent steps run at once (local engine).",
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"ok", "steps": {id: TaskResult}}.')
+def run_cmd(
+    workflow: str,
+    input_pairs: tuple[str, ...],
+    base_url: str | None,
+    engine: str,
+    concurrency: int,
+    as_json: bool,
+) -> None:
+    """Run a workflow: steps in dependency order, each step's status as it finishes."""
+    import os
+
+    from .present import format_step_line
+    from .records import write_record
+    from .runner import run_workflow
+    from .secrets import Redactor
+    from .workflow import load_workflow
+
+    wf = load_workflow(workflow)
+    inputs = _workflow_inputs(wf, input_pairs)
+
+    def show(step: Any, result: Any) -> None:
+        if not as_json:
+            click.echo(format_step_line(step.id, result))
+
+    if engine == "local":
+        run = run_workflow(wf, inputs, base_url=base_url, concurrency=concurrency, on_step=show)
+    else:
+        adapter = importlib.import_module(f"rtk_task.{engine}")
+        run = adapter.run_with_engine(wf, inputs, base_url=base_url, on_step=show)
+    redactor = Redactor(
+        [
+            os.environ.get("CLOUDFLARE_API_TOKEN"),
+            *(os.environ.get(env) for env in wf.secrets.values()),
+        ]
+    )
+    path = write_record(wf.file, wf.name, run.steps, ok=run.ok, inputs=inputs, redactor=redactor)
+    if as_json:
+        _echo_json(run.to_json())
+    else:
+        click.echo(
+            f"{'ok' if run.ok else 'failed'}: {wf.name} ({len(run.steps)} steps); "
+            f"recorded in {path}"
+        )
+    sent_nothing = all(not r.sent for r in run.steps.values() if not r.ok)
+    sys.exit(0 if run.ok else (EXIT_BAD_INPUT if sent_nothing else 1))
+
+
+@cli.command()
+@click.argument("task")
+@click.option(
+    "--workflow",
+    "workflow_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The workflow file (created if missing).",
+)
+@click.option("--id", "step_id", help="The new step's id (default: from the task id).")
+def add(task: str, workflow_file: str, step_id: str | None) -> None:
+    """Add a step for TASK to a workflow file, keeping its comments and order."""
+    from .authoring import add_step
+
+    added = add_step(Path(workflow_file), task, step_id)
+    click.echo(f"added step {added!r} ({task}) to {workflow_file}")
+    click.echo(f"try it: rtk-task test {workflow_file} --step {added} --dry-run", err=True)
+
+
+@cli.command()
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=click.Choice(["simworkflow", "conductor"]),
+    help="The engine whose HTTP task JSON to write.",
+)
+@click.option("--base-url", help="Base URL to put in the URLs (default: each task's server).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+def export(workflow: str, target: str, base_url: str | None, output: str | None) -> None:
+    """Export a workflow as SimWorkflow or Conductor HTTP tasks (secrets as references)."""
+    from .export import export_workflow
+    from .files import write_atomic
+    from .workflow import load_workflow
+
+    text = export_workflow(load_workflow(workflow), target, base_url=base_url)  # type: ignore[arg-type]
+    if output:
+        write_atomic(Path(output), text)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print every step's TaskResult as JSON.")
+def demo(as_json: bool) -> None:
+    """Start the embedded emulator and run the example workflow against it."""
+    from .demo import run_demo
+
+    sys.exit(run_demo(as_json=as_json))
