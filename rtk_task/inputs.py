@@ -49,12 +49,24 @@ def validate_inputs(manifest: Manifest, inputs: Any) -> None:
     """Check step inputs; raise one :class:`InputError` listing every problem."""
     if not isinstance(inputs, dict):
         raise InputError(Problem("inputs", f"must be an object, not {type(inputs).__name__}"))
-    # headers left out are checked as none given, so that a required header is reported
-    data = inputs if "headers" in inputs else {**inputs, "headers": {}}
+    # headers left out are checked as none given, so that a required header is reported;
+    # header names are case-insensitive, so known ones are checked under their own spelling
+    given = inputs.get("headers")
+    if "headers" not in inputs:
+        data = {**inputs, "headers": {}}
+    elif isinstance(given, dict) and manifest.parameters.header:
+        data = {**inputs, "headers": _canonical_headers(manifest, given)}
+    else:
+        data = inputs
     try:
         input_model(manifest).validate_python(data)
     except ValidationError as exc:
         raise InputError([_problem(manifest, err) for err in exc.errors()]) from None
+
+
+def _canonical_headers(manifest: Manifest, given: dict[Any, Any]) -> dict[Any, Any]:
+    known = {p.name.lower(): p.name for p in manifest.parameters.header}
+    return {known.get(k.lower(), k) if isinstance(k, str) else k: v for k, v in given.items()}
 
 
 # -- the model ------------------------------------------------------------------------------

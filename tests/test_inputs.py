@@ -447,3 +447,22 @@ def test_valid_edge_bodies_pass_the_schema_and_the_model_alike(body: dict[str, A
     inputs = {"account_id": "a", **body}
     assert schema_validator(SCHEMA).is_valid(inputs), "the schema refused it"
     validate_inputs(CREATE, inputs)
+
+
+def test_known_headers_are_matched_whatever_their_case() -> None:
+    from rtk_task.manifest import Manifest, Param, Parameters, ParamType
+
+    manifest = Manifest(
+        id="x.things.update",
+        method="PATCH",
+        path="/things",
+        idempotent=False,
+        parameters=Parameters(
+            header=(Param(name="If-Match", type=ParamType.STRING, required=True, enum=("a", "b")),)
+        ),
+    )
+    validate_inputs(manifest, {"headers": {"if-match": "a"}})
+    with pytest.raises(InputError, match=r"headers\.If-Match"):
+        validate_inputs(manifest, {"headers": {"IF-MATCH": "zzz"}})
+    with pytest.raises(InputError, match="is required"):
+        validate_inputs(manifest, {"headers": {"X-Other": "1"}})
