@@ -22,7 +22,6 @@ create twice.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -35,10 +34,9 @@ os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 from prefect import flow, task
 
 from .client import AsyncClient
-from .errors import Problem, RtkError
 from .registry import load_task
 from .result import TaskResult
-from .runner import RunResult, run_step_async, schedule
+from .runner import RunResult, run_on_engine, run_step_async, schedule
 from .workflow import Step, Workflow, parse_workflow
 
 __all__ = ["http_task", "run_step_task", "run_with_engine", "workflow_flow"]
@@ -102,16 +100,10 @@ def run_with_engine(
 ) -> RunResult:
     """Run on a local, ephemeral Prefect."""
     values = wf.resolve_inputs(dict(inputs))
-    try:
-        data = asyncio.run(workflow_flow(wf.definition(), values, base_url))
-    except RtkError:
-        raise
-    except Exception as exc:  # the boundary: Prefect's errors become ours
-        raise RtkError(
-            Problem(
-                "prefect",
-                f"{type(exc).__name__}: {exc}",
-                "check PREFECT_API_URL, or unset it for a local run",
-            )
-        ) from None
-    return RunResult.from_json(data, wf, on_step)
+    return run_on_engine(
+        "prefect",
+        "check PREFECT_API_URL, or unset it for a local run",
+        wf,
+        lambda: workflow_flow(wf.definition(), values, base_url),
+        on_step,
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 import httpx
@@ -24,6 +24,7 @@ from .workflow import Step, Workflow
 __all__ = [
     "RunResult",
     "StepRun",
+    "run_on_engine",
     "run_step",
     "run_step_async",
     "run_workflow",
@@ -349,6 +350,24 @@ async def run_workflow_async(
         return await run_step_async(client, workflow, step, values, outputs)
 
     return await schedule(workflow, inputs, run_one, concurrency=concurrency, on_step=on_step)
+
+
+def run_on_engine(
+    engine: str,
+    hint: str,
+    workflow: Workflow,
+    start: Callable[[], Coroutine[Any, Any, dict[str, Any]]],
+    on_step: Callable[[Step, TaskResult], None] | None = None,
+) -> RunResult:
+    """Run an engine's coroutine (it returns ``RunResult.to_json()``); its own errors become
+    ours at this boundary, with ``hint``."""
+    try:
+        data = asyncio.run(start())
+    except RtkError:
+        raise
+    except Exception as exc:
+        raise RtkError(Problem(engine, f"{type(exc).__name__}: {exc}", hint)) from None
+    return RunResult.from_json(data, workflow, on_step)
 
 
 def run_workflow(

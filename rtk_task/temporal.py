@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from .client import AsyncClient
     from .errors import Problem, RtkError
     from .result import TaskResult
-    from .runner import RunResult, run_step_async, schedule
+    from .runner import RunResult, run_on_engine, run_step_async, schedule
     from .workflow import Step, Workflow, parse_workflow
 
 __all__ = [
@@ -218,19 +218,14 @@ def run_with_engine(
     """Run on Temporal: ``RTK_TEMPORAL_ADDRESS``, else a local dev server started and stopped
     here. A worker runs in this process either way (others on the queue may help)."""
     values = wf.resolve_inputs(dict(inputs))
-    try:
-        data = asyncio.run(_run(wf, values, base_url, os.environ.get("RTK_TEMPORAL_ADDRESS")))
-    except RtkError:
-        raise
-    except Exception as exc:  # the boundary: Temporal's errors become ours
-        raise RtkError(
-            Problem(
-                "temporal",
-                f"{type(exc).__name__}: {exc}",
-                "is the Temporal server reachable? (RTK_TEMPORAL_ADDRESS)",
-            )
-        ) from None
-    return RunResult.from_json(data, wf, on_step)
+    address = os.environ.get("RTK_TEMPORAL_ADDRESS")
+    return run_on_engine(
+        "temporal",
+        "is the Temporal server reachable? (RTK_TEMPORAL_ADDRESS)",
+        wf,
+        lambda: _run(wf, values, base_url, address),
+        on_step,
+    )
 
 
 @click.group("temporal")
