@@ -32,7 +32,10 @@ def _run(engine: str, base_url: str, tmp_path: Path, *inputs: str) -> dict[str, 
         timeout=240,
     )
     assert CANARY not in done.stdout + done.stderr
-    assert done.stdout.lstrip().startswith("{"), f"{engine} wrote to stdout: {done.stdout[:300]}"
+    assert done.stdout.lstrip().startswith("{"), (
+        f"{engine}: exit {done.returncode}, stdout {done.stdout[:300]!r}, "
+        f"stderr {done.stderr[-2000:]!r}"
+    )
     result: dict[str, Any] = json.loads(done.stdout)
     result["exit"] = done.returncode
     return result
