@@ -116,8 +116,8 @@ class _Base:
         if policy.deadline is not None and time.monotonic() - started > policy.deadline:
             raise DeadlinePassed(f"the deadline ({policy.deadline:g} s) passed while reading")
 
-    def _check_length(self, response: httpx.Response) -> None:
-        length = response.headers.get("content-length", "")
+    def _check_length(self, headers: dict[str, str]) -> None:
+        length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_response_bytes:
             raise ResponseTooLarge(f"Content-Length {length} > {self.max_response_bytes}")
 
@@ -187,8 +187,10 @@ class Client(_Base):
         request.extensions = self._extensions(timeout, policy, started)
         try:
             response = self._http.send(request, stream=True)
+            # one pass over httpx's headers, by lower-case name, for everything read below
+            headers = dict(response.headers.multi_items())
             try:
-                self._check_length(response)
+                self._check_length(headers)
                 raw = bytearray()
                 for chunk in response.iter_bytes():
                     raw += chunk
@@ -200,12 +202,12 @@ class Client(_Base):
         result = finish(
             prepared,
             response.status_code,
-            response.headers,
+            headers,
             bytes(raw),
             attempts=1,
             elapsed_ms=_ms(started),
         )
-        return Attempt(result, retry_after=_retry_after(response))
+        return Attempt(result, retry_after=_retry_after(response.status_code, headers))
 
     def prepare(
         self, task: Task, inputs: dict[str, Any], *, base_url: str | None = None
@@ -287,8 +289,10 @@ class AsyncClient(_Base):
         request.extensions = self._extensions(timeout, policy, started)
         try:
             response = await self._http.send(request, stream=True)
+            # one pass over httpx's headers, by lower-case name, for everything read below
+            headers = dict(response.headers.multi_items())
             try:
-                self._check_length(response)
+                self._check_length(headers)
                 raw = bytearray()
                 async for chunk in response.aiter_bytes():
                     raw += chunk
@@ -300,12 +304,12 @@ class AsyncClient(_Base):
         result = finish(
             prepared,
             response.status_code,
-            response.headers,
+            headers,
             bytes(raw),
             attempts=1,
             elapsed_ms=_ms(started),
         )
-        return Attempt(result, retry_after=_retry_after(response))
+        return Attempt(result, retry_after=_retry_after(response.status_code, headers))
 
     async def aclose(self) -> None:
         """Close the pooled client if this object made it."""
@@ -328,9 +332,9 @@ def _ms(start: float) -> float:
     return (time.monotonic() - start) * 1000
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    if response.status_code in (429, 503):
-        return retry_after_seconds(response.headers.get("retry-after"))
+def _retry_after(status: int, headers: dict[str, str]) -> float | None:
+    if status in (429, 503):
+        return retry_after_seconds(headers.get("retry-after"))
     return None
 
 

@@ -14,6 +14,7 @@ from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 from .manifest import Location, Manifest
+from .result import OutputTree
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -32,10 +33,14 @@ class Compiled:
 
     manifest: Manifest
     locations: dict[str, Location]
-    templates: tuple[tuple[str, frozenset[str]], ...]
+    #: Each path template split at its placeholders: ``(literal, name, literal, ...)``, and
+    #: the names it needs.
+    templates: tuple[tuple[tuple[str, ...], frozenset[str]], ...]
     outputs: tuple[tuple[str, tuple[str, ...]], ...]
-    #: The outputs as a tree of path parts; leaves list output names (one walk per body).
-    output_tree: dict[str, Any]
+    #: The outputs as a tree of path parts (one walk per body).
+    output_tree: OutputTree
+    #: Whether a successful answer must be JSON (a response schema or outputs are declared).
+    promises_json: bool
     _model: TypeAdapter[Any] | None = field(default=None)
 
     @property
@@ -61,9 +66,13 @@ def compiled(manifest: Manifest) -> Compiled:
             for loc in (Location.BODY, Location.QUERY, Location.PATH)
             for p in manifest.parameters.at(loc)
         },
-        templates=tuple((t, frozenset(_PLACEHOLDER.findall(t))) for t in manifest.path_templates),
+        templates=tuple(
+            (tuple(_PLACEHOLDER.split(t)), frozenset(_PLACEHOLDER.findall(t)))
+            for t in manifest.path_templates
+        ),
         outputs=outputs,
         output_tree=_tree(outputs),
+        promises_json=manifest.response_schema is not None or bool(manifest.outputs),
     )
     with _LOCK:
         _CACHE[id(manifest)] = facts
@@ -72,12 +81,17 @@ def compiled(manifest: Manifest) -> Compiled:
     return facts
 
 
-def _tree(outputs: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any]:
-    """``(("meeting_id", ("data", "id")),)`` -> ``{"data": {"id": {"": ["meeting_id"]}}}``."""
-    root: dict[str, Any] = {}
+def _tree(outputs: tuple[tuple[str, tuple[str, ...]], ...]) -> OutputTree:
+    """``(("id", ("data", "id")),)`` -> ``((), {"data": ((), {"id": (("id",), {})})})``."""
+    root: tuple[list[str], dict[str, Any]] = ([], {})
     for name, parts in outputs:
         node = root
         for part in parts:
-            node = node.setdefault(part, {})
-        node.setdefault("", []).append(name)
-    return root
+            node = node[1].setdefault(part, ([], {}))
+        node[0].append(name)
+    return _frozen(root)
+
+
+def _frozen(node: tuple[list[str], dict[str, Any]]) -> OutputTree:
+    names, children = node
+    return tuple(names), {part: _frozen(sub) for part, sub in children.items()}

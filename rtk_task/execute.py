@@ -7,12 +7,12 @@ the body up to a size cap; :func:`finish` turns the answer into a :class:`TaskRe
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from pydantic_core import from_json
 
 from .compiled import compiled
 from .errors import InputError, RtkError, TemplateError
@@ -99,19 +99,20 @@ def prepare(
 def finish(
     call: Call,
     status: int,
-    headers: httpx.Headers,
+    headers: dict[str, str],
     raw: bytes,
     *,
     attempts: int,
     elapsed_ms: float,
 ) -> TaskResult:
-    """A result from a complete answer."""
+    """A result from a complete answer; ``headers`` by lower-case name."""
     redactor = call.redactor
+    plan = compiled(call.manifest)
     content_type = headers.get("content-type", "")
-    body, problem = _parse(content_type, raw)
-    promises_json = call.manifest.response_schema is not None or bool(call.manifest.outputs)
-    wrong_type = raw and "json" not in content_type.lower()
-    if problem is None and 200 <= status < 300 and wrong_type and promises_json:
+    lowered = content_type.lower()
+    body, problem = _parse(lowered, raw)
+    wrong_type = problem is None and bool(raw) and "json" not in lowered and plan.promises_json
+    if wrong_type and 200 <= status < 300:
         problem = f"expected a JSON answer, got {content_type or 'no content type'}"
     if redactor and redactor.contains(raw):
         body = redactor.value(body)
@@ -128,14 +129,14 @@ def finish(
     elif not ok:
         error = _http_error(status, body, call)
     else:
-        extract_tree(body, compiled(call.manifest).output_tree, outputs)
+        extract_tree(body, plan.output_tree, outputs)
     # our own values, typed as the model says: constructing skips validating them again
     return construct(
         TaskResult,
         ok=ok,
         task=call.manifest.id,
         status_code=status,
-        headers=redactor.headers(headers.multi_items()),
+        headers=redactor.headers(headers.items()),
         body=body,
         outputs=outputs,
         error=error,
@@ -173,15 +174,16 @@ def failed(call: Call, exc: Exception, *, attempts: int, elapsed_ms: float) -> T
 
 
 def _parse(content_type: str, raw: bytes) -> tuple[Any, str | None]:
+    """The body by its (lower-case) content type, and what is wrong with it, if anything."""
     if not raw:
         return None, None
-    if "json" in content_type.lower():
+    if "json" in content_type:
         try:
-            return json.loads(raw), None
-        except (ValueError, UnicodeDecodeError) as exc:
+            return from_json(raw), None
+        except ValueError as exc:
             return raw[:2048].decode("utf-8", "replace"), f"malformed JSON body: {exc}"
     text = raw.decode("utf-8", "replace")
-    if content_type.lower().startswith("text/") or not content_type:
+    if content_type.startswith("text/") or not content_type:
         return text, None
     return text[:2048], None
 

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 from pydantic import SecretStr
+from pydantic_core import to_json
 
 from .compiled import compiled
 from .errors import InputError, Problem, RtkError
@@ -28,7 +29,6 @@ from .secrets import Redactor
 
 __all__ = ["PreparedRequest", "build_request", "resolve_base_url"]
 
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _USER_AGENT = "rtk-task/0.1"
 
@@ -46,17 +46,36 @@ class PreparedRequest:
     token: SecretStr | None
     auth_header: str
     token_env: str
+    #: Whether the user set headers (only those can hold secrets or sensitive names).
+    user_headers: bool = False
 
     def to_httpx(self) -> httpx.Request:
-        """The :class:`httpx.Request`, with the Authorization header."""
+        """The :class:`httpx.Request`, with the Authorization header.
+
+        Built the way httpx builds one from ``content=`` (``Host`` and ``Content-Length``
+        added unless given), but from a URL parsed once per distinct URL and without
+        re-encoding a body that is already bytes.
+        """
+        url = _parsed_url(self.url)
+        body = self.body if self.body is not None else b""
         headers = list(self.headers)
         if self.token is not None:
             headers.append((self.auth_header, f"Bearer {self.token.get_secret_value()}"))
-        return httpx.Request(self.method, self.url, headers=headers, content=self.body)
+        given = {name.lower() for name, _ in self.headers} if self.user_headers else set()
+        if "host" not in given:
+            headers.insert(0, ("Host", url.netloc.decode("ascii")))
+        framed = "content-length" in given or "transfer-encoding" in given
+        if not framed and (self.body is not None or self.method in ("POST", "PUT", "PATCH")):
+            headers.append(("Content-Length", str(len(body))))
+        request = httpx.Request(self.method, url, headers=headers, stream=httpx.ByteStream(body))
+        request.read()  # like content=: event hooks and auth flows can read request.content
+        return request
 
     def info(self, redactor: Redactor) -> RequestInfo:
         """The request for display: Authorization and every secret masked."""
         headers = dict(self.headers)
+        if self.user_headers:  # sensitive names, secrets: only the user's headers have them
+            headers = redactor.headers(self.headers)
         if self.token is not None:
             headers[self.auth_header] = "Bearer ***"
         body, url = self.json_body, self.url
@@ -65,7 +84,6 @@ class PreparedRequest:
                 body = redactor.value(body)
             if redactor.contains(url):
                 url = redactor.text(url)
-            headers = redactor.headers(headers.items())
         return construct(RequestInfo, method=self.method, url=url, headers=headers, body=body)
 
     def curl(self, redactor: Redactor) -> str:
@@ -85,6 +103,12 @@ def resolve_base_url(manifest: Manifest, override: str | None = None) -> str:
     """``override``, else ``RTK_BASE_URL``, else the manifest's first server."""
     server = manifest.servers[0] if manifest.servers else ""
     return _checked_base_url(override or os.environ.get("RTK_BASE_URL") or server, manifest.id)
+
+
+@lru_cache(maxsize=1024)
+def _parsed_url(url: str) -> httpx.URL:
+    """httpx's parse of ``url`` (an immutable object): workflows send the same URLs again."""
+    return httpx.URL(url)
 
 
 @lru_cache(maxsize=64)
@@ -111,46 +135,50 @@ def build_request(
 ) -> PreparedRequest:
     """The request for validated ``inputs`` (only what the user set is sent)."""
     plan = compiled(manifest)
+    locations = plan.locations
     path_values: dict[str, Any] = {}
     query: list[tuple[str, str]] = []
     body: dict[str, Any] = {}
-    headers: dict[str, str] = {}
+    given: dict[str, str] = {}
     for name, value in inputs.items():
-        where = plan.locations.get(name)
-        if where is Location.PATH:
+        where = locations.get(name)
+        if where is Location.BODY:
+            body[name] = value
+        elif where is Location.PATH:
             path_values[name] = value
         elif where is Location.QUERY:
             if value is not None:
                 query.extend(_query_pairs(name, value))
-        elif where is Location.BODY:
-            body[name] = value
         elif name == "headers" and value:
-            headers.update(value)
-    template = _pick_template(plan.templates, path_values, manifest.id)
-    path = _PLACEHOLDER.sub(lambda m: _segment(m.group(1), path_values[m.group(1)]), template)
+            given = value
+    parts = _pick_template(plan.templates, path_values, manifest.id)
+    # parts alternate literal text and placeholder names: (literal, name, literal, ...)
+    path = "".join(
+        _segment(part, path_values[part]) if i % 2 else part for i, part in enumerate(parts)
+    )
     url = base_url + path + ("?" + urlencode(query) if query else "")
-    sent_headers = _headers(headers, has_body=bool(body) or manifest.body_required)
-    payload = None
-    if body or manifest.body_required:
-        payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    has_body = bool(body) or manifest.body_required
     return PreparedRequest(
         task=manifest.id,
         method=manifest.method,
         url=url,
-        headers=sent_headers,
-        body=payload,
-        json_body=body if payload is not None else None,
+        headers=_headers(given, has_body=has_body) if given else _DEFAULT_HEADERS[has_body],
+        body=to_json(body) if has_body else None,
+        json_body=body if has_body else None,
         token=token,
         auth_header=manifest.auth.header,
         token_env=manifest.auth.env,
+        user_headers=bool(given),
     )
 
 
 def _pick_template(
-    templates: tuple[tuple[str, frozenset[str]], ...], given: dict[str, Any], task: str
-) -> str:
+    templates: tuple[tuple[tuple[str, ...], frozenset[str]], ...],
+    given: dict[str, Any],
+    task: str,
+) -> tuple[str, ...]:
     """The template that uses the most given path parameters and needs no missing one."""
-    best: tuple[str, frozenset[str]] | None = None
+    best: tuple[tuple[str, ...], frozenset[str]] | None = None
     for template, names in templates:
         if names <= given.keys() and (best is None or len(names) > len(best[1])):
             best = (template, names)
@@ -185,11 +213,20 @@ def _query_pairs(name: str, value: Any) -> list[tuple[str, str]]:
     return [(name, _scalar(value))]
 
 
-def _headers(given: dict[str, str], *, has_body: bool) -> tuple[tuple[str, str], ...]:
-    problems = []
-    out: dict[str, str] = {"Accept": "application/json", "User-Agent": _USER_AGENT}
+def _defaults(has_body: bool) -> dict[str, str]:
+    out = {"Accept": "application/json", "User-Agent": _USER_AGENT}
     if has_body:
         out["Content-Type"] = "application/json"
+    return out
+
+
+#: The headers of a request without user headers, by whether it has a body.
+_DEFAULT_HEADERS = {flag: tuple(_defaults(flag).items()) for flag in (False, True)}
+
+
+def _headers(given: dict[str, str], *, has_body: bool) -> tuple[tuple[str, str], ...]:
+    problems = []
+    out = _defaults(has_body)
     lowered = {k.lower(): k for k in out}
     for name, value in given.items():
         if not _HEADER_NAME.match(name):

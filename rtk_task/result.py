@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic.fields import FieldInfo
 
 from .errors import RemoteError, RtkError
 
 __all__ = [
     "ErrorInfo",
+    "OutputTree",
     "RequestInfo",
     "TaskResult",
     "construct",
@@ -103,7 +105,9 @@ def construct(cls: type[_M], **values: Any) -> _M:
     its default filled here from ``model_fields``. For the per-call path only, where the
     values are our own (a result built from a parsed body and our request).
     """
-    fields = cls.model_fields
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS.setdefault(cls, dict(cls.model_fields))
     if len(values) != len(fields):
         for name, field in fields.items():
             if name not in values:
@@ -114,6 +118,10 @@ def construct(cls: type[_M], **values: Any) -> _M:
     object.__setattr__(obj, "__pydantic_extra__", None)
     object.__setattr__(obj, "__pydantic_private__", None)
     return obj
+
+
+#: The fields of each model :func:`construct` has built (a class's fields never change).
+_FIELDS: dict[type[BaseModel], dict[str, FieldInfo]] = {}
 
 
 def extract(body: Any, path: str) -> tuple[bool, Any]:
@@ -139,17 +147,33 @@ def extract_parts(body: Any, parts: tuple[str, ...]) -> tuple[bool, Any]:
     return True, node
 
 
-def extract_tree(body: Any, tree: dict[str, Any], out: dict[str, Any]) -> None:
+#: Declared outputs as a tree of path parts: ``(names found here, {part: subtree})``.
+OutputTree = tuple[tuple[str, ...], dict[str, "OutputTree"]]
+
+
+def extract_tree(body: Any, tree: OutputTree, out: dict[str, Any]) -> None:
     """Fill ``out`` with every output of ``tree`` found in ``body`` (one walk)."""
-    for part, sub in tree.items():
-        if part == "":
-            for name in sub:
-                out[name] = body
-            continue
-        if isinstance(body, dict):
+    names, children = tree
+    for name in names:
+        out[name] = body
+    if children:
+        _extract_children(body, children, out)
+
+
+def _extract_children(body: Any, children: dict[str, OutputTree], out: dict[str, Any]) -> None:
+    if isinstance(body, dict):
+        for part, (names, sub) in children.items():
             if part in body:
-                extract_tree(body[part], sub, out)
-        elif isinstance(body, list) and part.lstrip("-").isdigit():
-            index = int(part)
-            if -len(body) <= index < len(body):
-                extract_tree(body[index], sub, out)
+                value = body[part]
+                for name in names:
+                    out[name] = value
+                if sub:
+                    _extract_children(value, sub, out)
+    elif isinstance(body, list):
+        for part, (names, sub) in children.items():
+            if part.lstrip("-").isdigit() and -len(body) <= int(part) < len(body):
+                value = body[int(part)]
+                for name in names:
+                    out[name] = value
+                if sub:
+                    _extract_children(value, sub, out)
