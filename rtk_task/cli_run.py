@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -79,20 +80,6 @@ def _show(result: Any, *, as_json: bool, curl_text: str | None, dry_run: bool) -
     sys.exit(_exit_code(result))
 
 
-def _dry_run(client: Any, task: Any, inputs: dict[str, Any], secrets: Any = ()) -> tuple[Any, str]:
-    """A TaskResult holding the request that would be sent, and its cURL text."""
-    from .result import TaskResult
-
-    prepared = client.prepare(task, inputs)
-    if isinstance(prepared, TaskResult):
-        return prepared, ""
-    redactor = prepared.redactor.extend(secrets)
-    return (
-        TaskResult(ok=True, task=prepared.manifest.id, request=prepared.request.info(redactor)),
-        prepared.request.curl(redactor),
-    )
-
-
 @cli.command("call")
 @click.argument("task")
 @click.option("--with", "with_", required=True, help="Inputs: a JSON file or - for stdin.")
@@ -101,16 +88,18 @@ def call_task(
     task: str, with_: str, base_url: str | None, dry_run: bool, curl: bool, as_json: bool
 ) -> None:
     """Call one task with inputs from a JSON file, no workflow needed."""
-    from .client import Client
+    from .execute import preview
     from .registry import load_task
 
     manifest_ = load_task(task)
     inputs = read_json(with_)
     if not isinstance(inputs, dict):
         raise RtkError(Problem(with_, "inputs must be a JSON object"))
-    with Client(base_url=base_url) as client:
-        result, curl_text = _dry_run(client, manifest_, inputs)
-        if not dry_run and result.ok:
+    result, curl_text = preview(manifest_, inputs, base_url=base_url)
+    if not dry_run and result.ok:
+        from .client import Client
+
+        with Client(base_url=base_url) as client:
             result = client.call(manifest_, inputs)
     _show(result, as_json=as_json, curl_text=curl_text if curl else None, dry_run=dry_run)
 
@@ -204,10 +193,9 @@ def test_step(
     A step that reads earlier steps' outputs takes them from --output, else from the newest
     run records in .rtk-task/runs/.
     """
-    from .client import Client
-    from .execute import error_result
-    from .records import write_record
-    from .runner import StepRun
+    from .execute import error_result, preview
+    from .secrets import Redactor
+    from .steprun import StepRun
     from .workflow import load_workflow
 
     wf = load_workflow(workflow)
@@ -215,26 +203,33 @@ def test_step(
     used = {c[1] for c in step.references() if c[0] == "inputs" and len(c) > 1}
     inputs = _workflow_inputs(wf, input_pairs, only=used)
     outputs = _step_outputs(wf, step, output_pairs)
-    with Client(base_url=base_url) as client:
-        try:
-            run = StepRun(wf, step, inputs, outputs)
-        except RtkError as exc:
-            result = error_result(step.task, exc, client.redactor)
-            _show(result, as_json=as_json, curl_text=None, dry_run=dry_run)
-            return
-        result, curl_text = _dry_run(client, wf.manifest(step), run.inputs, run.secrets.values())
-        if not dry_run and result.ok:
+    manifest_ = wf.manifest(step)
+    try:
+        run = StepRun(wf, step, inputs, outputs)
+    except RtkError as exc:
+        token = os.environ.get(manifest_.auth.env)
+        result = error_result(step.task, exc, Redactor([token]))
+        _show(result, as_json=as_json, curl_text=None, dry_run=dry_run)
+        return
+    result, curl_text = preview(
+        manifest_, run.inputs, base_url=base_url, secrets=run.secrets.values()
+    )
+    if not dry_run and result.ok:
+        from .client import Client
+        from .records import write_record
+
+        with Client(base_url=base_url) as client:
             result = run.call(client)
-            if result.sent:
-                write_record(
-                    wf.file,
-                    wf.name,
-                    {step.id: result},
-                    ok=result.ok,
-                    inputs=inputs,
-                    redactor=run.redactor.extend(client.redactor.values),
-                    kind="test",
-                )
+        if result.sent:
+            write_record(
+                wf.file,
+                wf.name,
+                {step.id: result},
+                ok=result.ok,
+                inputs=inputs,
+                redactor=run.redactor.extend(client.redactor.values),
+                kind="test",
+            )
     _show(result, as_json=as_json, curl_text=curl_text if curl else None, dry_run=dry_run)
 
 

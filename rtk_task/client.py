@@ -21,7 +21,6 @@ from pydantic import SecretStr
 
 from .execute import (
     DEFAULT_MAX_BYTES,
-    DEFAULT_TIMEOUT,
     Call,
     DeadlinePassed,
     ResponseTooLarge,
@@ -46,6 +45,7 @@ from .secrets import Redactor
 __all__ = ["AsyncClient", "Client"]
 
 Task = str | Path | Manifest
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 class _Base:

@@ -7,10 +7,12 @@ the body up to a size cap; :func:`finish` turns the answer into a :class:`TaskRe
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 from pydantic_core import from_json
 
@@ -22,9 +24,8 @@ from .request import PreparedRequest, build_request, resolve_base_url
 from .result import ErrorInfo, TaskResult, construct, extract_tree
 from .secrets import Redactor
 
-__all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TIMEOUT", "Call", "failed", "finish", "prepare"]
+__all__ = ["DEFAULT_MAX_BYTES", "Call", "failed", "finish", "prepare", "preview"]
 
-DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -96,6 +97,35 @@ def prepare(
     return Call(manifest, request, redactor)
 
 
+def preview(
+    manifest: Manifest,
+    inputs: dict[str, Any],
+    *,
+    base_url: str | None = None,
+    secrets: Iterable[str] = (),
+) -> tuple[TaskResult, str]:
+    """A dry run: a result holding the request that would be sent, and its cURL text.
+
+    The token (from the task's environment variable) is optional and shown masked. Needs no
+    HTTP client, so a dry run never loads one.
+    """
+    token = os.environ.get(manifest.auth.env) or None
+    redactor = Redactor([token, *secrets])
+    prepared = prepare(
+        manifest,
+        inputs,
+        base_url=base_url,
+        token=SecretStr(token) if token else None,
+        redactor=redactor,
+        require_token=False,
+    )
+    if isinstance(prepared, TaskResult):
+        return prepared, ""
+    request = prepared.request
+    result = construct(TaskResult, ok=True, task=manifest.id, request=request.info(redactor))
+    return result, request.curl(redactor)
+
+
 def finish(
     call: Call,
     status: int,
@@ -149,6 +179,8 @@ def finish(
 
 def failed(call: Call, exc: Exception, *, attempts: int, elapsed_ms: float) -> TaskResult:
     """A result from a transport failure, saying whether the server may have acted."""
+    import httpx  # loaded already: only a send fails this way
+
     idempotent = call.manifest.idempotent
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         kind, hint = "connect", "the server did not get the request; check --base-url"
@@ -199,7 +231,7 @@ def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
         elif isinstance(body.get("error"), str):
             api_errors.append({"message": body["error"]})
     messages = [str(e.get("message")) for e in api_errors if e.get("message")]
-    reason = httpx.codes.get_reason_phrase(status) or "error"
+    reason = HTTPStatus(status).phrase if status in _KNOWN_STATUSES else "error"
     message = f"HTTP {status} {reason}" + (f": {'; '.join(messages)}" if messages else "")
     hints = {
         401: f"check {call.manifest.auth.env}",
@@ -223,6 +255,9 @@ def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
         api_errors=api_errors,
         hint=hints.get(status) or ("the server failed" if status >= 500 else None),
     )
+
+
+_KNOWN_STATUSES = frozenset(HTTPStatus)
 
 
 def _ambiguous_hint(call: Call) -> str:

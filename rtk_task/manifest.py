@@ -33,7 +33,7 @@ MANIFEST_VERSION: Literal[1] = 1
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ParamType(StrEnum):
@@ -151,8 +151,9 @@ class Manifest(_Frozen):
     #: parameters and needs none that is missing (``path`` wins a tie).
     alternate_paths: tuple[str, ...] = ()
     servers: tuple[str, ...] = ()
-    auth: Auth = Auth()
-    parameters: Parameters = Parameters()
+    # factories, not instances: a default instance would build the models at import
+    auth: Auth = Field(default_factory=Auth)
+    parameters: Parameters = Field(default_factory=Parameters)
     body_required: bool = False
     success_status: tuple[int, ...] = (200,)
     idempotent: bool

@@ -14,10 +14,9 @@ import re
 import shlex
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import httpx
 from pydantic import SecretStr
 from pydantic_core import to_json
 
@@ -26,6 +25,9 @@ from .errors import InputError, Problem, RtkError
 from .manifest import Location, Manifest
 from .result import RequestInfo, construct
 from .secrets import Redactor
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["PreparedRequest", "build_request", "resolve_base_url"]
 
@@ -56,6 +58,8 @@ class PreparedRequest:
         added unless given), but from a URL parsed once per distinct URL and without
         re-encoding a body that is already bytes.
         """
+        import httpx  # here: building and showing a request (a dry run) needs no HTTP client
+
         url = _parsed_url(self.url)
         body = self.body if self.body is not None else b""
         headers = list(self.headers)
@@ -108,6 +112,8 @@ def resolve_base_url(manifest: Manifest, override: str | None = None) -> str:
 @lru_cache(maxsize=1024)
 def _parsed_url(url: str) -> httpx.URL:
     """httpx's parse of ``url`` (an immutable object): workflows send the same URLs again."""
+    import httpx
+
     return httpx.URL(url)
 
 

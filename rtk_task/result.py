@@ -37,7 +37,7 @@ NOT_SENT = frozenset({"validation", "template", "workflow", "config"})
 
 
 class _Plain(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ErrorInfo(_Plain):

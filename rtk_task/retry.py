@@ -20,7 +20,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -32,30 +31,19 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from .manifest import Manifest
+from .policy import RetryPolicy
 from .result import TaskResult
 
-__all__ = ["Attempt", "RetryPolicy", "classify", "retry_after_seconds", "with_retries"]
+__all__ = [
+    "DEFAULT_POLICY",
+    "Attempt",
+    "RetryPolicy",
+    "classify",
+    "retry_after_seconds",
+    "with_retries",
+]
 
-
-class RetryPolicy(BaseModel):
-    """Retry settings, per step (``retry:``) or per client."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_attempts: int = Field(3, ge=1, le=50)
-    initial_interval: float = Field(0.5, ge=0)
-    backoff: float = Field(2.0, ge=1)
-    max_interval: float = Field(30.0, ge=0)
-    #: Up to this many seconds of random jitter are added to each backoff wait.
-    jitter: float = Field(0.25, ge=0)
-    #: Statuses retried for idempotent operations (429 is retried for every operation).
-    on_status: tuple[int, ...] = (429, 502, 503, 504)
-    #: The longest Retry-After the client will honour, in seconds.
-    max_retry_after: float = Field(60.0, ge=0)
-    #: Seconds for the whole call, attempts and waits included; ``None`` for no limit.
-    deadline: float | None = Field(None, gt=0)
-
-
+#: The policy of a client given none.
 DEFAULT_POLICY = RetryPolicy()
 
 

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from .errors import ManifestError, Problem, TemplateError, WorkflowError, did_you_mean
 from .manifest import Manifest
+from .policy import RetryPolicy
 from .registry import load_task
 from .render import CompiledValue, compile_value, references
-from .retry import RetryPolicy
 
 __all__ = ["InputSpec", "Step", "Timeout", "Workflow", "load_workflow", "parse_workflow"]
 
@@ -28,7 +28,7 @@ _STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 class _UserModel(BaseModel):
     # A user wrote it: a typo is an error, not a silent default.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class InputSpec(_UserModel):

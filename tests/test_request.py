@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -100,3 +102,44 @@ def test_base_url_comes_from_override_env_or_server(monkeypatch: pytest.MonkeyPa
 def test_missing_path_parameter_is_reported() -> None:
     with pytest.raises(InputError, match="meeting_id"):
         build_request(GET, {"account_id": "a"}, base_url=BASE, token=None)
+
+
+def _header_set(request: httpx.Request) -> list[tuple[str, str]]:
+    return sorted(request.headers.multi_items())
+
+
+@pytest.mark.parametrize(
+    ("manifest", "inputs"),
+    [
+        (CREATE, {"account_id": "acc", "title": "Sync ü"}),
+        (CREATE, {"account_id": "acc"}),  # a POST with no body fields
+        (GET, {"account_id": "acc", "meeting_id": "m"}),  # a GET: no body, no length
+        (LIST, {"account_id": "acc", "per_page": 5, "headers": {"X-Trace": "t"}}),
+        (CREATE, {"account_id": "acc", "title": "t", "headers": {"Host": "api.example"}}),
+    ],
+)
+def test_the_httpx_request_is_what_httpx_builds_from_content(
+    manifest: Any, inputs: dict[str, Any]
+) -> None:
+    """Built from bytes and a parsed URL, the request equals httpx's own ``content=`` build."""
+    req = build_request(manifest, inputs, base_url=BASE, token=SecretStr("tok-1234"))
+    ours = req.to_httpx()
+    headers = [*req.headers, ("Authorization", "Bearer tok-1234")]
+    theirs = httpx.Request(req.method, req.url, headers=headers, content=req.body)
+    assert (ours.method, ours.url) == (theirs.method, theirs.url)
+    assert _header_set(ours) == _header_set(theirs)
+    assert ours.content == theirs.content  # readable at once, as event hooks expect
+    assert [k for k, _ in ours.headers.multi_items()].count("host") == 1
+
+
+def test_a_url_sent_again_is_not_parsed_again() -> None:
+    from rtk_task.request import _parsed_url
+
+    one = build_request(GET, {"account_id": "a", "meeting_id": "m"}, base_url=BASE, token=None)
+    other = build_request(GET, {"account_id": "a", "meeting_id": "n"}, base_url=BASE, token=None)
+    one.to_httpx()
+    before = _parsed_url.cache_info()
+    assert str(one.to_httpx().url) == one.url
+    assert str(other.to_httpx().url).endswith("/meetings/n")
+    after = _parsed_url.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (1, 1)
