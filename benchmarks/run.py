@@ -91,7 +91,7 @@ def _fmt(values: list[float]) -> str:
 # -- overhead: rtk_task.Client vs a bare httpx post, same MockTransport ---------------------
 
 
-def overhead(quick: bool) -> dict[str, Any]:
+def overhead(quick: bool) -> list[dict[str, Any]]:
     from rtk_task import Client
 
     payload = json.dumps(MEETING).encode()
@@ -104,6 +104,7 @@ def overhead(quick: bool) -> dict[str, Any]:
         base_url="http://127.0.0.1:1/client/v4", token=TOKEN, transport=httpx.MockTransport(handler)
     )
     inputs = {"account_id": "acc", **BODY}
+    counter = iter(range(10**9))
 
     def bare() -> None:
         r = raw.post(
@@ -116,8 +117,35 @@ def overhead(quick: bool) -> dict[str, Any]:
     def task() -> None:
         assert rtk.call("realtimekit.meetings.create", inputs).outputs["meeting_id"]
 
-    times = _repeat({"rtk_task": task, "httpx": bare}, 300 if quick else 3000, 3 if quick else 7)
-    return _row("overhead per call (rtk-task / raw httpx)", "rtk_task", "httpx", times, "<= 1.15")
+    # a URL never sent before on every call: no parsed-URL reuse on either side
+    def bare_new_url() -> None:
+        r = raw.post(
+            f"http://127.0.0.1:1/client/v4/accounts/a{next(counter)}/realtimekit/meetings",
+            json=BODY,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert r.json()["data"]["id"]
+
+    def task_new_url() -> None:
+        fresh = {**inputs, "account_id": f"a{next(counter)}"}
+        assert rtk.call("realtimekit.meetings.create", fresh).outputs["meeting_id"]
+
+    n, repeats = (300, 3) if quick else (3000, 7)
+    times = _repeat(
+        {"rtk_task": task, "httpx": bare, "rtk_new": task_new_url, "httpx_new": bare_new_url},
+        n,
+        repeats,
+    )
+    return [
+        _row("overhead per call (rtk-task / raw httpx)", "rtk_task", "httpx", times, "<= 1.15"),
+        _row(
+            "overhead per call, a new URL each call (rtk-task / raw httpx)",
+            "rtk_new",
+            "httpx_new",
+            times,
+            "(reference)",
+        ),
+    ]
 
 
 # -- loopback: the emulator, sync --------------------------------------------------------------
@@ -254,6 +282,11 @@ def async_throughput(quick: bool, server: Any) -> dict[str, Any]:
 
 
 def cold_start(quick: bool) -> dict[str, Any]:
+    import compileall
+
+    # an editable checkout has no bytecode until a run writes it (never, under
+    # PYTHONDONTWRITEBYTECODE); a wheel install compiles it, as site-packages' httpx is
+    compileall.compile_dir(ROOT / "rtk_task", quiet=1)
     workflow = ROOT / "rtk_task" / "examples" / "onboard-call.yaml"
     env = {**os.environ, "CLOUDFLARE_API_TOKEN": TOKEN}
     commands = {
@@ -392,6 +425,83 @@ def memory(quick: bool) -> dict[str, Any]:
     }
 
 
+def memory_async(quick: bool) -> dict[str, Any]:
+    """Peak RSS growth while 10,000 creates run at concurrency 100, each client in a fresh
+    process (MockTransport: the client's own memory, no server in the process)."""
+    total = 1000 if quick else 10_000
+    grown = {}
+    for kind in ("rtk_task", "httpx"):
+        done = subprocess.run(
+            [sys.executable, __file__, "--memory-child", kind, str(total)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        grown[kind] = float(done.stdout.strip().splitlines()[-1])
+    return {
+        "figure": f"peak RSS growth, {total:,} async creates at c=100 (MB, rtk-task)",
+        "ratio_min": round(grown["rtk_task"], 2),
+        "ratio_median": round(grown["rtk_task"], 2),
+        "target": f"(raw httpx: {grown['httpx']:.2f} MB)",
+    }
+
+
+def _memory_child(kind: str, total: int) -> float:
+    """Run ``total`` creates with one client kind; the peak RSS growth in MB."""
+    from rtk_task import AsyncClient
+
+    payload = json.dumps(MEETING).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, content=payload, headers={"content-type": "application/json"})
+
+    inputs = {"account_id": "acc", **BODY}
+    url = f"http://127.0.0.1:1/client/v4{PATH}"
+
+    async def main() -> float:
+        raw = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        rtk = AsyncClient(
+            base_url="http://127.0.0.1:1/client/v4",
+            token=TOKEN,
+            transport=httpx.MockTransport(handler),
+        )
+
+        async def one() -> None:
+            if kind == "httpx":
+                r = await raw.post(url, json=BODY, headers={"Authorization": f"Bearer {TOKEN}"})
+                assert r.status_code == 201
+            else:
+                assert (await rtk.call("realtimekit.meetings.create", inputs)).ok
+
+        await one()  # imports and first-use caches are not what is measured
+        sem = asyncio.Semaphore(100)
+
+        async def bounded() -> None:
+            async with sem:
+                await one()
+
+        gc.collect()
+        before = peak = _rss_mb()
+        stop = asyncio.Event()
+
+        async def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, _rss_mb())
+                await asyncio.sleep(0.005)
+
+        watcher = asyncio.create_task(sample())
+        await asyncio.gather(*(bounded() for _ in range(total)))
+        peak = max(peak, _rss_mb())
+        stop.set()
+        await watcher
+        await raw.aclose()
+        await rtk.aclose()
+        return peak - before
+
+    return asyncio.run(main())
+
+
 # -- main --------------------------------------------------------------------------------------
 
 
@@ -399,19 +509,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repeats: proves it runs")
     parser.add_argument("--json", dest="json_file", help="also write the results here")
+    parser.add_argument("--memory-child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_child:
+        print(f"{_memory_child(args.memory_child[0], int(args.memory_child[1])):.3f}")
+        return 0
     from rtk_task.emulator import EmulatorServer
 
-    rows: list[dict[str, Any]] = [overhead(args.quick)]
+    rows: list[dict[str, Any]] = overhead(args.quick)
     with EmulatorServer(host="127.0.0.1", port=0, token=TOKEN) as server:
         rows += loopback(args.quick, server)["rows"]
         rows += async_throughput(args.quick, server)["rows"]
     rows += [cold_start(args.quick), manifest_build(args.quick), memory(args.quick)]
+    rows.append(memory_async(args.quick))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"rtk-task benchmarks ({'quick' if args.quick else 'full'}; {machine})")
-    print(f"{'figure':60} {'min':>8} {'median':>8}  target")
+    print(f"{'figure':66} {'min':>8} {'median':>8}  target")
     for row in rows:
-        print(f"{row['figure']:60} {row['ratio_min']:>8} {row['ratio_median']:>8}  {row['target']}")
+        print(f"{row['figure']:66} {row['ratio_min']:>8} {row['ratio_median']:>8}  {row['target']}")
     if args.json_file:
         Path(args.json_file).write_text(
             json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n"

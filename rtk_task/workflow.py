@@ -231,11 +231,21 @@ def load_workflow(path: str | Path) -> Workflow:
 
 def parse_workflow(text: str, file: str = "<workflow>") -> Workflow:
     """Parse and check workflow text; ``file`` names it in problems."""
+    try:
+        # the quick loader first: no comments, no positions (a valid file needs neither)
+        return _parse(text, file, "safe")
+    except WorkflowError:
+        # again with positions, so that every problem names its line
+        return _parse(text, file, "rt")
+
+
+def _parse(text: str, file: str, loader: str) -> Workflow:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
-        data = YAML(typ="rt").load(text)
+        # pure: ruamel's C loader (if installed) would resolve scalars the YAML 1.1 way
+        data = YAML(typ=loader, pure=True).load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -89,6 +89,15 @@ def test_a_good_file_loads_yaml_and_json_alike(tmp_path: Path) -> None:
         ),
         (("preset_name: host", "preset_name: [host"), ["wf.yaml:", "not valid YAML"]),
         (("{{ inputs.title }}", "{{ inputs.title "), ["wf.yaml:13:", "template syntax"]),
+        # templates become code only when rendered; what Jinja checks then is checked at load
+        (
+            ("{{ response.body.data.token }}", "{{ response.body.data.token | tokn }}"),
+            ["wf.yaml:24:", "No filter named 'tokn'"],
+        ),
+        (
+            ("{{ response.body.data.token }}", "{{ response.body.data.token is strng }}"),
+            ["wf.yaml:24:", "No test named 'strng'"],
+        ),
     ],
 )
 def test_problems_name_file_line_and_hint(edit: tuple[str, str], expected: list[str]) -> None:
