@@ -1,6 +1,7 @@
 """rtk-task benchmarks: measured side by side in one run, reported as ratios.
 
     python benchmarks/run.py [--quick] [--json FILE]
+    python benchmarks/run.py --profile      # cProfile of the overhead case
 
 Machines here are noisy, so every figure is a ratio of two things measured in the same run,
 interleaved, with min and median over repeats. Network traffic goes to 127.0.0.1 only.
@@ -91,7 +92,8 @@ def _fmt(values: list[float]) -> str:
 # -- overhead: rtk_task.Client vs a bare httpx post, same MockTransport ---------------------
 
 
-def overhead(quick: bool) -> list[dict[str, Any]]:
+def _overhead_calls() -> dict[str, Callable[[], None]]:
+    """One create each way, through the same MockTransport handler with the same body."""
     from rtk_task import Client
 
     payload = json.dumps(MEETING).encode()
@@ -130,12 +132,32 @@ def overhead(quick: bool) -> list[dict[str, Any]]:
         fresh = {**inputs, "account_id": f"a{next(counter)}"}
         assert rtk.call("realtimekit.meetings.create", fresh).outputs["meeting_id"]
 
+    return {"rtk_task": task, "httpx": bare, "rtk_new": task_new_url, "httpx_new": bare_new_url}
+
+
+def profile_overhead(calls: int = 3000, top: int = 15) -> None:
+    """cProfile of the rtk-task side of the overhead case, after a warm-up."""
+    import cProfile
+    import pstats
+
+    task = _overhead_calls()["rtk_task"]
+    for _ in range(200):
+        task()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        task()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    print(f"cProfile, {calls:,} rtk-task creates over MockTransport, by own time")
+    stats.sort_stats("tottime").print_stats(top)
+    print("rtk-task's own functions, by cumulative time")
+    stats.sort_stats("cumulative").print_stats("rtk_task/", top)
+
+
+def overhead(quick: bool) -> list[dict[str, Any]]:
     n, repeats = (300, 3) if quick else (3000, 7)
-    times = _repeat(
-        {"rtk_task": task, "httpx": bare, "rtk_new": task_new_url, "httpx_new": bare_new_url},
-        n,
-        repeats,
-    )
+    times = _repeat(_overhead_calls(), n, repeats)
     return [
         _row("overhead per call (rtk-task / raw httpx)", "rtk_task", "httpx", times, "<= 1.15"),
         _row(
@@ -509,10 +531,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repeats: proves it runs")
     parser.add_argument("--json", dest="json_file", help="also write the results here")
+    parser.add_argument(
+        "--profile", action="store_true", help="print a cProfile of the overhead case and stop"
+    )
     parser.add_argument("--memory-child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         print(f"{_memory_child(args.memory_child[0], int(args.memory_child[1])):.3f}")
+        return 0
+    if args.profile:
+        profile_overhead()
         return 0
     from rtk_task.emulator import EmulatorServer
 

@@ -13,6 +13,7 @@ bounds every attempt and every wait. The loop itself is tenacity's.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from tenacity import (
     Retrying,
     retry_if_result,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
 )
 from tenacity.stop import stop_base
 
@@ -100,21 +101,32 @@ def classify(attempt: Attempt, manifest: Manifest, policy: RetryPolicy) -> Attem
 
 
 class _Wait:
-    """Retry-After when the server sent one, else exponential backoff with jitter."""
+    """Retry-After when the server sent one, else exponential backoff with jitter.
+
+    The jitter comes from a generator of our own: a library must not move the caller's
+    global ``random`` state. Each attempt's wait is drawn once, so the deadline check and
+    the sleep see the same figure.
+    """
 
     def __init__(self, policy: RetryPolicy) -> None:
-        self.backoff = wait_exponential_jitter(
-            multiplier=policy.initial_interval,
-            max=policy.max_interval,
-            exp_base=policy.backoff,
-            jitter=policy.jitter,
+        self.backoff = wait_exponential(
+            multiplier=policy.initial_interval, max=policy.max_interval, exp_base=policy.backoff
         )
+        self.jitter = policy.jitter
+        self.max = policy.max_interval
+        self.drawn: tuple[int, float] | None = None
 
     def __call__(self, state: RetryCallState) -> float:
         attempt: Attempt = state.outcome.result()  # type: ignore[union-attr]
         if attempt.retry_after is not None:
             return attempt.retry_after
-        return float(self.backoff(state))
+        if self.drawn is None or self.drawn[0] != state.attempt_number:
+            wait = float(self.backoff(state)) + _JITTER.uniform(0, self.jitter)
+            self.drawn = (state.attempt_number, min(wait, self.max))
+        return self.drawn[1]
+
+
+_JITTER = random.Random()
 
 
 class _Deadline(stop_base):

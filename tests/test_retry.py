@@ -118,6 +118,28 @@ def test_the_deadline_stops_retrying() -> None:
     assert "deadline" in result.error.message
 
 
+def test_jittered_waits_never_sleep_past_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the wait the deadline check saw is the wait slept: jitter is drawn once per attempt
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)  # tenacity sleeps through time.sleep
+    policy = RetryPolicy(initial_interval=0.001, jitter=1.0, max_attempts=30, deadline=0.5)
+    for _ in range(20):
+        result, _ = call(GET, 503, policy=policy)
+        assert "deadline" in result.error.message
+    assert slept
+    assert max(slept) <= 0.5
+
+
+def test_retries_leave_the_global_random_state_alone() -> None:
+    import random
+
+    state = random.getstate()
+    result, seen = call(GET, 503, 503, 200, policy=FAST.model_copy(update={"jitter": 0.01}))
+    assert result.ok
+    assert len(seen) == 3
+    assert random.getstate() == state
+
+
 def test_4xx_other_than_429_is_never_retried() -> None:
     result, seen = call(GET, 404, 200)
     assert len(seen) == 1
