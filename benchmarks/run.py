@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -22,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,12 +174,36 @@ def overhead(quick: bool) -> list[dict[str, Any]]:
 # -- loopback: the emulator, sync --------------------------------------------------------------
 
 
-def loopback(quick: bool, server: Any) -> dict[str, Any]:
+@contextlib.contextmanager
+def _emulator() -> Iterator[str]:
+    """The emulator in a process of its own (its own GIL, as a real server); its base URL."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from rtk_task.cli import main; main()",
+            "emulator",
+            "--port",
+            "0",
+            "--token",
+            TOKEN,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def loopback(quick: bool, base: str) -> list[dict[str, Any]]:
     from cloudflare import Cloudflare
 
     from rtk_task import Client
 
-    base = server.base_url
     raw = httpx.Client()
     rtk = Client(base_url=base, token=TOKEN)
     sdk = Cloudflare(api_token=TOKEN, base_url=base, max_retries=0)
@@ -198,7 +223,7 @@ def loopback(quick: bool, server: Any) -> dict[str, Any]:
     times = _repeat(
         {"rtk_task": task, "httpx": bare, "sdk": official}, 50 if quick else 400, 3 if quick else 5
     )
-    rows = [
+    return [
         _row(
             "loopback sync throughput (rtk-task / official SDK)",
             "rtk_task",
@@ -216,20 +241,17 @@ def loopback(quick: bool, server: Any) -> dict[str, Any]:
             higher_is_better=True,
         ),
     ]
-    server.reset()
-    return {"rows": rows}
 
 
 # -- async: concurrency 64 ---------------------------------------------------------------------
 
 
-def async_throughput(quick: bool, server: Any) -> dict[str, Any]:
+def async_throughput(quick: bool, base: str) -> list[dict[str, Any]]:
     from cloudflare import AsyncCloudflare
 
     from rtk_task import AsyncClient
 
     total = 200 if quick else 2000
-    base = server.base_url
     inputs = {"account_id": "acc", "app_id": "app", **BODY}
     live = f"{base}/accounts/acc/realtime/kit/app/meetings"
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
@@ -277,27 +299,24 @@ def async_throughput(quick: bool, server: Any) -> dict[str, Any]:
         return times
 
     times = asyncio.run(main())
-    server.reset()
-    return {
-        "rows": [
-            _row(
-                "async throughput, c=64 (rtk-task / raw httpx)",
-                "rtk_task",
-                "httpx",
-                times,
-                ">= 0.9",
-                higher_is_better=True,
-            ),
-            _row(
-                "async throughput, c=64 (rtk-task / official SDK)",
-                "rtk_task",
-                "sdk",
-                times,
-                "(reference)",
-                higher_is_better=True,
-            ),
-        ]
-    }
+    return [
+        _row(
+            "async throughput, c=64 (rtk-task / raw httpx)",
+            "rtk_task",
+            "httpx",
+            times,
+            ">= 0.9",
+            higher_is_better=True,
+        ),
+        _row(
+            "async throughput, c=64 (rtk-task / official SDK)",
+            "rtk_task",
+            "sdk",
+            times,
+            "(reference)",
+            higher_is_better=True,
+        ),
+    ]
 
 
 # -- cold start --------------------------------------------------------------------------------
@@ -325,7 +344,7 @@ def cold_start(quick: bool) -> dict[str, Any]:
         "imports": [sys.executable, "-c", "import httpx, pydantic, jinja2"],
     }
     times: dict[str, list[float]] = {k: [] for k in commands}
-    for _ in range(3 if quick else 10):
+    for _ in range(3 if quick else 15):
         for name, cmd in commands.items():
             start = time.perf_counter()
             subprocess.run(cmd, env=env, check=True, capture_output=True)
@@ -542,12 +561,10 @@ def main() -> int:
     if args.profile:
         profile_overhead()
         return 0
-    from rtk_task.emulator import EmulatorServer
-
     rows: list[dict[str, Any]] = overhead(args.quick)
-    with EmulatorServer(host="127.0.0.1", port=0, token=TOKEN) as server:
-        rows += loopback(args.quick, server)["rows"]
-        rows += async_throughput(args.quick, server)["rows"]
+    with _emulator() as base_url:
+        rows += loopback(args.quick, base_url)
+        rows += async_throughput(args.quick, base_url)
     rows += [cold_start(args.quick), manifest_build(args.quick), memory(args.quick)]
     rows.append(memory_async(args.quick))
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
