@@ -7,6 +7,7 @@ the body up to a size cap; :func:`finish` turns the answer into a :class:`TaskRe
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -213,7 +214,11 @@ def _parse(content_type: str, raw: bytes) -> tuple[Any, str | None]:
         try:
             return from_json(raw), None
         except ValueError as exc:
-            return raw[:2048].decode("utf-8", "replace"), f"malformed JSON body: {exc}"
+            try:
+                # what the fast parser refuses and JSON allows: a BOM, UTF-16 or UTF-32
+                return json.loads(raw), None
+            except (ValueError, RecursionError):
+                return raw[:2048].decode("utf-8", "replace"), f"malformed JSON body: {exc}"
     text = raw.decode("utf-8", "replace")
     if content_type.startswith("text/") or not content_type:
         return text, None

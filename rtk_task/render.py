@@ -31,7 +31,8 @@ __all__ = [
     "render_value",
 ]
 
-_ONE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}|\{#).)*)\}\}$", re.S)
+# one `{{ expression }}` and nothing else; `{{-`, `{{+` and `-}}` only control whitespace
+_ONE_EXPRESSION = re.compile(r"^\{\{[-+]?(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}|\{#).)*?)-?\}\}$", re.S)
 _MARKERS = ("{{", "{%", "{#")
 _LOADING = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 
@@ -129,34 +130,28 @@ def _compile_string(text: str, where: str) -> Callable[[Mapping[str, Any], str],
     env = environment()
     one = _ONE_EXPRESSION.match(text.strip())
     try:
-        _check_template(env, env.parse(text), where)
+        ast = env.parse(text)
+        _refuse_loading(ast, where)
+        if one:
+            expression = env.compile_expression(one.group("expr"), undefined_to_none=False)
+
+            def render_expression(ctx: Mapping[str, Any], at: str) -> Any:
+                return _guard(lambda: _native(expression(**ctx)), at, text, ctx)
+
+            return render_expression
+        template = env.from_string(ast)
     except TemplateSyntaxError as exc:
-        raise _syntax_error(exc, text, where) from None
-    # Checked now, turned into code on first render: loading a workflow checks every step,
-    # a run renders only some of them.
-    code: list[Callable[..., Any]] = []
+        raise _syntax_error(exc.message or "", text, where) from None
+    except SyntaxError as exc:  # the Python Jinja wrote was refused, e.g. `macro m(x, x)`
+        raise _syntax_error(exc.msg, text, where) from None
 
-    def compiled() -> Callable[..., Any]:
-        if not code:
-            try:
-                if one:
-                    expr = env.compile_expression(one.group("expr"), undefined_to_none=False)
-                    code.append(lambda ctx: _native(expr(**ctx)))
-                else:
-                    code.append(env.from_string(text).render)
-            except TemplateSyntaxError as exc:
-                raise _syntax_error(exc, text, where) from None
-        return code[0]
+    def render_template(ctx: Mapping[str, Any], at: str) -> Any:
+        return _guard(lambda: template.render(ctx), at, text, ctx)
 
-    def render(ctx: Mapping[str, Any], at: str) -> Any:
-        run = code[0] if code else compiled()
-        return _guard(lambda: run(ctx), at, text, ctx)
-
-    return render
+    return render_template
 
 
-def _check_template(env: ImmutableSandboxedEnvironment, ast: nodes.Template, where: str) -> None:
-    """What Jinja would only report when generating code: loading, unknown filters and tests."""
+def _refuse_loading(ast: nodes.Template, where: str) -> None:
     loads = next(ast.find_all(_LOADING), None)
     if loads is not None:
         raise TemplateError(
@@ -166,16 +161,11 @@ def _check_template(env: ImmutableSandboxedEnvironment, ast: nodes.Template, whe
                 "templates cannot load other templates",
             )
         )
-    for node in ast.find_all((nodes.Filter, nodes.Test)):
-        known = env.filters if isinstance(node, nodes.Filter) else env.tests
-        if node.name not in known:
-            kind = "filter" if isinstance(node, nodes.Filter) else "test"
-            raise TemplateSyntaxError(f"No {kind} named {node.name!r}.", node.lineno)
 
 
-def _syntax_error(exc: TemplateSyntaxError, text: str, where: str) -> TemplateError:
+def _syntax_error(message: str, text: str, where: str) -> TemplateError:
     return TemplateError(
-        Problem(where or "template", f"template syntax: {exc.message}", f"in {text!r}")
+        Problem(where or "template", f"template syntax: {message}", f"in {text!r}")
     )
 
 

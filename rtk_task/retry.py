@@ -103,9 +103,9 @@ def classify(attempt: Attempt, manifest: Manifest, policy: RetryPolicy) -> Attem
 class _Wait:
     """Retry-After when the server sent one, else exponential backoff with jitter.
 
-    The jitter comes from a generator of our own: a library must not move the caller's
-    global ``random`` state. Each attempt's wait is drawn once, so the deadline check and
-    the sleep see the same figure.
+    The jitter comes from the OS (``SystemRandom``): a library must not move the caller's
+    global ``random`` state, and forked workers must not share one seed. Each attempt's wait
+    is drawn once, so the deadline check and the sleep see the same figure.
     """
 
     def __init__(self, policy: RetryPolicy) -> None:
@@ -126,7 +126,7 @@ class _Wait:
         return self.drawn[1]
 
 
-_JITTER = random.Random()
+_JITTER = random.SystemRandom()
 
 
 class _Deadline(stop_base):

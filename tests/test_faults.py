@@ -57,6 +57,23 @@ def test_malformed_json_is_a_response_error() -> None:
     assert "malformed JSON" in result.error.message
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xef\xbb\xbf" + MEETING,
+        MEETING.decode().encode("utf-16"),
+        MEETING.decode().encode("utf-32"),
+    ],
+    ids=["utf-8 with a BOM", "utf-16", "utf-32"],
+)
+def test_json_in_any_encoding_json_allows_is_read(body: bytes) -> None:
+    # RFC 8259 asks for UTF-8, but JSON parsers accept these and servers do send them
+    with RawServer(answer("201 Created", body)) as srv:
+        result, _ = call(srv, CREATE)
+    assert result.ok, result.error
+    assert result.outputs["meeting_id"] == "m1"
+
+
 def test_a_wrong_content_type_on_success_is_a_response_error() -> None:
     with RawServer(answer("201 Created", MEETING, "text/html")) as srv:
         result, _ = call(srv, CREATE)

@@ -31,6 +31,11 @@ def render(value: Any) -> Any:
         ("n={{ inputs.count }}", "n=5"),
         ("{{ inputs.title }} {{ inputs.count }}", "Sync 5"),
         ("plain text", "plain text"),
+        # whitespace control is not part of the expression: `{{- x }}` is x, not -x
+        ("{{- inputs.count }}", 5),
+        ("{{-inputs.count-}}", 5),
+        ("{{+ inputs.count }}", 5),
+        ("{{ -inputs.count }}", -5),
     ],
 )
 def test_one_expression_keeps_its_native_type_and_mixed_text_is_a_string(
@@ -96,9 +101,21 @@ def test_template_injection_is_refused(template: str) -> None:
         render(template)
 
 
-def test_a_syntax_error_is_reported_when_compiled() -> None:
-    with pytest.raises(TemplateError, match="template syntax"):
-        compile_value({"x": "{{ inputs.count "}, "steps.s.with")
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ inputs.count ",
+        "{{ inputs.count | tokn }}",  # filters and tests are looked up when compiled
+        "{{ inputs.count is strng }}",
+        "{% block b %}{% endblock %}{% block b %}{% endblock %}",
+        "{% macro m(x, x) %}{% endmacro %}",  # refused by Python, in the code Jinja wrote
+        "{{ inputs.count(x=1, x=2) }}",
+    ],
+)
+def test_a_syntax_error_is_reported_when_compiled(template: str) -> None:
+    with pytest.raises(TemplateError, match="template syntax") as caught:
+        compile_value({"x": template}, "steps.s.with")
+    assert caught.value.first.where == "steps.s.with.x"
 
 
 def test_references_finds_attribute_chains() -> None:
