@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import os
@@ -23,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -172,34 +171,6 @@ def overhead(quick: bool) -> list[dict[str, Any]]:
 
 
 # -- loopback: the emulator, sync --------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _emulator() -> Iterator[str]:
-    """The emulator in a process of its own (its own GIL, as a real server); its base URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from rtk_task.cli import main; main()",
-            "emulator",
-            "--port",
-            "0",
-            "--token",
-            TOKEN,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        base_url = proc.stdout.readline().strip()  # printed once it accepts connections
-        if not base_url.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"the emulator did not start (exit code {proc.poll()})")
-        yield base_url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def loopback(quick: bool, base: str) -> list[dict[str, Any]]:
@@ -567,7 +538,9 @@ def main() -> int:
         profile_overhead()
         return 0
     rows: list[dict[str, Any]] = overhead(args.quick)
-    with _emulator() as base_url:
+    from rtk_task.emulator import emulator_process
+
+    with emulator_process(TOKEN) as base_url:  # its own process: its own GIL, as a real server
         rows += loopback(args.quick, base_url)
         rows += async_throughput(args.quick, base_url)
     rows += [cold_start(args.quick), manifest_build(args.quick), memory(args.quick)]

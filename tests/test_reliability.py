@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -97,27 +95,10 @@ def test_ambiguous_failures_are_reported_and_never_resent() -> None:
 @pytest.fixture
 def emulator_process() -> Iterator[str]:
     """The emulator in its own process, so its store does not count in our memory."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from rtk_task.cli import main; main()",
-            "emulator",
-            "--port",
-            "0",
-            "--token",
-            CANARY,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    try:
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    from rtk_task.emulator import emulator_process
+
+    with emulator_process(CANARY) as base_url:
+        yield base_url
 
 
 def _rss_mb() -> float:

@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from .app import Emulator, create_app
 from .faults import FaultRule
+from .process import emulator_process
 from .server import EmulatorServer, run_emulator
 
-__all__ = ["Emulator", "EmulatorServer", "FaultRule", "create_app", "run_emulator"]
+__all__ = [
+    "Emulator",
+    "EmulatorServer",
+    "FaultRule",
+    "create_app",
+    "emulator_process",
+    "run_emulator",
+]
