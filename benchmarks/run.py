@@ -46,6 +46,7 @@ MEETING = {
         "record_on_start": True,
     },
 }
+CREATED = json.dumps(MEETING).encode()
 PATH = "/accounts/acc/realtimekit/meetings"
 
 
@@ -92,41 +93,41 @@ def _fmt(values: list[float]) -> str:
 # -- overhead: rtk_task.Client vs a bare httpx post, same MockTransport ---------------------
 
 
+def _created(request: httpx.Request) -> httpx.Response:
+    """The MockTransport handler of every in-process case: a created meeting."""
+    return httpx.Response(201, content=CREATED, headers={"content-type": "application/json"})
+
+
 def _overhead_calls() -> dict[str, Callable[[], None]]:
     """One create each way, through the same MockTransport handler with the same body."""
     from rtk_task import Client
 
-    payload = json.dumps(MEETING).encode()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(201, content=payload, headers={"content-type": "application/json"})
-
-    raw = httpx.Client(transport=httpx.MockTransport(handler))
+    raw = httpx.Client(transport=httpx.MockTransport(_created))
     rtk = Client(
-        base_url="http://127.0.0.1:1/client/v4", token=TOKEN, transport=httpx.MockTransport(handler)
+        base_url="http://127.0.0.1:1/client/v4",
+        token=TOKEN,
+        transport=httpx.MockTransport(_created),
     )
     inputs = {"account_id": "acc", **BODY}
     counter = iter(range(10**9))
 
-    def bare() -> None:
+    def post(path: str) -> None:
         r = raw.post(
-            f"http://127.0.0.1:1/client/v4{PATH}",
+            f"http://127.0.0.1:1/client/v4{path}",
             json=BODY,
             headers={"Authorization": f"Bearer {TOKEN}"},
         )
         assert r.json()["data"]["id"]
+
+    def bare() -> None:
+        post(PATH)
 
     def task() -> None:
         assert rtk.call("realtimekit.meetings.create", inputs).outputs["meeting_id"]
 
     # a URL never sent before on every call: no parsed-URL reuse on either side
     def bare_new_url() -> None:
-        r = raw.post(
-            f"http://127.0.0.1:1/client/v4/accounts/a{next(counter)}/realtimekit/meetings",
-            json=BODY,
-            headers={"Authorization": f"Bearer {TOKEN}"},
-        )
-        assert r.json()["data"]["id"]
+        post(f"/accounts/a{next(counter)}/realtimekit/meetings")
 
     def task_new_url() -> None:
         fresh = {**inputs, "account_id": f"a{next(counter)}"}
@@ -467,20 +468,15 @@ def _memory_child(kind: str, total: int) -> float:
     """Run ``total`` creates with one client kind; the peak RSS growth in MB."""
     from rtk_task import AsyncClient
 
-    payload = json.dumps(MEETING).encode()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(201, content=payload, headers={"content-type": "application/json"})
-
     inputs = {"account_id": "acc", **BODY}
     url = f"http://127.0.0.1:1/client/v4{PATH}"
 
     async def main() -> float:
-        raw = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        raw = httpx.AsyncClient(transport=httpx.MockTransport(_created))
         rtk = AsyncClient(
             base_url="http://127.0.0.1:1/client/v4",
             token=TOKEN,
-            transport=httpx.MockTransport(handler),
+            transport=httpx.MockTransport(_created),
         )
 
         async def one() -> None:

@@ -100,6 +100,9 @@ def classify(attempt: Attempt, manifest: Manifest, policy: RetryPolicy) -> Attem
     return attempt
 
 
+_JITTER = random.SystemRandom()
+
+
 class _Wait:
     """Retry-After when the server sent one, else exponential backoff with jitter.
 
@@ -124,9 +127,6 @@ class _Wait:
             wait = float(self.backoff(state)) + _JITTER.uniform(0, self.jitter)
             self.drawn = (state.attempt_number, min(wait, self.max))
         return self.drawn[1]
-
-
-_JITTER = random.SystemRandom()
 
 
 class _Deadline(stop_base):

@@ -89,7 +89,7 @@ def test_a_good_file_loads_yaml_and_json_alike(tmp_path: Path) -> None:
         ),
         (("preset_name: host", "preset_name: [host"), ["wf.yaml:", "not valid YAML"]),
         (("{{ inputs.title }}", "{{ inputs.title "), ["wf.yaml:13:", "template syntax"]),
-        # templates become code only when rendered; what Jinja checks then is checked at load
+        # filters and tests are looked up when Jinja compiles: at load, with the line
         (
             ("{{ response.body.data.token }}", "{{ response.body.data.token | tokn }}"),
             ["wf.yaml:24:", "No filter named 'tokn'"],
