@@ -365,7 +365,7 @@ def _page(fields: int) -> str:
 
 
 def manifest_build(quick: bool) -> dict[str, Any]:
-    from rtk_task.build import build_manifest
+    from rtk_task.manifests.build import build_manifest
 
     sizes = [10, 100, 1000] if quick else [10, 100, 1000, 10000]
     times: dict[str, list[float]] = {str(n): [] for n in sizes}

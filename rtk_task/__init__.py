@@ -21,7 +21,11 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
     from .errors import (
+        ConfigError,
         DocsError,
+        EngineError,
+        ErrorKind,
+        FileError,
         InputError,
         ManifestError,
         OpenAPIError,
@@ -31,15 +35,21 @@ if TYPE_CHECKING:
         TemplateError,
         WorkflowError,
     )
-    from .manifest import Manifest
-    from .registry import load_task
-    from .result import TaskResult
-    from .workflow import Workflow, load_workflow
+    from .manifests.model import Manifest
+    from .manifests.registry import load_task
+    from .policy import RetryPolicy
+    from .result import ErrorInfo, RequestInfo, TaskResult
+    from .workflows.model import Workflow, load_workflow, parse_workflow
+    from .workflows.runner import RunResult, run_workflow, run_workflow_async
 
 _EXPORTS = {
     "AsyncClient": "client",
     "Client": "client",
+    "ConfigError": "errors",
     "DocsError": "errors",
+    "EngineError": "errors",
+    "ErrorKind": "errors",
+    "FileError": "errors",
     "InputError": "errors",
     "ManifestError": "errors",
     "OpenAPIError": "errors",
@@ -48,29 +58,47 @@ _EXPORTS = {
     "RtkError": "errors",
     "TemplateError": "errors",
     "WorkflowError": "errors",
-    "Manifest": "manifest",
-    "load_task": "registry",
+    "Manifest": "manifests.model",
+    "load_task": "manifests.registry",
+    "RetryPolicy": "policy",
+    "ErrorInfo": "result",
+    "RequestInfo": "result",
     "TaskResult": "result",
-    "Workflow": "workflow",
-    "load_workflow": "workflow",
+    "Workflow": "workflows.model",
+    "load_workflow": "workflows.model",
+    "parse_workflow": "workflows.model",
+    "RunResult": "workflows.runner",
+    "run_workflow": "workflows.runner",
+    "run_workflow_async": "workflows.runner",
 }
 __all__ = [
     "AsyncClient",
     "Client",
+    "ConfigError",
     "DocsError",
+    "EngineError",
+    "ErrorInfo",
+    "ErrorKind",
+    "FileError",
     "InputError",
     "Manifest",
     "ManifestError",
     "OpenAPIError",
     "Problem",
     "RemoteError",
+    "RequestInfo",
+    "RetryPolicy",
     "RtkError",
+    "RunResult",
     "TaskResult",
     "TemplateError",
     "Workflow",
     "WorkflowError",
     "load_task",
     "load_workflow",
+    "parse_workflow",
+    "run_workflow",
+    "run_workflow_async",
 ]
 
 

@@ -28,8 +28,8 @@ from .execute import (
     finish,
     prepare,
 )
-from .manifest import Manifest
-from .registry import load_task
+from .manifests.model import Manifest
+from .manifests.registry import load_task
 from .result import TaskResult
 from .retry import (
     DEFAULT_POLICY,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from threading import Lock
 from typing import TYPE_CHECKING, Any
 
-from .manifest import Location, Manifest
+from .manifests.model import Location, Manifest
 from .result import OutputTree
 
 if TYPE_CHECKING:
@@ -41,16 +41,8 @@ class Compiled:
     output_tree: OutputTree
     #: Whether a successful answer must be JSON (a response schema or outputs are declared).
     promises_json: bool
-    _model: TypeAdapter[Any] | None = field(default=None)
-
-    @property
-    def input_model(self) -> TypeAdapter[Any]:
-        """The pydantic model of the step inputs (built on first use)."""
-        if self._model is None:
-            from .inputs import build_model
-
-            self._model = build_model(self.manifest)
-        return self._model
+    #: The validator of the step inputs, built on first use by :func:`rtk_task.inputs.input_model`.
+    input_model: TypeAdapter[Any] | None = field(default=None)
 
 
 def compiled(manifest: Manifest) -> Compiled:

@@ -18,9 +18,9 @@ from pydantic import SecretStr
 from pydantic_core import from_json
 
 from .compiled import compiled
-from .errors import InputError, RtkError, TemplateError
+from .errors import ConfigError, RtkError
 from .inputs import validate_inputs
-from .manifest import Manifest
+from .manifests.model import Manifest
 from .request import PreparedRequest, build_request, resolve_base_url
 from .result import ErrorInfo, TaskResult, construct, extract_tree
 from .secrets import Redactor
@@ -51,15 +51,12 @@ def error_result(
     task: str, exc: RtkError, redactor: Redactor, request: PreparedRequest | None = None
 ) -> TaskResult:
     """A result for a problem found before sending."""
-    kind = {InputError: "validation", TemplateError: "template"}.get(type(exc), "config")
-    if exc.kind == "workflow":
-        kind = "workflow"
     first = exc.first
     return TaskResult(
         ok=False,
         task=task,
         error=ErrorInfo(
-            kind=kind,
+            kind=exc.kind,
             message=redactor.text(exc.render()),
             field_path=first.where or None,
             hint=redactor.text(first.hint) or None,
@@ -88,7 +85,7 @@ def prepare(
     if token is None and require_token:
         return error_result(
             manifest.id,
-            RtkError(
+            ConfigError(
                 f"no API token: set {manifest.auth.env} or pass token=",
                 hint="the emulator accepts any token unless started with --token",
             ),

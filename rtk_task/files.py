@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import Problem, RtkError
+from .errors import FileError, Problem
 
 __all__ = ["write_atomic"]
 
@@ -24,4 +24,4 @@ def write_atomic(path: Path, text: str) -> None:
             os.unlink(tmp)
             raise
     except OSError as exc:
-        raise RtkError(Problem(str(path), f"cannot write: {exc.strerror}")) from None
+        raise FileError(Problem(str(path), f"cannot write: {exc.strerror}")) from None

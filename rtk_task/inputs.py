@@ -28,7 +28,7 @@ from typing_extensions import TypedDict
 
 from .compiled import compiled
 from .errors import InputError, Problem, did_you_mean
-from .manifest import Location, Manifest, Param, ParamType
+from .manifests.model import Location, Manifest, Param, ParamType
 
 __all__ = ["build_model", "input_model", "input_schema", "validate_inputs"]
 
@@ -42,7 +42,10 @@ def input_model(manifest: Manifest) -> TypeAdapter[Any]:
     A pydantic ``TypeAdapter`` over ``TypedDict`` s: validating builds no model instances,
     which keeps the per-call cost low; errors and locations are pydantic's as usual.
     """
-    return compiled(manifest).input_model
+    facts = compiled(manifest)
+    if facts.input_model is None:
+        facts.input_model = build_model(manifest)
+    return facts.input_model
 
 
 def validate_inputs(manifest: Manifest, inputs: Any) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import Problem, WorkflowError
-from .manifest import Manifest
+from .manifests.model import Manifest
 from .result import TaskResult
 
 __all__ = ["Paging", "gather_pages", "paging_of"]

@@ -21,8 +21,8 @@ from pydantic import SecretStr
 from pydantic_core import to_json
 
 from .compiled import compiled
-from .errors import InputError, Problem, RtkError
-from .manifest import Location, Manifest
+from .errors import ConfigError, InputError, Problem
+from .manifests.model import Location, Manifest
 from .result import RequestInfo, construct
 from .secrets import Redactor
 
@@ -121,10 +121,10 @@ def _parsed_url(url: str) -> httpx.URL:
 def _checked_base_url(url: str, task: str) -> str:
     """A base URL, checked once: the per-call path sees the same few again and again."""
     if not url:
-        raise RtkError(Problem("base_url", f"{task} names no server", "pass --base-url URL"))
+        raise ConfigError(Problem("base_url", f"{task} names no server", "pass --base-url URL"))
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise RtkError(
+        raise ConfigError(
             Problem(
                 "base_url", f"not an http(s) URL: {url!r}", "e.g. http://127.0.0.1:8787/client/v4"
             )

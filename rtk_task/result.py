@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 from pydantic.fields import FieldInfo
 
-from .errors import RemoteError, RtkError
+from .errors import NOT_SENT, ErrorKind, Problem, RemoteError, error_class
 
 __all__ = [
+    "NOT_SENT",
     "ErrorInfo",
     "OutputTree",
     "RequestInfo",
@@ -19,21 +20,6 @@ __all__ = [
     "extract_parts",
     "extract_tree",
 ]
-
-ErrorKind = Literal[
-    "validation",  # inputs do not match the manifest: nothing sent
-    "template",  # a template could not be rendered: nothing sent
-    "workflow",  # the workflow cannot run the step: nothing sent
-    "config",  # missing token, bad base URL: nothing sent
-    "http",  # the server answered with a failure status
-    "connect",  # no connection was made: the server did not get the request
-    "timeout",  # the server took too long; for a create, whether it happened is unknown
-    "ambiguous",  # sent, no usable answer; the operation may or may not have happened
-    "response",  # the answer cannot be read (malformed, truncated, too large)
-    "remote",  # other transport failures
-]
-#: Kinds where nothing reached the server.
-NOT_SENT = frozenset({"validation", "template", "workflow", "config"})
 
 
 class _Plain(BaseModel):
@@ -82,17 +68,20 @@ class TaskResult(_Plain):
         return self.error is None or self.error.kind not in NOT_SENT
 
     def raise_for_error(self) -> TaskResult:
-        """Raise the matching :class:`RtkError` when the call failed; else return self."""
-        if self.error is None:
-            return self
-        from .errors import Problem
+        """Raise the error class of ``error.kind`` when the call failed; else return self.
 
-        problem = Problem(
-            self.error.field_path or self.task, self.error.message, self.error.hint or ""
-        )
-        if self.error.kind in NOT_SENT:
-            raise RtkError(problem)
-        raise RemoteError(problem)
+        A validation failure raises :class:`~rtk_task.InputError`, a template one
+        :class:`~rtk_task.TemplateError`, a remote failure :class:`~rtk_task.RemoteError`
+        (with the same ``kind`` and ``status_code``), and so on.
+        """
+        error = self.error
+        if error is None:
+            return self
+        problem = Problem(error.field_path or self.task, error.message, error.hint or "")
+        cls = error_class(error.kind)
+        if cls is RemoteError:
+            raise RemoteError(problem, kind=error.kind, status_code=error.status_code)
+        raise cls(problem)
 
 
 _M = TypeVar("_M", bound=BaseModel)

@@ -31,7 +31,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from .manifest import Manifest
+from .manifests.model import Manifest
 from .policy import RetryPolicy
 from .result import TaskResult
 

@@ -19,7 +19,7 @@ os.environ["CLOUDFLARE_API_TOKEN"] = CANARY
 os.environ.pop("RTK_BASE_URL", None)
 # Set before any test imports Prefect (it reads its settings once, at import): a first start
 # of its ephemeral server runs migrations and takes about 21 s on a 2-core machine, over
-# Prefect's 20 s default. rtk_task.prefect sets the same default for the CLI's runs.
+# Prefect's 20 s default. rtk_task.engines.prefect sets the same default for the CLI's runs.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..errors import Problem, RtkError
+from ..errors import EngineError, Problem
 
 __all__ = ["emulator_process"]
 
@@ -26,7 +26,7 @@ def emulator_process(token: str | None = None) -> Iterator[str]:
         assert proc.stdout is not None
         base_url = proc.stdout.readline().strip()  # printed once it accepts connections
         if not base_url.startswith("http://"):
-            raise RtkError(
+            raise EngineError(
                 Problem(
                     "emulator",
                     f"the emulator process did not start (exit code {proc.poll()})",

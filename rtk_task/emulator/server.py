@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from ..errors import Problem, RtkError
+from ..errors import EngineError, Problem
 from .app import Emulator, InjectedFault, create_app
 from .faults import FaultRule
 
@@ -58,7 +58,7 @@ class EmulatorServer:
         allow_remote: bool = False,
     ) -> None:
         if not (_is_loopback(host) or allow_remote):
-            raise RtkError(
+            raise EngineError(
                 Problem(
                     f"--host {host}", "the emulator serves loopback only", "use 127.0.0.1 or ::1"
                 )
@@ -81,7 +81,7 @@ class EmulatorServer:
             family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
             sock = socket.create_server((self.host, self.port), family=family, backlog=512)
         except OSError as exc:
-            raise RtkError(
+            raise EngineError(
                 Problem(
                     f"{self.host}:{self.port}",
                     f"cannot listen: {exc.strerror}",
@@ -107,7 +107,7 @@ class EmulatorServer:
         deadline = time.monotonic() + 15
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RtkError(Problem(self.base_url, "the emulator did not start"))
+                raise EngineError(Problem(self.base_url, "the emulator did not start"))
             time.sleep(0.005)
         return self
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..openapi import OpenAPIDocument
-from ..registry import sources_dir
+from ..manifests.openapi import OpenAPIDocument
+from ..manifests.registry import sources_dir
 
 __all__ = ["Schemas", "check", "load_schemas", "strip"]
 

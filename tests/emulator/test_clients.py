@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from rtk_task.emulator import EmulatorServer
-from rtk_task.registry import sources_dir
+from rtk_task.manifests.registry import sources_dir
 
 TOKEN = "emu-token-3"
 

@@ -1,0 +1,57 @@
+"""What every command shares: printing an error, JSON in and out, ``NAME=VALUE`` pairs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from ..errors import ConfigError, Problem, RtkError
+
+__all__ = ["echo_json", "fail", "parse_pairs", "read_json"]
+
+
+def fail(error: RtkError) -> NoReturn:
+    """Print ``error`` as one readable message and exit with its code."""
+    click.echo(click.style("error: ", fg="red", bold=True) + error.render(), err=True)
+    sys.exit(error.exit_code)
+
+
+def echo_json(data: Any) -> None:
+    """Print ``data`` as indented JSON."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def read_json(source: str) -> Any:
+    """JSON from a file or ``-`` (stdin), with ``FILE:LINE:COL`` on a syntax error."""
+    name = "<stdin>" if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(Problem(name, f"cannot read: {exc}")) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            Problem(
+                f"{name}:{exc.lineno}:{exc.colno}",
+                f"not JSON: {exc.msg}",
+                "strings need double quotes; no trailing commas",
+            )
+        ) from None
+
+
+def parse_pairs(pairs: tuple[str, ...], flag: str) -> list[tuple[str, str]]:
+    """``NAME=VALUE`` arguments of ``flag`` as pairs."""
+    out = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(
+                Problem(flag, f"{pair!r} is not NAME=VALUE", f"e.g. {flag} title=Standup")
+            )
+        out.append((name, value))
+    return out

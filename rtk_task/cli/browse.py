@@ -1,0 +1,102 @@
+"""Browsing tasks: ``list``, ``search``, ``show``, ``schema``, ``validate``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+
+import click
+
+from ..errors import RtkError
+from ._common import echo_json, read_json
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_tasks(as_json: bool) -> None:
+    """List every task."""
+    from ..manifests.registry import all_tasks
+
+    tasks = all_tasks()
+    if as_json:
+        echo_json(
+            [{"id": m.id, "method": m.method, "path": m.path, "summary": m.summary} for m in tasks]
+        )
+        return
+    width = max((len(m.id) for m in tasks), default=0)
+    for m in tasks:
+        click.echo(f"{m.id:{width}}  {m.method:6} {m.path}")
+
+
+@click.command()
+@click.argument("words", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def search(words: tuple[str, ...], as_json: bool) -> None:
+    """Find tasks by words in their id, summary, path or parameters."""
+    from ..manifests.registry import all_tasks
+
+    scored = []
+    for m in all_tasks():
+        names = " ".join(
+            path
+            for loc in ("path", "query", "body")
+            for root in getattr(m.parameters, loc)
+            for path, _ in root.walk()
+        )
+        hay = f"{m.id} {m.summary} {m.description} {m.method} {m.path}".lower()
+        score = sum(
+            3 * (w.lower() in m.id) + (w.lower() in hay) + (w.lower() in names) for w in words
+        )
+        if all(w.lower() in f"{hay} {names}" for w in words):
+            scored.append((-score, m.id, m))
+    scored.sort(key=lambda s: (s[0], s[1]))
+    if as_json:
+        echo_json([{"id": m.id, "summary": m.summary} for _, _, m in scored])
+    elif not scored:
+        click.echo("no task matches; `rtk-task list` shows them all", err=True)
+    for _, _, m in scored if not as_json else ():
+        click.echo(f"{m.id}  {m.summary}")
+
+
+@click.command()
+@click.argument("task")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest JSON.")
+def show(task: str, as_json: bool) -> None:
+    """Show a task: request, parameters, outputs."""
+    from ..manifests.registry import load_task
+    from .describe import describe
+
+    m = load_task(task)
+    click.echo(m.to_json() if as_json else describe(m), nl=not as_json)
+
+
+@click.command()
+@click.argument("task")
+def schema(task: str) -> None:
+    """Print the JSON Schema (draft 2020-12) of a task's step inputs."""
+    from ..inputs import input_schema
+    from ..manifests.registry import load_task
+
+    echo_json(input_schema(load_task(task)))
+
+
+@click.command()
+@click.argument("task")
+@click.option("--with", "with_", required=True, help="Step inputs: a JSON file or - for stdin.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def validate(task: str, with_: str, as_json: bool) -> None:
+    """Check step inputs against a task; print the problems, or OK."""
+    from ..inputs import validate_inputs
+    from ..manifests.registry import load_task
+
+    try:
+        validate_inputs(load_task(task), read_json(with_))
+    except RtkError as exc:
+        if as_json:  # every problem as JSON, whatever stage found it
+            echo_json({"ok": False, "problems": [asdict(p) for p in exc.problems]})
+            sys.exit(exc.exit_code)
+        raise
+    if as_json:
+        echo_json({"ok": True, "problems": []})
+    else:
+        click.echo("OK")

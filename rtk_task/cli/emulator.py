@@ -1,0 +1,45 @@
+"""``rtk-task emulator``: the local RealtimeKit API in the foreground."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..errors import ConfigError, Problem
+
+__all__ = ["emulator_command"]
+
+
+@click.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address.")
+@click.option(
+    "--port",
+    default=8787,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
+@click.option("--token", help="The only Bearer token accepted (default: any token).")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="JSON",
+    help="A fault rule (repeatable); see rtk_task.emulator.faults.",
+)
+def emulator_command(host: str, port: int, token: str | None, faults: tuple[str, ...]) -> None:
+    """Serve an in-memory RealtimeKit API; prints its base URL once it accepts connections."""
+    from ..emulator.server import run_emulator
+
+    rules = []
+    for text in faults:
+        try:
+            rules.append(json.loads(text))
+        except ValueError as exc:
+            raise ConfigError(
+                Problem(
+                    "--fault", f"not JSON: {exc}", 'e.g. \'{"action": "status", "status": 503}\''
+                )
+            ) from None
+    run_emulator(host, port, token, rules)

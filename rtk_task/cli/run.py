@@ -1,0 +1,284 @@
+"""Running things: ``call`` a task, ``test`` one step (the Test request button), ``run`` a
+workflow on an engine."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from ..errors import EXIT_BAD_INPUT, ConfigError, Problem, RtkError
+from ._common import echo_json, parse_pairs, read_json
+
+# -- calling tasks ----------------------------------------------------------------------------
+
+_common_call_options = [
+    click.option(
+        "--base-url", help="API base URL (default: $RTK_BASE_URL, then the task's server)."
+    ),
+    click.option(
+        "--dry-run", is_flag=True, help="Show the rendered, validated request; send nothing."
+    ),
+    click.option("--curl", is_flag=True, help="Also print the request as a runnable cURL command."),
+    click.option("--json", "as_json", is_flag=True, help="Print the TaskResult as JSON."),
+]
+
+
+_input_option = click.option(
+    "--input",
+    "input_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A workflow input (repeatable).",
+)
+
+
+def _call_options(func: Any) -> Any:
+    for option in reversed(_common_call_options):
+        func = option(func)
+    return func
+
+
+def _exit_code(result: Any) -> int:
+    from ..result import NOT_SENT
+
+    if result.ok:
+        return 0
+    return EXIT_BAD_INPUT if result.error is not None and result.error.kind in NOT_SENT else 1
+
+
+def _show(result: Any, *, as_json: bool, curl_text: str | None, dry_run: bool) -> None:
+    from .present import format_request, format_result
+
+    if as_json:
+        data = result.model_dump(mode="json")
+        if dry_run:
+            data = {
+                "ok": result.ok,
+                "dry_run": True,
+                "request": data["request"],
+                "error": data["error"],
+            }
+        if curl_text is not None:
+            data["curl"] = curl_text
+        echo_json(data)
+    else:
+        if dry_run and result.ok and result.request is not None:
+            click.echo(click.style("dry run: nothing sent", fg="yellow"))
+            click.echo(format_request(result.request))
+        else:
+            click.echo(format_result(result))
+        if curl_text is not None:
+            click.echo("\n" + curl_text)
+    sys.exit(_exit_code(result))
+
+
+@click.command("call")
+@click.argument("task")
+@click.option("--with", "with_", required=True, help="Inputs: a JSON file or - for stdin.")
+@_call_options
+def call_task(
+    task: str, with_: str, base_url: str | None, dry_run: bool, curl: bool, as_json: bool
+) -> None:
+    """Call one task with inputs from a JSON file, no workflow needed."""
+    from ..execute import preview
+    from ..manifests.registry import load_task
+
+    manifest_ = load_task(task)
+    inputs = read_json(with_)
+    if not isinstance(inputs, dict):
+        raise ConfigError(Problem(with_, "inputs must be a JSON object"))
+    result, curl_text = preview(manifest_, inputs, base_url=base_url)
+    if not dry_run and result.ok:
+        from ..client import Client
+
+        with Client(base_url=base_url) as client:
+            result = client.call(manifest_, inputs)
+    _show(result, as_json=as_json, curl_text=curl_text if curl else None, dry_run=dry_run)
+
+
+def _workflow_inputs(
+    wf: Any, pairs: tuple[str, ...], only: set[str] | None = None
+) -> dict[str, Any]:
+    """``--input NAME=VALUE`` pairs in the workflow's declared types, defaults filled."""
+    from ..errors import WorkflowError
+
+    given: dict[str, Any] = {}
+    problems = []
+    for name, text in parse_pairs(pairs, "--input"):
+        spec = wf.inputs.get(name)
+        try:
+            given[name] = spec.parse(text) if spec else text
+        except ValueError as exc:
+            problems.append(Problem(f"--input {name}", str(exc)))
+    WorkflowError.collect(problems)
+    resolved: dict[str, Any] = wf.resolve_inputs(given, only=only)
+    return resolved
+
+
+def _step_outputs(wf: Any, step: Any, pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Outputs of the steps ``step`` reads: ``--output`` values, else the newest records."""
+    from ..errors import WorkflowError
+    from ..workflows.records import latest_outputs
+
+    outputs: dict[str, dict[str, Any]] = {}
+    for name, text in parse_pairs(pairs, "--output"):
+        sid, _, out = name.partition(".")
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        outputs.setdefault(sid, {})[out] = value
+    if from_flags := sorted(set(step.needs) & set(outputs)):
+        click.echo(f"using --output values for {', '.join(from_flags)}", err=True)
+    needed = set(step.needs) - set(outputs)
+    for sid, (values, path) in sorted(latest_outputs(wf.file, needed).items()):
+        outputs[sid] = values
+        click.echo(f"using the outputs of {sid} recorded in {path}", err=True)
+    missing = sorted(set(step.needs) - set(outputs))
+    if missing:
+        raise WorkflowError(
+            Problem(
+                f"{wf.file}: step {step.id}",
+                f"reads the outputs of {', '.join(missing)}, which have not run",
+                f"test {missing[0]} first, or pass --output {missing[0]}.NAME=VALUE",
+            )
+        )
+    return outputs
+
+
+@click.command("test")
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option("--step", "step_id", required=True, help="The step to run.")
+@_input_option
+@click.option(
+    "--output",
+    "output_pairs",
+    multiple=True,
+    metavar="STEP.NAME=VALUE",
+    help="An output of an earlier step this step reads (repeatable).",
+)
+@_call_options
+def test_step(
+    workflow: str,
+    step_id: str,
+    input_pairs: tuple[str, ...],
+    output_pairs: tuple[str, ...],
+    base_url: str | None,
+    dry_run: bool,
+    curl: bool,
+    as_json: bool,
+) -> None:
+    """Run one step of a workflow alone: the Test request button.
+
+    A step that reads earlier steps' outputs takes them from --output, else from the newest
+    run records in .rtk-task/runs/.
+    """
+    from ..execute import error_result, preview
+    from ..secrets import Redactor
+    from ..workflows.model import load_workflow
+    from ..workflows.step import StepRun
+
+    wf = load_workflow(workflow)
+    step = wf.step(step_id)
+    used = {c[1] for c in step.references() if c[0] == "inputs" and len(c) > 1}
+    inputs = _workflow_inputs(wf, input_pairs, only=used)
+    outputs = _step_outputs(wf, step, output_pairs)
+    manifest_ = wf.manifest(step)
+    try:
+        run = StepRun(wf, step, inputs, outputs)
+    except RtkError as exc:
+        token = os.environ.get(manifest_.auth.env)
+        result = error_result(step.task, exc, Redactor([token]))
+        _show(result, as_json=as_json, curl_text=None, dry_run=dry_run)
+        return
+    result, curl_text = preview(
+        manifest_, run.inputs, base_url=base_url, secrets=run.secrets.values()
+    )
+    if not dry_run and result.ok:
+        from ..client import Client
+        from ..workflows.records import write_record
+
+        with Client(base_url=base_url) as client:
+            result = run.call(client)
+        if result.sent:
+            write_record(
+                wf.file,
+                wf.name,
+                {step.id: result},
+                ok=result.ok,
+                inputs=inputs,
+                redactor=run.redactor.extend(client.redactor.values),
+                kind="test",
+            )
+    _show(result, as_json=as_json, curl_text=curl_text if curl else None, dry_run=dry_run)
+
+
+@click.command("run")
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@_input_option
+@click.option("--base-url", help="API base URL (default: $RTK_BASE_URL, then each task's server).")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "temporal", "prefect"]),
+    default="local",
+    show_default=True,
+    help="Where the steps run.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Independent steps run at once (local engine).",
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"ok", "steps": {id: TaskResult}}.')
+def run_cmd(
+    workflow: str,
+    input_pairs: tuple[str, ...],
+    base_url: str | None,
+    engine: str,
+    concurrency: int,
+    as_json: bool,
+) -> None:
+    """Run a workflow: steps in dependency order, each step's status as it finishes."""
+    import os
+
+    from ..secrets import Redactor
+    from ..workflows.model import load_workflow
+    from ..workflows.records import write_record
+    from ..workflows.runner import run_workflow
+    from .present import format_step_line
+
+    wf = load_workflow(workflow)
+    inputs = _workflow_inputs(wf, input_pairs)
+
+    def show(step: Any, result: Any) -> None:
+        if not as_json:
+            click.echo(format_step_line(step.id, result))
+
+    if engine == "local":
+        run = run_workflow(wf, inputs, base_url=base_url, concurrency=concurrency, on_step=show)
+    else:
+        adapter = importlib.import_module(f"rtk_task.engines.{engine}")
+        run = adapter.run_with_engine(wf, inputs, base_url=base_url, on_step=show)
+    redactor = Redactor(
+        [
+            os.environ.get("CLOUDFLARE_API_TOKEN"),
+            *(os.environ.get(env) for env in wf.secrets.values()),
+        ]
+    )
+    path = write_record(wf.file, wf.name, run.steps, ok=run.ok, inputs=inputs, redactor=redactor)
+    if as_json:
+        echo_json(run.to_json())
+    else:
+        click.echo(
+            f"{'ok' if run.ok else 'failed'}: {wf.name} ({len(run.steps)} steps); "
+            f"recorded in {path}"
+        )
+    sent_nothing = all(not r.sent for r in run.steps.values() if not r.ok)
+    sys.exit(0 if run.ok else (EXIT_BAD_INPUT if sent_nothing else 1))

@@ -1,0 +1,336 @@
+"""Build a :class:`Manifest` from a docs page, an OpenAPI operation, or a page overlaid on one.
+
+In an overlay what the page states wins; the OpenAPI operation fills what the page leaves
+empty (enum values, ranges, formats, array item types, descriptions, defaults, the response
+schema, fields the page does not list) and every disagreement goes into a drift report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ManifestError, Problem
+from .docs import load_docs
+from .model import (
+    Location,
+    Manifest,
+    Output,
+    Param,
+    Parameters,
+    ParamType,
+    Source,
+)
+from .openapi import ApiOperation, OpenAPIDocument, legacy_path, live_path
+
+__all__ = ["Build", "Drift", "build_manifest", "derive_id", "rebuild"]
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_SCALARS = frozenset({"string", "number", "integer", "boolean"})
+_VERBS = {"GET": "list", "POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
+#: Input names reserved by the step's own shape.
+RESERVED = frozenset({"headers"})
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One difference between a docs page and its OpenAPI operation."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Build:
+    """A built manifest and what the sources disagreed on."""
+
+    manifest: Manifest
+    drift: tuple[Drift, ...] = ()
+
+
+def build_manifest(
+    docs: str | Path | None = None,
+    *,
+    openapi: str | Path | None = None,
+    operation: str | None = None,
+    task_id: str | None = None,
+) -> Build:
+    """Build a manifest from a docs page, an OpenAPI operation, or both (an overlay)."""
+    if docs is None and openapi is None:
+        raise ManifestError("nothing to build from", hint="give a docs page, --openapi, or both")
+    page = load_docs(docs) if docs is not None else None
+    api: ApiOperation | None = None
+    spec: OpenAPIDocument | None = None
+    if openapi is not None:
+        spec = OpenAPIDocument.load(openapi)
+        if operation is None and page is None:
+            raise ManifestError("--openapi alone needs --operation", hint="an operationId")
+        api = spec.operation(operation or f"{page.method} {page.path}")  # type: ignore[union-attr]
+    drift: list[Drift] = []
+    if page is not None and api is not None:
+        parameters = _overlay(page.parameters, api.parameters, drift)
+        path = page.path
+        if live_path(page.path) != page.path:
+            drift.insert(0, Drift("path", f"the page's path is legacy; live: {api.path}"))
+        if page.method != api.method:
+            drift.insert(0, Drift("method", f"page {page.method}, openapi {api.method}"))
+    elif page is not None:
+        parameters, path = page.parameters, page.path
+    else:
+        assert api is not None
+        parameters, path = api.parameters, api.path
+    method = page.method if page else api.method  # type: ignore[union-attr]
+    alternates = tuple(p for p in dict.fromkeys((live_path(path), legacy_path(path))) if p != path)
+    templates = (path, *alternates)
+    parameters = _path_parameters(parameters, templates)
+    _check_names(parameters, str(docs or openapi))
+    response_schema = api.response_schema if api else None
+    sources: list[Source] = []
+    if page is not None:
+        sources.append(Source(role="docs", file=Path(page.file).name, sha256=page.sha256))
+    if api is not None and spec is not None:
+        sources.append(
+            Source(
+                role="openapi",
+                file=Path(spec.file).name,
+                sha256=spec.sha256,
+                operation=api.operation_id,
+            )
+        )
+    manifest = Manifest(
+        id=task_id or derive_id(method, path),
+        summary=(page.summary if page and page.summary else api.summary if api else ""),
+        description=(
+            page.description if page and page.description else api.description if api else ""
+        ),
+        method=method,
+        path=path,
+        alternate_paths=alternates,
+        servers=page.servers if page and page.servers else api.servers if api else (),
+        parameters=parameters,
+        body_required=api.body_required if api else False,
+        success_status=api.success_status if api else _default_success(method),
+        idempotent=method in _IDEMPOTENT,
+        outputs=_outputs(path, response_schema),
+        response_schema=response_schema,
+        notes=page.notes if page else (),
+        provenance=tuple(sources),
+    )
+    return Build(manifest, tuple(drift))
+
+
+def rebuild(manifest_file: Path) -> Build:
+    """Build a manifest again from the sources its provenance names.
+
+    Sources are looked for in ``sources/`` beside the manifest, then beside it.
+    """
+    current = Manifest.from_file(manifest_file)
+    found: dict[str, Path] = {}
+    operation = None
+    for source in current.provenance:
+        for folder in (manifest_file.parent / "sources", manifest_file.parent):
+            if (folder / source.file).is_file():
+                found[source.role] = folder / source.file
+                break
+        else:
+            raise ManifestError(
+                Problem(
+                    str(manifest_file),
+                    f"source {source.file!r} not found",
+                    "keep sources in sources/ beside the manifest",
+                )
+            )
+        operation = source.operation or operation
+    return build_manifest(
+        found.get("docs"), openapi=found.get("openapi"), operation=operation, task_id=current.id
+    )
+
+
+def derive_id(method: str, path: str) -> str:
+    """A task id from a path: ``/accounts/{a}/realtime/kit/{b}/meetings`` + POST ->
+    ``realtimekit.meetings.create``."""
+    path = legacy_path(path).removeprefix("/accounts/{account_id}")
+    parts = [p for p in path.strip("/").split("/") if p]
+    words = [re.sub(r"[^a-z0-9_]", "_", p.lower()) for p in parts if not _PLACEHOLDER.match(p)]
+    verb = _VERBS.get(method, method.lower())
+    if method == "GET" and parts and _PLACEHOLDER.fullmatch(parts[-1]):
+        verb = "get"
+    if method == "POST" and parts and _PLACEHOLDER.fullmatch(parts[-1]):
+        verb = "action"
+    return ".".join([*(words or ["root"]), verb])
+
+
+def _default_success(method: str) -> tuple[int, ...]:
+    return {"POST": (200, 201), "DELETE": (200, 204)}.get(method, (200,))
+
+
+# -- overlay -------------------------------------------------------------------------------
+
+
+def _overlay(page: Parameters, api: Parameters, drift: list[Drift]) -> Parameters:
+    merged: dict[str, tuple[Param, ...]] = {}
+    for loc in Location:
+        merged[loc.value] = _merge_siblings(page.at(loc), api.at(loc), loc.value, drift)
+    return Parameters(**merged)
+
+
+def _merge_siblings(
+    page: tuple[Param, ...], api: tuple[Param, ...], where: str, drift: list[Drift]
+) -> tuple[Param, ...]:
+    by_name = {p.name: p for p in api}
+    out: list[Param] = []
+    for p in page:
+        field = f"{where}:{p.name}" if ":" not in where else f"{where}.{p.name}"
+        other = by_name.pop(p.name, None)
+        if other is None:
+            drift.append(Drift(field, "only in the docs page"))
+            out.append(p)
+        else:
+            out.append(_merge(p, other, field, drift))
+    for name, other in by_name.items():
+        field = f"{where}:{name}" if ":" not in where else f"{where}.{name}"
+        drift.append(Drift(field, "only in the OpenAPI operation (added)"))
+        out.append(other)
+    return tuple(out)
+
+
+def _merge(page: Param, api: Param, field: str, drift: list[Drift]) -> Param:
+    if page.type != api.type:
+        drift.append(Drift(field, f"type: page {page.type.value}, openapi {api.type.value}"))
+        numeric = {ParamType.NUMBER, ParamType.INTEGER}
+        if not {page.type, api.type} <= numeric:
+            return page
+    if page.required != api.required:
+        drift.append(Drift(field, f"required: page {page.required}, openapi {api.required}"))
+    update: dict[str, Any] = {}
+    if page.default is None:
+        update["default"] = api.default
+    elif api.default is not None and api.default != page.default:
+        drift.append(Drift(field, f"default: page {page.default!r}, openapi {api.default!r}"))
+    if page.enum is None:
+        update["enum"] = api.enum
+    elif api.enum is not None and set(map(repr, api.enum)) != set(map(repr, page.enum)):
+        drift.append(
+            Drift(field, f"valid values: page {list(page.enum)}, openapi {list(api.enum)}")
+        )
+    for key in ("minimum", "maximum", "format"):
+        if getattr(page, key) is None:
+            update[key] = getattr(api, key)
+    update["nullable"] = page.nullable or api.nullable
+    if not page.description:
+        update["description"] = api.description
+    if page.items is None:
+        update["items"] = api.items
+    elif api.items is not None:
+        update["items"] = _merge(page.items, api.items, f"{field}[]", drift)
+    if page.children or api.children:
+        update["children"] = _merge_siblings(page.children, api.children, field, drift)
+    return page.model_copy(update=update)
+
+
+# -- checks and derived parts -------------------------------------------------------------
+
+
+def _path_parameters(parameters: Parameters, templates: tuple[str, ...]) -> Parameters:
+    """Path parameters that match the path templates.
+
+    A placeholder with no parameter gets a plain string one; a parameter that not every
+    template uses is optional: giving it picks the template that uses it.
+    """
+    names = [set(_PLACEHOLDER.findall(t)) for t in templates]
+    everywhere = set.intersection(*names)
+    anywhere = set.union(*names)
+    known = {p.name: p for p in parameters.path}
+    out: list[Param] = []
+    for name in dict.fromkeys(n for t in templates for n in _PLACEHOLDER.findall(t)):
+        param = known.pop(name, None) or Param(name=name, type=ParamType.STRING)
+        if name in everywhere:
+            param = param.model_copy(update={"required": True})
+        else:
+            users = " or ".join(t for t in templates if f"{{{name}}}" in t)
+            param = param.model_copy(
+                update={
+                    "required": False,
+                    "description": f"{param.description} Optional: giving it sends the request "
+                    f"to {users}.".strip(),
+                }
+            )
+        out.append(param)
+    if known:
+        raise ManifestError(
+            [
+                Problem(
+                    f"path parameter {name!r}",
+                    "is not in the path " + templates[0],
+                    "add {" + name + "} to the path or remove the row",
+                )
+                for name in known
+                if name not in anywhere
+            ]
+        )
+    return parameters.model_copy(update={"path": tuple(out)})
+
+
+def _check_names(parameters: Parameters, where: str) -> None:
+    """Path, query and top-level body names share one namespace in a step's inputs."""
+    seen: dict[str, str] = {}
+    problems: list[Problem] = []
+    for loc in (Location.PATH, Location.QUERY, Location.BODY):
+        for p in parameters.at(loc):
+            if p.name in RESERVED:
+                problems.append(
+                    Problem(
+                        where,
+                        f"{loc.value} parameter {p.name!r} clashes with `headers`",
+                        "step inputs keep headers under `headers`",
+                    )
+                )
+            elif p.name in seen:
+                problems.append(
+                    Problem(
+                        where,
+                        f"{loc.value} parameter {p.name!r} clashes with the "
+                        f"{seen[p.name]} parameter of the same name",
+                        "step inputs name path, query and body fields side by side",
+                    )
+                )
+            seen.setdefault(p.name, loc.value)
+    ManifestError.collect(problems)
+
+
+def _outputs(path: str, schema: dict[str, Any] | None) -> tuple[Output, ...]:
+    """Declared outputs from the success schema's ``data`` (RealtimeKit's envelope)."""
+    if not schema:
+        return ()
+    props = schema.get("properties", {})
+    data = props.get("data", {})
+    outputs: list[Output] = []
+    if data.get("type") == "array":
+        outputs.append(Output(name="items", path="data", description="every item of the page"))
+        for name, sub in props.get("paging", {}).get("properties", {}).items():
+            if sub.get("type") in _SCALARS:
+                outputs.append(Output(name=name, path=f"paging.{name}"))
+        return tuple(outputs)
+    fields = data.get("properties", {})
+    words = [p for p in path.strip("/").split("/") if not _PLACEHOLDER.fullmatch(p)]
+    singular = (words[-1] if words else "item").removesuffix("s")
+    if "id" in fields:
+        outputs.append(
+            Output(
+                name=f"{singular}_id",
+                path="data.id",
+                description=fields["id"].get("description", ""),
+            )
+        )
+    for name, sub in fields.items():
+        if name != "id" and sub.get("type") in _SCALARS:
+            outputs.append(
+                Output(name=name, path=f"data.{name}", description=sub.get("description", ""))
+            )
+    return tuple(outputs)

@@ -1,0 +1,208 @@
+"""The manifest: the typed description of one API operation.
+
+Everything downstream (inputs, rendering, the request, outputs, engines) reads a
+:class:`Manifest`; nothing reads docs pages or OpenAPI documents again at run time. A manifest
+is a fact, so every model here is frozen, and it is written as deterministic, pretty JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from ..errors import ManifestError, Problem
+
+__all__ = [
+    "MANIFEST_VERSION",
+    "Auth",
+    "Location",
+    "Manifest",
+    "Note",
+    "Output",
+    "Param",
+    "ParamType",
+    "Parameters",
+    "Source",
+]
+
+MANIFEST_VERSION: Literal[1] = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+
+class ParamType(StrEnum):
+    """The types a docs page or an OpenAPI schema gives a parameter."""
+
+    STRING = "string"
+    NUMBER = "number"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    OBJECT = "object"
+    ARRAY = "array"
+
+
+class Location(StrEnum):
+    """Where a parameter goes in the request."""
+
+    PATH = "path"
+    QUERY = "query"
+    HEADER = "header"
+    BODY = "body"
+
+
+class Param(_Frozen):
+    """One parameter, or one field of a body, with its children when it is an object."""
+
+    name: str
+    type: ParamType
+    required: bool = False
+    description: str = ""
+    #: The documented default. Defaults are documentation: they are never injected.
+    default: JsonValue = None
+    enum: tuple[JsonValue, ...] | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    format: str | None = None
+    nullable: bool = False
+    #: For arrays: the item (named ``[]``); ``None`` when the source does not say.
+    items: Param | None = None
+    #: For objects: the fields.
+    children: tuple[Param, ...] = ()
+
+    def child(self, name: str) -> Param | None:
+        """The child field called ``name``, if any."""
+        return next((c for c in self.children if c.name == name), None)
+
+    def walk(self, prefix: str = "") -> list[tuple[str, Param]]:
+        """Every node below and including this one, as ``(dotted path, param)``."""
+        path = f"{prefix}.{self.name}" if prefix else self.name
+        out = [(path, self)]
+        for c in self.children:
+            out.extend(c.walk(path))
+        if self.items is not None:
+            out.extend(self.items.walk(path))
+        return out
+
+
+class Parameters(_Frozen):
+    """Parameters by location, each a tuple of trees."""
+
+    path: tuple[Param, ...] = ()
+    query: tuple[Param, ...] = ()
+    header: tuple[Param, ...] = ()
+    body: tuple[Param, ...] = ()
+
+    def at(self, location: Location) -> tuple[Param, ...]:
+        """The parameters at one location."""
+        params: tuple[Param, ...] = getattr(self, location.value)
+        return params
+
+
+class Auth(_Frozen):
+    """How a request is authenticated: a bearer token read from an environment variable."""
+
+    type: Literal["bearer"] = "bearer"
+    header: str = "Authorization"
+    env: str = "CLOUDFLARE_API_TOKEN"
+
+
+class Output(_Frozen):
+    """A declared output: ``name`` taken from ``path`` (dotted, into the response body)."""
+
+    name: str
+    path: str
+    description: str = ""
+
+
+class Note(_Frozen):
+    """A trailing section of a docs page the loader does not interpret, kept as text."""
+
+    title: str
+    text: str
+
+
+class Source(_Frozen):
+    """A file a manifest was built from."""
+
+    role: Literal["docs", "openapi"]
+    file: str
+    sha256: str
+    #: For OpenAPI: the operation picked (operationId).
+    operation: str | None = None
+
+
+class Manifest(_Frozen):
+    """One API operation, typed, as every later stage reads it."""
+
+    manifest_version: Literal[1] = MANIFEST_VERSION
+    id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    summary: str = ""
+    description: str = ""
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    path: str
+    #: Other templates of the same operation (e.g. the live RealtimeKit path of a legacy one).
+    #: The request builder uses the template that uses the most of the given path
+    #: parameters and needs none that is missing (``path`` wins a tie).
+    alternate_paths: tuple[str, ...] = ()
+    servers: tuple[str, ...] = ()
+    # factories, not instances: a default instance would build the models at import
+    auth: Auth = Field(default_factory=Auth)
+    parameters: Parameters = Field(default_factory=Parameters)
+    body_required: bool = False
+    success_status: tuple[int, ...] = (200,)
+    idempotent: bool
+    outputs: tuple[Output, ...] = ()
+    #: JSON Schema of the success response body, when a source gives one.
+    response_schema: dict[str, Any] | None = None
+    notes: tuple[Note, ...] = ()
+    provenance: tuple[Source, ...] = ()
+
+    @property
+    def path_templates(self) -> tuple[str, ...]:
+        """``path`` then ``alternate_paths``."""
+        return (self.path, *self.alternate_paths)
+
+    def to_json(self) -> str:
+        """Deterministic, pretty JSON, ending in a newline."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        # Keep what a reader looks for first even where it equals a default.
+        data = {
+            "manifest_version": self.manifest_version,
+            "id": self.id,
+            **data,
+            "method": self.method,
+            "idempotent": self.idempotent,
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "<manifest>") -> Manifest:
+        """Parse a manifest, mapping every problem to a :class:`ManifestError`."""
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise ManifestError(
+                [
+                    Problem(
+                        f"{where}: {'.'.join(str(p) for p in err['loc'])}",
+                        err["msg"],
+                        "rebuild it with `rtk-task manifest build`",
+                    )
+                    for err in exc.errors()
+                ]
+            ) from None
+
+    @classmethod
+    def from_file(cls, path: Path) -> Manifest:
+        """Read a manifest file."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ManifestError(Problem(str(path), f"cannot read: {exc.strerror}")) from None
+        return cls.from_json(text, str(path))

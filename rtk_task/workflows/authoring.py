@@ -1,0 +1,116 @@
+"""Editing workflow files: the "Add HTTP task" action.
+
+The file is edited as round-trip YAML, so the user's comments, key order and formatting stay
+as they were; the new step goes at the end. The result is checked as a workflow before it is
+written, and written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from ..errors import Problem, WorkflowError
+from ..files import write_atomic
+from ..manifests.model import Location, Manifest, ParamType
+from ..manifests.registry import load_task
+
+__all__ = ["add_step", "default_step_id"]
+
+_INPUT_TYPES = {
+    ParamType.STRING: "string",
+    ParamType.INTEGER: "integer",
+    ParamType.NUMBER: "number",
+    ParamType.BOOLEAN: "boolean",
+    ParamType.OBJECT: "object",
+    ParamType.ARRAY: "array",
+}
+
+
+def default_step_id(task_id: str) -> str:
+    """``realtimekit.meetings.create`` -> ``create_meeting``; ``...list`` -> ``list_meetings``."""
+    parts = task_id.split(".")
+    verb, noun = parts[-1], parts[-2] if len(parts) > 1 else "task"
+    return f"{verb}_{noun}" if verb == "list" else f"{verb}_{noun.removesuffix('s')}"
+
+
+def add_step(workflow_file: Path, task_id: str, step_id: str | None = None) -> str:
+    """Append a step for ``task_id`` with every required parameter as an input placeholder.
+
+    Missing workflow inputs are declared; the file is created if it does not exist. Returns
+    the step id.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    from .model import parse_workflow
+
+    manifest = load_task(task_id)
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    if workflow_file.exists():
+        text = workflow_file.read_text(encoding="utf-8")
+        parse_workflow(text, str(workflow_file))  # refuse to edit a broken file
+        data = yaml.load(text)
+    else:
+        data = CommentedMap(name=workflow_file.stem, inputs=CommentedMap(), steps=CommentedSeq())
+    steps = data.setdefault("steps", CommentedSeq())
+    taken = {str(s.get("id")) for s in steps}
+    if step_id is not None and step_id in taken:
+        raise WorkflowError(
+            Problem(str(workflow_file), f"a step {step_id!r} exists already", "pick another --id")
+        )
+    if step_id is None:
+        base = step_id = default_step_id(manifest.id)
+        n = 2
+        while step_id in taken:
+            step_id, n = f"{base}_{n}", n + 1
+    inputs = data.get("inputs")
+    if inputs is None:
+        inputs = data["inputs"] = CommentedMap()
+    step = CommentedMap(id=step_id, task=manifest.id)
+    step["with"] = with_ = CommentedMap()
+    produced = _outputs_of_steps(steps)
+    for name, ptype in _required(manifest):
+        if name in produced:  # chain: an earlier step makes this value
+            with_[name] = f"{{{{ steps.{produced[name]}.outputs.{name} }}}}"
+            continue
+        with_[name] = f"{{{{ inputs.{name} }}}}"
+        if name not in inputs:
+            spec = CommentedMap(type=_INPUT_TYPES[ptype])
+            spec.fa.set_flow_style()
+            inputs[name] = spec
+    steps.append(step)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    parse_workflow(out.getvalue(), str(workflow_file))  # never write a file that won't load
+    write_atomic(workflow_file, out.getvalue())
+    return step_id
+
+
+def _outputs_of_steps(steps: list[dict[str, object]]) -> dict[str, str]:
+    """Output name -> the id of the last step that declares it."""
+    from ..errors import ManifestError
+
+    produced: dict[str, str] = {}
+    for step in steps:
+        try:
+            manifest = load_task(str(step.get("task")))
+        except ManifestError:
+            continue
+        outputs = step.get("outputs")
+        names = [o.name for o in manifest.outputs]
+        names += [str(k) for k in outputs] if isinstance(outputs, dict) else []
+        for name in names:
+            produced[name] = str(step.get("id"))
+    return produced
+
+
+def _required(manifest: Manifest) -> list[tuple[str, ParamType]]:
+    return [
+        (p.name, p.type)
+        for loc in (Location.PATH, Location.QUERY, Location.BODY)
+        for p in manifest.parameters.at(loc)
+        if p.required
+    ]

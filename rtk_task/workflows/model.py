@@ -1,0 +1,460 @@
+"""Workflow files: the model, loading with line numbers, and checks before anything runs.
+
+A workflow file (YAML or JSON, one model) declares inputs, secrets (names of environment
+variables) and steps. Every problem names the file and line: bad YAML, an unknown field, an
+unknown task, a duplicate step id, a reference to an unknown or later step, an undeclared
+input or secret. Each step's templates are compiled once, when the file is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from ..errors import ManifestError, Problem, TemplateError, WorkflowError, did_you_mean
+from ..manifests.model import Manifest
+from ..manifests.registry import load_task
+from ..policy import RetryPolicy
+from .render import CompiledValue, compile_value, references
+
+__all__ = ["InputSpec", "Step", "Timeout", "Workflow", "load_workflow", "parse_workflow"]
+
+_STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _UserModel(BaseModel):
+    # A user wrote it: a typo is an error, not a silent default.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class InputSpec(_UserModel):
+    """A workflow input."""
+
+    type: Literal["string", "integer", "number", "boolean", "object", "array"] = "string"
+    default: Any = None
+    description: str = ""
+    required: bool | None = None
+
+    @property
+    def is_required(self) -> bool:
+        """Required unless it has a default or says otherwise."""
+        return self.required if self.required is not None else self.default is None
+
+    def parse(self, text: str) -> Any:
+        """A value given as text (``--input k=v``) in this input's type."""
+        if self.type == "string":
+            return text
+        if self.type == "boolean" and text.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return text.lower() in ("true", "1", "yes")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise ValueError(f"not a {self.type}: {text!r}") from None
+        kinds = {
+            "integer": int,
+            "number": int | float,
+            "object": dict,
+            "array": list,
+            "boolean": bool,
+        }
+        if (isinstance(value, bool) and self.type != "boolean") or not isinstance(
+            value, kinds[self.type]
+        ):
+            raise ValueError(f"not a {self.type}: {text!r}")
+        return value
+
+
+class Timeout(_UserModel):
+    """Per-step timeouts in seconds."""
+
+    connect: float = Field(5.0, gt=0)
+    read: float = Field(10.0, gt=0)
+
+
+class Step(_UserModel):
+    """One step: a task called with templated inputs."""
+
+    id: str
+    task: str
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    timeout: float | Timeout | None = None
+    description: str = ""
+    #: A template; the step runs only when it renders truthy.
+    when: str | bool | None = None
+    #: Keep running the workflow when this step fails.
+    continue_on_error: bool = False
+    #: For list tasks: gather every page into one output list.
+    paginate: bool = False
+    max_pages: int | None = Field(None, ge=1)
+    #: How failed attempts are retried (default: the workflow's ``retry``, then the client's).
+    retry: RetryPolicy | None = None
+
+    _compiled_with: CompiledValue | None = PrivateAttr(None)
+    _compiled_outputs: CompiledValue | None = PrivateAttr(None)
+    _references: frozenset[tuple[str, ...]] | None = PrivateAttr(None)
+    _compiled_when: CompiledValue | None = PrivateAttr(None)
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _STEP_ID.match(value):
+            raise ValueError("a step id is letters, digits and _ (templates read steps.<id>)")
+        return value
+
+    @property
+    def needs(self) -> frozenset[str]:
+        """Ids of the steps whose outputs this step reads."""
+        return frozenset(c[1] for c in self.references() if c[0] == "steps" and len(c) > 1)
+
+    @property
+    def timeouts(self) -> Timeout | None:
+        """The step's timeouts, a bare number meaning both."""
+        if isinstance(self.timeout, int | float):
+            return Timeout(connect=self.timeout, read=self.timeout)
+        return self.timeout
+
+    def compiled_with(self) -> CompiledValue:
+        """The ``with`` values, compiled once."""
+        if self._compiled_with is None:
+            self._compiled_with = compile_value(self.with_, f"steps.{self.id}.with")
+        return self._compiled_with
+
+    def references(self) -> frozenset[tuple[str, ...]]:
+        """Attribute chains its templates read (``("steps", "a", "outputs", "id")``)."""
+        if self._references is None:
+            when = self.when if isinstance(self.when, str) else ""
+            self._references = frozenset(
+                references(self.with_) | references(self.outputs) | references(when)
+            )
+        return self._references
+
+    def compiled_when(self) -> CompiledValue:
+        """The ``when`` condition, compiled once."""
+        if self._compiled_when is None:
+            self._compiled_when = compile_value(self.when, f"steps.{self.id}.when")
+        return self._compiled_when
+
+    def compiled_outputs(self) -> CompiledValue:
+        """The step's own ``outputs`` templates, compiled once."""
+        if self._compiled_outputs is None:
+            self._compiled_outputs = compile_value(self.outputs, f"steps.{self.id}.outputs")
+        return self._compiled_outputs
+
+
+class Workflow(_UserModel):
+    """A workflow file."""
+
+    name: str
+    description: str = ""
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    #: Secret name -> the environment variable holding it.
+    secrets: dict[str, str] = Field(default_factory=dict)
+    #: The retry policy of every step that sets none.
+    retry: RetryPolicy | None = None
+    steps: list[Step] = Field(min_length=1)
+
+    _file: str = PrivateAttr("<workflow>")
+    _manifests: dict[str, Manifest] = PrivateAttr(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        """Where it was loaded from."""
+        return self._file
+
+    def definition(self) -> str:
+        """The workflow as JSON text, as engines pass it around (secrets only as env names)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        return json.dumps(data, sort_keys=True)
+
+    def step(self, step_id: str) -> Step:
+        """A step by id, or a :class:`WorkflowError` with a did-you-mean."""
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        ids = [s.id for s in self.steps]
+        raise WorkflowError(
+            Problem(
+                f"{self.file}",
+                f"no step {step_id!r}",
+                did_you_mean(step_id, ids) or f"steps: {', '.join(ids)}",
+            )
+        )
+
+    def manifest(self, step: Step) -> Manifest:
+        """The manifest of a step's task (loaded when the file was checked)."""
+        return self._manifests[step.task]
+
+    def resolve_inputs(
+        self, given: dict[str, Any], *, only: set[str] | None = None
+    ) -> dict[str, Any]:
+        """Given inputs with defaults filled; every missing or unknown one reported.
+
+        With ``only``, just those inputs must be there (a single step's test).
+        """
+        problems = [
+            Problem(
+                f"inputs.{name}",
+                "unknown input",
+                did_you_mean(name, self.inputs) or f"inputs: {', '.join(self.inputs)}",
+            )
+            for name in given
+            if name not in self.inputs
+        ]
+        values: dict[str, Any] = {}
+        for name, spec in self.inputs.items():
+            if name in given:
+                values[name] = given[name]
+            elif spec.default is not None:
+                values[name] = spec.default
+            elif spec.is_required and (only is None or name in only):
+                problems.append(
+                    Problem(f"inputs.{name}", "is required", f"pass --input {name}=VALUE")
+                )
+        WorkflowError.collect(problems)
+        return values
+
+
+def load_workflow(path: str | Path) -> Workflow:
+    """Read, parse and check a workflow file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkflowError(Problem(str(path), f"cannot read: {exc}")) from None
+    return parse_workflow(text, str(path))
+
+
+def parse_workflow(text: str, file: str = "<workflow>") -> Workflow:
+    """Parse and check workflow text; ``file`` names it in problems."""
+    try:
+        # the quick loader first: no comments, no positions (a valid file needs neither)
+        return _parse(text, file, "safe")
+    except WorkflowError:
+        # again with positions, so that every problem names its line
+        return _parse(text, file, "rt")
+
+
+def _parse(text: str, file: str, loader: str) -> Workflow:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        # pure: ruamel's C loader (if installed) would resolve scalars the YAML 1.1 way
+        data = YAML(typ=loader, pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise WorkflowError(
+            Problem(
+                f"{file}:{line}",
+                f"not valid YAML: {exc.problem or exc.context}",
+                'check indentation and quoting; templates need quotes: "{{ x }}"',
+            )
+        ) from None
+    except YAMLError as exc:
+        raise WorkflowError(Problem(file, f"not valid YAML: {exc}")) from None
+    if not isinstance(data, dict):
+        raise WorkflowError(
+            Problem(f"{file}:1", "a workflow is a mapping", "start with `name:` and `steps:`")
+        )
+    try:
+        workflow = Workflow.model_validate(_plain(data))
+    except ValidationError as exc:
+        raise WorkflowError(
+            [
+                Problem(
+                    f"{file}:{_line(data, err['loc'])}",
+                    f"{_dotted(err['loc'])}: {err['msg']}",
+                    _hint(err),
+                )
+                for err in exc.errors()
+            ]
+        ) from None
+    workflow._file = file
+    _check(workflow, data, file)
+    return workflow
+
+
+def _check(workflow: Workflow, data: Any, file: str) -> None:
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, step in enumerate(workflow.steps):
+        at = f"{file}:{_line(data, ('steps', i, 'id'))}"
+        if step.id in seen:
+            problems.append(
+                Problem(
+                    at, f"duplicate step id {step.id!r}", f"step {seen[step.id] + 1} has it already"
+                )
+            )
+        seen.setdefault(step.id, i)
+        try:
+            workflow._manifests[step.task] = load_task(step.task)
+        except ManifestError as exc:
+            problems.append(
+                Problem(
+                    f"{file}:{_line(data, ('steps', i, 'task'))}",
+                    f"unknown task {step.task!r}",
+                    exc.first.hint,
+                )
+            )
+        when = step.when if isinstance(step.when, str) else ""
+        for part, value in (("with", step.with_), ("outputs", step.outputs), ("when", when)):
+            for leaf, text in _leaves(value, ("steps", i, part)):
+                line = f"{file}:{_line(data, leaf)}"
+                problems.extend(_reference_problems(workflow, i, text, line, part == "outputs"))
+            try:
+                if part == "with":
+                    step.compiled_with()
+                elif part == "outputs":
+                    step.compiled_outputs()
+                else:
+                    step.compiled_when()
+            except TemplateError as exc:
+                for p in exc.problems:
+                    leaf = ("steps", i, part, *_path_of(p.where, f"steps.{step.id}.{part}"))
+                    problems.append(
+                        Problem(f"{file}:{_line(data, leaf)}", f"{p.where}: {p.message}", p.hint)
+                    )
+    WorkflowError.collect(problems)
+
+
+def _reference_problems(
+    workflow: Workflow, index: int, value: Any, line: str, is_outputs: bool
+) -> list[Problem]:
+    problems: list[Problem] = []
+    earlier = [s.id for s in workflow.steps[:index]]
+    later = {s.id for s in workflow.steps[index:]}
+    chains = sorted(references(value), key=len, reverse=True)
+    # keep the longest chain of each (root, name): `steps.a.outputs.x` over `steps.a`
+    seen: set[tuple[str, ...]] = set()
+    for chain in chains:
+        if chain[:2] in seen:
+            continue
+        seen.add(chain[:2])
+        head = chain[0]
+        if head == "steps" and len(chain) > 1:
+            target = chain[1]
+            if target in earlier:
+                if len(chain) > 2 and chain[2] != "outputs":
+                    problems.append(
+                        Problem(
+                            line,
+                            f"steps.{target}.{chain[2]}: steps expose only outputs",
+                            f"steps.{target}.outputs.NAME",
+                        )
+                    )
+                continue
+            message = (
+                f"steps.{target} is this step or a later one"
+                if target in later
+                else f"unknown step {target!r}"
+            )
+            problems.append(
+                Problem(
+                    line,
+                    message,
+                    did_you_mean(target, earlier)
+                    or "a step reads only the outputs of the steps before it",
+                )
+            )
+        elif head == "inputs" and len(chain) > 1 and chain[1] not in workflow.inputs:
+            problems.append(
+                Problem(
+                    line,
+                    f"undeclared input {chain[1]!r}",
+                    did_you_mean(chain[1], workflow.inputs) or "declare it under `inputs:`",
+                )
+            )
+        elif head == "secrets" and len(chain) > 1 and chain[1] not in workflow.secrets:
+            problems.append(
+                Problem(
+                    line,
+                    f"undeclared secret {chain[1]!r}",
+                    did_you_mean(chain[1], workflow.secrets)
+                    or "declare it under `secrets:` as NAME: ENV_VAR",
+                )
+            )
+        elif head == "response" and not is_outputs and len(chain) == 1:
+            problems.append(Problem(line, "`response` exists only in a step's outputs"))
+    return problems
+
+
+def _leaves(value: Any, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """``(path, text)`` of every string leaf that holds a template."""
+    if isinstance(value, str):
+        return [(at, value)] if any(m in value for m in ("{{", "{%", "{#")) else []
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, (*at, k))]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*at, i))]
+    return []
+
+
+def _path_of(where: str, prefix: str) -> tuple[Any, ...]:
+    """``steps.s.with.a.b[0]`` -> ``("a", "b", 0)``."""
+    rest = where.removeprefix(prefix).lstrip(".")
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"\.|\[|\]", rest) if p)
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers -> plain dicts and lists."""
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _line(data: Any, loc: tuple[Any, ...]) -> int:
+    """The 1-based line of the deepest node on ``loc`` that the YAML knows."""
+    line = 1
+    node = data
+    for part in loc:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(node, dict) and part in node:
+                line = lc.key(part)[0] + 1 if lc else line
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                line = lc.item(part)[0] + 1 if lc else line
+                node = node[part]
+            else:
+                break
+        except (KeyError, AttributeError, TypeError):
+            break
+    return line
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "float", "Timeout"):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _hint(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        field = str(err["loc"][-1])
+        loc = err["loc"]
+        model: type[BaseModel] = Workflow
+        if len(loc) >= 4 and loc[0] == "steps" and loc[2] == "retry":
+            model = RetryPolicy
+        elif loc[0] == "steps" and len(loc) == 3:
+            model = Step
+        elif loc[0] == "inputs" and len(loc) == 3:
+            model = InputSpec
+        pool = [f.alias or name for name, f in model.model_fields.items()]
+        return did_you_mean(field, pool) or f"allowed: {', '.join(pool)}"
+    if err["type"] == "missing":
+        return "add it"
+    return ""

@@ -1,0 +1,79 @@
+"""Run records under ``.rtk-task/runs/`` in the working directory.
+
+Every ``run`` and live ``test`` writes one JSON file (whole or not at all; results are already
+masked). ``test --step`` of a later step reads the outputs its step needs from the newest
+records that have them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ..files import write_atomic
+from ..result import TaskResult
+from ..secrets import Redactor
+
+__all__ = ["RUNS_DIR", "latest_outputs", "write_record"]
+
+RUNS_DIR = Path(".rtk-task") / "runs"
+
+
+def write_record(
+    workflow_file: str,
+    name: str,
+    steps: dict[str, TaskResult],
+    *,
+    ok: bool,
+    inputs: dict[str, Any],
+    redactor: Redactor,
+    kind: str = "run",
+    root: Path | None = None,
+) -> Path:
+    """Write a record; its file name sorts by time."""
+    folder = (root or Path.cwd()) / RUNS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"{time.time_ns() % 10**9:09d}"
+    step_part = f"-{next(iter(steps))}" if kind == "test" and steps else ""
+    path = folder / f"{stamp}-{_safe(name)}{step_part}.json"
+    record = {
+        "kind": kind,
+        "workflow": str(Path(workflow_file).resolve()),
+        "name": name,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "ok": ok,
+        "inputs": redactor.value(inputs),
+        "steps": {k: r.model_dump(mode="json") for k, r in steps.items()},
+    }
+    write_atomic(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def latest_outputs(
+    workflow_file: str, step_ids: set[str], root: Path | None = None
+) -> dict[str, tuple[dict[str, Any], Path]]:
+    """For each step id, the outputs of its newest successful record of this workflow."""
+    folder = (root or Path.cwd()) / RUNS_DIR
+    wanted = set(step_ids)
+    found: dict[str, tuple[dict[str, Any], Path]] = {}
+    target = str(Path(workflow_file).resolve())
+    for path in sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else ():
+        if not wanted:
+            break
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a record we cannot read is no evidence; skip it
+        if record.get("workflow") != target:
+            continue
+        for step_id, result in (record.get("steps") or {}).items():
+            if step_id in wanted and result.get("ok") and not result.get("skipped"):
+                found[step_id] = (result.get("outputs") or {}, path)
+                wanted.discard(step_id)
+    return found
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60] or "workflow"

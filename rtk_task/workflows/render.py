@@ -1,0 +1,244 @@
+"""Sandboxed Jinja2 rendering of a step's values, one value at a time, types kept.
+
+Every string leaf is a template, compiled once (:func:`compile_value`) and rendered per call.
+A leaf that is exactly one expression (``"{{ x }}"``) keeps the native type of ``x``; mixed
+text renders to a string. Rendered values are never rendered again, so an output holding
+``{{`` stays literal. Undefined names and sandbox violations become :class:`TemplateError`
+naming the field path and the variable, with a did-you-mean.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any, NoReturn
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
+
+from ..errors import Problem, TemplateError, did_you_mean
+
+__all__ = [
+    "CompiledValue",
+    "attribute_chain",
+    "compile_value",
+    "environment",
+    "references",
+    "render_value",
+]
+
+# one `{{ expression }}` and nothing else; `{{-`, `{{+` and `-}}` only control whitespace
+_ONE_EXPRESSION = re.compile(r"^\{\{[-+]?(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}|\{#).)*?)-?\}\}$", re.S)
+_MARKERS = ("{{", "{%", "{#")
+_LOADING = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
+
+
+class _Undefined(StrictUndefined):
+    """StrictUndefined that says which name is missing and what is there instead."""
+
+    __slots__ = ()
+
+    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> NoReturn:
+        if self._undefined_exception is SecurityError:
+            raise SecurityError(self._undefined_hint or "unsafe access")
+        name = self._undefined_name
+        owner = self._undefined_obj
+        while isinstance(owner, _Undefined):  # `a.b.c` with `a` missing: name `a`
+            name, owner = owner._undefined_name, owner._undefined_obj
+        if isinstance(owner, Mapping):
+            known = [str(k) for k in owner]
+            hint = did_you_mean(str(name), known) or (
+                f"available: {', '.join(sorted(known))}" if known else "it is empty"
+            )
+            raise _Missing(str(name), hint)
+        if owner is not None and owner is not missing and name is not None:
+            raise _Missing(str(name), f"a {type(owner).__name__} has no attribute {name!r}")
+        raise _Missing(str(name), "")  # a top-level name: the renderer knows the context
+
+
+# Undefined binds its dunders (__str__, __iter__, __eq__, ...) to the base class's method at
+# class creation; point every one of them at ours.
+for _name, _value in {**vars(Undefined), **vars(StrictUndefined)}.items():
+    if _value is Undefined._fail_with_undefined_error and _name != "_fail_with_undefined_error":
+        setattr(_Undefined, _name, _Undefined._fail_with_undefined_error)
+
+
+class _Missing(UndefinedError):
+    def __init__(self, name: str, hint: str) -> None:
+        super().__init__(f"{name!r} is undefined")
+        self.name = name
+        self.hint = hint
+
+
+@cache
+def environment() -> ImmutableSandboxedEnvironment:
+    """The one sandboxed environment every template compiles in."""
+    env = ImmutableSandboxedEnvironment(
+        undefined=_Undefined,
+        autoescape=False,
+        loader=None,  # no include / import / extends: there is nothing to load
+        keep_trailing_newline=True,
+    )
+    # Only pure helpers remain; cycler, joiner, lipsum and namespace go.
+    env.globals = {"range": env.globals["range"], "dict": dict}
+    return env
+
+
+class CompiledValue:
+    """A step value with its templates compiled; :meth:`render` gives a plain value."""
+
+    __slots__ = ("_render", "source")
+
+    def __init__(self, source: Any, render: Callable[[Mapping[str, Any], str], Any]) -> None:
+        self.source = source
+        self._render = render
+
+    def render(self, context: Mapping[str, Any], where: str = "") -> Any:
+        """The value with every template rendered against ``context``."""
+        return self._render(context, where)
+
+
+def compile_value(value: Any, where: str = "") -> CompiledValue:
+    """Compile every string leaf of ``value``; a syntax error names ``where``."""
+    return CompiledValue(value, _compile(value, where))
+
+
+def render_value(value: Any, context: Mapping[str, Any], where: str = "") -> Any:
+    """Compile and render in one go (for values used once)."""
+    return compile_value(value, where).render(context, where)
+
+
+def _compile(value: Any, where: str) -> Callable[[Mapping[str, Any], str], Any]:
+    if isinstance(value, str):
+        return _compile_string(value, where)
+    if isinstance(value, dict):
+        parts = [(k, _compile(v, _join(where, str(k)))) for k, v in value.items()]
+        return lambda ctx, at: {k: f(ctx, _join(at, str(k))) for k, f in parts}
+    if isinstance(value, list):
+        items = [_compile(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return lambda ctx, at: [f(ctx, f"{at}[{i}]") for i, f in enumerate(items)]
+    return lambda ctx, at: value
+
+
+def _compile_string(text: str, where: str) -> Callable[[Mapping[str, Any], str], Any]:
+    if not any(m in text for m in _MARKERS):
+        return lambda ctx, at: text
+    env = environment()
+    one = _ONE_EXPRESSION.match(text.strip())
+    try:
+        ast = env.parse(text)
+        _refuse_loading(ast, where)
+        if one:
+            expression = env.compile_expression(one.group("expr"), undefined_to_none=False)
+
+            def render_expression(ctx: Mapping[str, Any], at: str) -> Any:
+                return _guard(lambda: _native(expression(**ctx)), at, text, ctx)
+
+            return render_expression
+        template = env.from_string(ast)
+    except TemplateSyntaxError as exc:
+        raise _syntax_error(exc.message or "", text, where) from None
+    except SyntaxError as exc:  # the Python Jinja wrote was refused, e.g. `macro m(x, x)`
+        raise _syntax_error(exc.msg, text, where) from None
+
+    def render_template(ctx: Mapping[str, Any], at: str) -> Any:
+        return _guard(lambda: template.render(ctx), at, text, ctx)
+
+    return render_template
+
+
+def _refuse_loading(ast: nodes.Template, where: str) -> None:
+    loads = next(ast.find_all(_LOADING), None)
+    if loads is not None:
+        raise TemplateError(
+            Problem(
+                where or "template",
+                f"refused by the sandbox: {{% {type(loads).__name__.lower()} %}}",
+                "templates cannot load other templates",
+            )
+        )
+
+
+def _syntax_error(message: str, text: str, where: str) -> TemplateError:
+    return TemplateError(
+        Problem(where or "template", f"template syntax: {message}", f"in {text!r}")
+    )
+
+
+def _native(value: Any) -> Any:
+    if isinstance(value, StrictUndefined):  # e.g. `{{ x is defined and x }}` at the edge
+        str(value)
+    return value
+
+
+def _guard(run: Callable[[], Any], where: str, text: str, context: Mapping[str, Any]) -> Any:
+    try:
+        return run()
+    except _Missing as exc:
+        hint = exc.hint or did_you_mean(exc.name, context) or f"names: {', '.join(context)}"
+        raise TemplateError(
+            Problem(where or "template", f"{exc.name!r} is undefined in {text!r}", hint)
+        ) from None
+    except SecurityError as exc:
+        raise TemplateError(
+            Problem(
+                where or "template",
+                f"refused by the sandbox: {exc}",
+                "templates may read values, not call internals",
+            )
+        ) from None
+    except JinjaTemplateError as exc:
+        raise TemplateError(Problem(where or "template", str(exc.message or exc))) from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        raise TemplateError(
+            Problem(where or "template", f"{type(exc).__name__}: {exc}", f"in {text!r}")
+        ) from None
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def attribute_chain(node: nodes.Node) -> tuple[str, ...] | None:
+    """``a.b['c']`` -> ``("a", "b", "c")``; ``None`` for anything computed."""
+    if isinstance(node, nodes.Name):
+        return (node.name,)
+    if isinstance(node, nodes.Getattr):
+        head = attribute_chain(node.node)
+        return (*head, node.attr) if head else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        head = attribute_chain(node.node)
+        return (*head, str(node.arg.value)) if head else None
+    return None
+
+
+def references(value: Any) -> set[tuple[str, ...]]:
+    """Attribute chains read by the templates in ``value``, e.g. ``("steps", "a", "outputs")``."""
+    found: set[tuple[str, ...]] = set()
+
+    def visit(text: str) -> None:
+        try:
+            ast = environment().parse(text)
+        except TemplateSyntaxError:
+            return  # reported when the value is compiled
+        for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
+            got = attribute_chain(node)
+            if got:
+                found.add(got)
+
+    def walk(v: Any) -> None:
+        if isinstance(v, str) and any(m in v for m in _MARKERS):
+            visit(v)
+        elif isinstance(v, dict):
+            for item in v.values():
+                walk(item)
+        elif isinstance(v, list):
+            for item in v:
+                walk(item)
+
+    walk(value)
+    return found

@@ -1,0 +1,215 @@
+"""Running a workflow: steps in dependency order, with bounded concurrency, on any engine.
+
+One step is rendered and called by :mod:`rtk_task.workflows.step`; this module decides which steps
+run, when, and what a run's result is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from typing import Any
+
+import httpx
+
+from ..client import AsyncClient
+from ..errors import EngineError, Problem, RtkError, TemplateError
+from ..execute import error_result
+from ..result import ErrorInfo, TaskResult
+from ..secrets import Redactor
+from .model import Step, Workflow
+from .step import StepRun, run_step, run_step_async
+
+__all__ = [
+    "RunResult",
+    "StepRun",
+    "run_on_engine",
+    "run_step",
+    "run_step_async",
+    "run_workflow",
+    "run_workflow_async",
+    "schedule",
+]
+
+
+class RunResult:
+    """A workflow run: ``ok`` and every step's result, in file order."""
+
+    __slots__ = ("ok", "steps")
+
+    def __init__(self, ok: bool, steps: dict[str, TaskResult]) -> None:
+        self.ok = ok
+        self.steps = steps
+
+    @classmethod
+    def from_json(
+        cls,
+        data: Mapping[str, Any],
+        workflow: Workflow,
+        on_step: Callable[[Step, TaskResult], None] | None = None,
+    ) -> RunResult:
+        """A run an engine returned as JSON; ``on_step`` is called for each step, in order."""
+        steps = {k: TaskResult.model_validate(v) for k, v in data["steps"].items()}
+        if on_step is not None:
+            for step in workflow.steps:
+                if step.id in steps:
+                    on_step(step, steps[step.id])
+        return cls(bool(data["ok"]), steps)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"ok": bool, "steps": {"<id>": TaskResult, ...}}`` as plain JSON."""
+        return {
+            "ok": self.ok,
+            "steps": {k: r.model_dump(mode="json") for k, r in self.steps.items()},
+        }
+
+
+def _not_run(step: Step, why: str) -> TaskResult:
+    return TaskResult(
+        ok=False,
+        task=step.task,
+        skipped=True,
+        error=ErrorInfo(kind="workflow", message=f"not run: {why}"),
+    )
+
+
+StepCall = Callable[
+    [Step, Mapping[str, Any], Mapping[str, Mapping[str, Any]]], Awaitable[TaskResult]
+]
+
+
+def _when(
+    step: Step, inputs: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
+) -> TaskResult | None:
+    """A result for a step that must not run (``when`` false or broken), else ``None``."""
+    if step.when is None:
+        return None
+    context = {
+        "inputs": inputs,
+        "steps": {k: {"outputs": v} for k, v in outputs.items()},
+        "secrets": {},
+    }
+    try:
+        go = step.compiled_when().render(context, f"steps.{step.id}.when")
+    except TemplateError as exc:
+        return error_result(step.task, exc, Redactor())
+    return None if go else TaskResult(ok=True, task=step.task, skipped=True)
+
+
+async def schedule(
+    workflow: Workflow,
+    inputs: Mapping[str, Any],
+    run_one: StepCall,
+    *,
+    concurrency: int = 4,
+    on_step: Callable[[Step, TaskResult], None] | None = None,
+) -> RunResult:
+    """Run steps in dependency order, independent ones concurrently (at most ``concurrency``).
+
+    ``run_one(step, inputs, outputs)`` runs one step: locally, as a Temporal activity, or as a
+    Prefect task. The first failure stops the run (steps already running finish) unless the
+    failed step says ``continue_on_error``. A step whose inputs come from a step that failed
+    or was skipped does not run.
+    """
+    values = workflow.resolve_inputs(dict(inputs))
+    by_id = {s.id: s for s in workflow.steps}
+    pending = dict(by_id)
+    results: dict[str, TaskResult] = {}
+    outputs: dict[str, Mapping[str, Any]] = {}
+    running: dict[asyncio.Task[TaskResult], str] = {}
+    stopped_by: str | None = None
+
+    def settle(step_id: str, result: TaskResult) -> None:
+        results[step_id] = result
+        if result.ok and not result.skipped:
+            outputs[step_id] = result.outputs
+        if on_step is not None:
+            on_step(by_id[step_id], result)
+
+    async def start(step: Step) -> TaskResult:
+        return _when(step, values, outputs) or await run_one(step, values, dict(outputs))
+
+    while pending or running:
+        if stopped_by is None:
+            for step_id, step in list(pending.items()):
+                if not step.needs <= results.keys():
+                    continue
+                if len(running) >= concurrency:
+                    break
+                del pending[step_id]
+                missing = sorted(d for d in step.needs if d not in outputs)
+                if missing:
+                    settle(step_id, _not_run(step, f"needs the outputs of {', '.join(missing)}"))
+                    continue
+                running[asyncio.ensure_future(start(step))] = step_id
+        if not running:
+            break
+        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for task in sorted(finished, key=lambda t: list(by_id).index(running[t])):
+            step_id = running.pop(task)
+            result = task.result()
+            settle(step_id, result)
+            if not result.ok and not by_id[step_id].continue_on_error and stopped_by is None:
+                stopped_by = step_id
+    for step_id, step in pending.items():
+        settle(step_id, _not_run(step, f"the run stopped after {stopped_by} failed"))
+    ordered = {s.id: results[s.id] for s in workflow.steps if s.id in results}
+    ok = all(r.ok or by_id[k].continue_on_error for k, r in ordered.items())
+    return RunResult(ok and stopped_by is None, ordered)
+
+
+async def run_workflow_async(
+    client: AsyncClient,
+    workflow: Workflow,
+    inputs: Mapping[str, Any],
+    *,
+    concurrency: int = 4,
+    on_step: Callable[[Step, TaskResult], None] | None = None,
+) -> RunResult:
+    """:func:`schedule` with each step sent by ``client``."""
+
+    async def run_one(
+        step: Step, values: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
+    ) -> TaskResult:
+        return await run_step_async(client, workflow, step, values, outputs)
+
+    return await schedule(workflow, inputs, run_one, concurrency=concurrency, on_step=on_step)
+
+
+def run_on_engine(
+    engine: str,
+    hint: str,
+    workflow: Workflow,
+    start: Callable[[], Coroutine[Any, Any, dict[str, Any]]],
+    on_step: Callable[[Step, TaskResult], None] | None = None,
+) -> RunResult:
+    """Run an engine's coroutine (it returns ``RunResult.to_json()``); its own errors become
+    ours at this boundary, with ``hint``."""
+    try:
+        data = asyncio.run(start())
+    except RtkError:
+        raise
+    except Exception as exc:
+        raise EngineError(Problem(engine, f"{type(exc).__name__}: {exc}", hint)) from None
+    return RunResult.from_json(data, workflow, on_step)
+
+
+def run_workflow(
+    workflow: Workflow,
+    inputs: Mapping[str, Any],
+    *,
+    base_url: str | None = None,
+    token: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    concurrency: int = 4,
+    on_step: Callable[[Step, TaskResult], None] | None = None,
+) -> RunResult:
+    """:func:`run_workflow_async` with a client of its own, for callers without a loop."""
+
+    async def main() -> RunResult:
+        async with AsyncClient(base_url=base_url, token=token, transport=transport) as client:
+            return await run_workflow_async(
+                client, workflow, inputs, concurrency=concurrency, on_step=on_step
+            )
+
+    return asyncio.run(main())

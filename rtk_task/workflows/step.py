@@ -1,0 +1,209 @@
+"""One step of a workflow, rendered and called: :class:`StepRun`, :func:`run_step`.
+
+The context a step renders against is ``inputs``, ``secrets`` and ``steps.<id>.outputs`` of
+the steps before it; a step's own ``outputs`` templates also see ``response`` (``status_code``,
+``headers``, ``body``). Secrets are resolved from the environment and masked in every result.
+Rendering needs no HTTP client: a dry run never imports httpx.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Problem, RtkError, TemplateError, WorkflowError
+from ..execute import error_result
+from ..result import ErrorInfo, TaskResult
+from ..secrets import Redactor
+from .model import Step, Workflow
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..client import AsyncClient, Client
+
+__all__ = ["StepRun", "run_step", "run_step_async"]
+
+
+class StepRun:
+    """Everything one step needs, rendered; built before anything is sent."""
+
+    __slots__ = (
+        "_context",
+        "inputs",
+        "redactor",
+        "retry",
+        "secrets",
+        "step",
+        "timeout",
+        "workflow",
+    )
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        step: Step,
+        inputs: Mapping[str, Any],
+        outputs: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self.workflow = workflow
+        self.step = step
+        self.secrets = _secrets(workflow, step)
+        self.redactor = Redactor(self.secrets.values())
+        context = {
+            "inputs": inputs,
+            "secrets": self.secrets,
+            "steps": {sid: {"outputs": out} for sid, out in outputs.items()},
+        }
+        self.inputs: dict[str, Any] = step.compiled_with().render(context, f"steps.{step.id}.with")
+        self.timeout = _timeout(step)
+        self._context = context
+        self.retry = step.retry or workflow.retry
+
+    def call(self, client: Client) -> TaskResult:
+        """Send the rendered step and add its outputs."""
+        manifest = self.workflow.manifest(self.step)
+        result = client.call(
+            manifest,
+            self.inputs,
+            secrets=self.secrets.values(),
+            timeout=self.timeout,
+            retry=self.retry,
+        )
+        return self.add_outputs(result)
+
+    async def acall(self, client: AsyncClient) -> TaskResult:
+        """:meth:`call` with ``await``; a ``paginate`` step gathers every page."""
+        manifest = self.workflow.manifest(self.step)
+
+        async def one(inputs: dict[str, Any]) -> TaskResult:
+            return await client.call(
+                manifest,
+                inputs,
+                secrets=self.secrets.values(),
+                timeout=self.timeout,
+                retry=self.retry,
+            )
+
+        if self.step.paginate:
+            from ..paginate import gather_pages
+
+            try:
+                result = await gather_pages(
+                    manifest,
+                    self.inputs,
+                    one,
+                    max_pages=self.step.max_pages,
+                    where=f"steps.{self.step.id}.paginate",
+                )
+            except RtkError as exc:
+                return error_result(manifest.id, exc, self.redactor)
+        else:
+            result = await one(self.inputs)
+        return self.add_outputs(result)
+
+    def add_outputs(self, result: TaskResult) -> TaskResult:
+        """The result with the step's own outputs rendered over the response."""
+        if not (result.ok and self.step.outputs):
+            return result
+        context = {
+            **self._context,
+            "response": {
+                "status_code": result.status_code,
+                "headers": result.headers,
+                "body": result.body,
+            },
+        }
+        try:
+            extra = self.step.compiled_outputs().render(context, f"steps.{self.step.id}.outputs")
+        except TemplateError as exc:
+            return result.model_copy(
+                update={
+                    "ok": False,
+                    "error": ErrorInfo(
+                        kind="template",
+                        message=self.redactor.text(exc.render()),
+                        field_path=exc.first.where,
+                        hint=exc.first.hint or None,
+                    ),
+                }
+            )
+        return result.model_copy(
+            update={"outputs": {**result.outputs, **self.redactor.value(extra)}}
+        )
+
+
+_Prepared = tuple[StepRun | None, TaskResult | None]
+
+
+def _start(
+    workflow: Workflow,
+    step: Step,
+    inputs: Mapping[str, Any],
+    outputs: Mapping[str, Mapping[str, Any]],
+) -> _Prepared:
+    try:
+        return StepRun(workflow, step, inputs, outputs), None
+    except RtkError as exc:
+        redactor = Redactor(os.environ.get(env) for env in workflow.secrets.values())
+        return None, error_result(step.task, exc, redactor)
+
+
+def run_step(
+    client: Client,
+    workflow: Workflow,
+    step: Step,
+    inputs: Mapping[str, Any],
+    outputs: Mapping[str, Mapping[str, Any]],
+) -> TaskResult:
+    """Render ``step`` and call its task."""
+    run, failed = _start(workflow, step, inputs, outputs)
+    if run is None:
+        assert failed is not None
+        return failed
+    return run.call(client)
+
+
+async def run_step_async(
+    client: AsyncClient,
+    workflow: Workflow,
+    step: Step,
+    inputs: Mapping[str, Any],
+    outputs: Mapping[str, Mapping[str, Any]],
+) -> TaskResult:
+    """Render ``step`` and call its task, with ``await``."""
+    run, failed = _start(workflow, step, inputs, outputs)
+    if run is None:
+        assert failed is not None
+        return failed
+    return await run.acall(client)
+
+
+def _secrets(workflow: Workflow, step: Step) -> dict[str, str]:
+    """The secrets this workflow declares, from the environment; a used missing one fails."""
+    values: dict[str, str] = {}
+    missing = []
+    for name, env in workflow.secrets.items():
+        value = os.environ.get(env)
+        if value is None:
+            missing.append((name, env))
+        else:
+            values[name] = value
+    used = {c[1] for c in step.references() if c[0] == "secrets" and len(c) > 1}
+    problems = [
+        Problem(f"secrets.{name}", f"environment variable {env} is not set", f"export {env}=...")
+        for name, env in missing
+        if name in used
+    ]
+    WorkflowError.collect(problems)
+    return values
+
+
+def _timeout(step: Step) -> httpx.Timeout | None:
+    t = step.timeouts
+    if t is None:
+        return None
+    import httpx  # here, not at the top: rendering a step (a dry run) needs no HTTP client
+
+    return httpx.Timeout(t.read, connect=t.connect)

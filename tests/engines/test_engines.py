@@ -1,0 +1,176 @@
+"""The same workflow file on the local engine, Temporal (real dev server) and Prefect."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rtk_task.cli.demo import EXAMPLE
+
+from ..helpers import CANARY, run_cli
+
+ENGINES = ("local", "temporal", "prefect")
+
+
+def _run(engine: str, base_url: str, tmp_path: Path, *inputs: str) -> dict[str, Any]:
+    args = [f"--input={pair}" for pair in inputs]
+    done = run_cli(
+        "run",
+        str(EXAMPLE),
+        "--engine",
+        engine,
+        "--base-url",
+        base_url,
+        "--json",
+        *args,
+        cwd=tmp_path,
+        env={"PREFECT_HOME": str(tmp_path / "prefect")},
+        timeout=240,
+    )
+    assert CANARY not in done.stdout + done.stderr
+    assert done.stdout.lstrip().startswith("{"), (
+        f"{engine}: exit {done.returncode}, stdout {done.stdout[:300]!r}, "
+        f"stderr {done.stderr[-2000:]!r}"
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    result["exit"] = done.returncode
+    return result
+
+
+def _shape(result: dict[str, Any]) -> dict[str, Any]:
+    """What must match across engines: ids differ, shapes and titles do not."""
+    steps = result["steps"]
+    return {
+        "ok": result["ok"],
+        "exit": result["exit"],
+        "steps": {k: (v["ok"], v["status_code"], sorted(v["outputs"])) for k, v in steps.items()},
+        "titles": [
+            steps["create_meeting"]["outputs"]["title"],
+            steps["get_meeting"]["outputs"]["title"],
+        ],
+        "chained": steps["create_meeting"]["outputs"]["meeting_id"]
+        == steps["get_meeting"]["outputs"]["meeting_id"],
+    }
+
+
+def test_one_workflow_file_gives_the_same_outputs_on_every_engine(
+    emulator: Any, tmp_path: Path
+) -> None:
+    shapes = {
+        e: _shape(
+            _run(e, emulator.base_url, tmp_path, "title=Engines agree", f"account_id=acc-{e}")
+        )
+        for e in ENGINES
+    }
+    assert shapes["local"]["ok"] is True
+    assert shapes["local"]["titles"] == ["Engines agree", "Engines agree"]
+    assert shapes["local"]["chained"] is True
+    assert shapes["temporal"] == shapes["local"]
+    assert shapes["prefect"] == shapes["local"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_failing_create_is_sent_once_on_every_engine(
+    fresh_emulator: Any, tmp_path: Path, engine: str
+) -> None:
+    fresh_emulator.add_faults(
+        {"action": "status", "status": 503, "times": None, "match": {"operation": "create_meeting"}}
+    )
+    result = _run(engine, fresh_emulator.base_url, tmp_path)
+    assert result["exit"] == 1
+    assert result["steps"]["create_meeting"]["error"]["kind"] == "ambiguous"
+    assert fresh_emulator.stats()["requests"] == {"create_meeting": 1}, "a create was resent"
+
+
+def test_the_token_never_enters_temporal_history(emulator: Any) -> None:
+    from temporalio.testing import WorkflowEnvironment
+
+    from rtk_task.engines import temporal
+    from rtk_task.workflows.model import load_workflow
+
+    wf = load_workflow(EXAMPLE)
+
+    async def run() -> tuple[dict[str, Any], str]:
+        with temporal._stdout_to_devnull():
+            env = await WorkflowEnvironment.start_local(
+                dev_server_existing_path=temporal.temporal_binary(), ui=False
+            )
+        async with env, temporal._worker(env.client, "canary-queue"):
+            handle = await env.client.start_workflow(
+                temporal.RunWorkflow.run,
+                temporal._payload(wf, wf.resolve_inputs({}), emulator.base_url),
+                id="canary-check",
+                task_queue="canary-queue",
+            )
+            result = await handle.result()
+            history = await handle.fetch_history()
+            return result, history.to_json()
+
+    result, history = asyncio.run(run())
+    decoded = history + "\n".join(_payloads(json.loads(history)))
+    assert result["ok"] is True
+    assert "meeting_id" in decoded, "the history's payloads were not decoded"
+    assert CANARY not in decoded
+
+
+def _payloads(node: Any) -> list[str]:
+    """Every payload in a history, base64-decoded (Temporal stores them encoded)."""
+    if isinstance(node, dict):
+        found = [_decode(v) for k, v in node.items() if k == "data" and isinstance(v, str)]
+        return found + [text for v in node.values() for text in _payloads(v)]
+    if isinstance(node, list):
+        return [text for v in node for text in _payloads(v)]
+    return []
+
+
+def _decode(data: str) -> str:
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(data).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return data
+
+
+def test_http_task_runs_inside_a_users_own_prefect_flow(
+    emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    from prefect import flow
+
+    from rtk_task.engines.prefect import http_task
+
+    @flow
+    async def onboard(account_id: str) -> str:
+        created = await http_task(
+            "realtimekit.meetings.create",
+            {"account_id": account_id, "title": "From my flow"},
+            base_url=emulator.base_url,
+        )
+        meeting_id: str = created["outputs"]["meeting_id"]
+        return meeting_id
+
+    meeting_id = asyncio.run(onboard("acc-prefect-user"))
+    assert meeting_id
+    listed = run_cli(
+        "call",
+        "realtimekit.meetings.get",
+        "--with",
+        "-",
+        "--base-url",
+        emulator.base_url,
+        "--json",
+        stdin=json.dumps({"account_id": "acc-prefect-user", "meeting_id": meeting_id}),
+    )
+    assert json.loads(listed.stdout)["outputs"]["title"] == "From my flow"
+
+
+def test_the_temporal_worker_command_is_there() -> None:
+    done = run_cli("temporal", "worker", "--help")
+    assert done.returncode == 0
+    assert "--task-queue" in done.stdout
