@@ -21,6 +21,7 @@ from .compiled import compiled
 from .errors import ConfigError, RtkError
 from .inputs import validate_inputs
 from .manifests.model import Manifest
+from .providers.cloudflare import api_errors as envelope_errors
 from .request import PreparedRequest, build_request, resolve_base_url
 from .result import ErrorInfo, TaskResult, construct, extract_tree
 from .secrets import Redactor
@@ -223,15 +224,8 @@ def _parse(content_type: str, raw: bytes) -> tuple[Any, str | None]:
 
 
 def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
-    """Cloudflare's ``errors[]`` and RealtimeKit's ``error{code,message}`` envelopes."""
-    api_errors: list[dict[str, Any]] = []
-    if isinstance(body, dict):
-        if isinstance(body.get("errors"), list):
-            api_errors = [e for e in body["errors"] if isinstance(e, dict)]
-        if isinstance(body.get("error"), dict):
-            api_errors.append(body["error"])
-        elif isinstance(body.get("error"), str):
-            api_errors.append({"message": body["error"]})
+    """The error of a failure status, with the API's own messages (the provider's envelope)."""
+    api_errors = envelope_errors(body)
     messages = [str(e.get("message")) for e in api_errors if e.get("message")]
     reason = HTTPStatus(status).phrase if status in _KNOWN_STATUSES else "error"
     message = f"HTTP {status} {reason}" + (f": {'; '.join(messages)}" if messages else "")

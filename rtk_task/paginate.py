@@ -14,12 +14,11 @@ from typing import Any
 
 from .errors import Problem, WorkflowError
 from .manifests.model import Manifest
+from .providers.cloudflare import PAGE_PARAMS, SIZE_PARAMS
 from .result import TaskResult
 
 __all__ = ["Paging", "gather_pages", "paging_of"]
 
-_PAGE_NAMES = ("page_no", "page", "page_number")
-_SIZE_NAMES = ("per_page", "page_size", "limit")
 #: A ceiling for runaway paging when the step sets no max_pages.
 DEFAULT_MAX_PAGES = 1000
 
@@ -36,8 +35,8 @@ def paging_of(manifest: Manifest) -> Paging | None:
     """The paging scheme of a manifest, or ``None`` if it does not page."""
     query = {p.name for p in manifest.parameters.query}
     outputs = {o.name for o in manifest.outputs}
-    page = next((n for n in _PAGE_NAMES if n in query), None)
-    size = next((n for n in _SIZE_NAMES if n in query), None)
+    page = next((n for n in PAGE_PARAMS if n in query), None)
+    size = next((n for n in SIZE_PARAMS if n in query), None)
     if page and size and {"items", "total_count"} <= outputs:
         return Paging(page, size)
     return None
