@@ -3,7 +3,6 @@ workflow on an engine."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -248,10 +247,10 @@ def run_cmd(
     """Run a workflow: steps in dependency order, each step's status as it finishes."""
     import os
 
+    from ..engines import get_engine
     from ..secrets import Redactor
     from ..workflows.model import load_workflow
     from ..workflows.records import write_record
-    from ..workflows.runner import run_workflow
     from .present import format_step_line
 
     wf = load_workflow(workflow)
@@ -261,11 +260,8 @@ def run_cmd(
         if not as_json:
             click.echo(format_step_line(step.id, result))
 
-    if engine == "local":
-        run = run_workflow(wf, inputs, base_url=base_url, concurrency=concurrency, on_step=show)
-    else:
-        adapter = importlib.import_module(f"rtk_task.engines.{engine}")
-        run = adapter.run_with_engine(wf, inputs, base_url=base_url, on_step=show)
+    runner = get_engine(engine, concurrency=concurrency)
+    run = runner.run(wf, inputs, base_url=base_url, on_step=show)
     redactor = Redactor(
         [
             os.environ.get("CLOUDFLARE_API_TOKEN"),

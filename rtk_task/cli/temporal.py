@@ -1,4 +1,9 @@
-"""``rtk-task temporal worker``: a Temporal worker for rtk-task workflows."""
+"""``rtk-task temporal worker``: a Temporal worker for rtk-task workflows.
+
+The worker's own settings, not any payload, decide where its requests go (``--base-url``,
+``RTK_BASE_URL``) and which environment variables a workflow may read as secrets
+(``--allow-secret``, ``RTK_ALLOW_SECRETS``); a payload asking for more is refused.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,34 @@ def temporal_command() -> None:
 @temporal_command.command("worker")
 @click.option("--address", default="localhost:7233", show_default=True)
 @click.option("--task-queue", default="rtk-task", show_default=True)
-def worker(address: str, task_queue: str) -> None:
+@click.option(
+    "--base-url",
+    envvar="RTK_BASE_URL",
+    help="Where this worker's requests go (default: $RTK_BASE_URL, then each task's server).",
+)
+@click.option(
+    "--allow-secret",
+    "allowed",
+    multiple=True,
+    metavar="ENV_NAME",
+    envvar="RTK_ALLOW_SECRETS",
+    help="An environment variable workflows may read as a secret (repeatable).",
+)
+def worker(address: str, task_queue: str, base_url: str | None, allowed: tuple[str, ...]) -> None:
     """Run a worker: rtk-task steps as activities, workflow files as workflows."""
+    from ..engines import get_engine
+    from ..engines.worker import WorkerConfig
+
+    get_engine("temporal")  # a missing extra is a clear error, not an ImportError
     from ..engines.temporal import run_worker
 
-    click.echo(f"worker on {address}, task queue {task_queue}", err=True)
+    names = frozenset(n for item in allowed for n in item.replace(",", " ").split())
+    config = WorkerConfig(base_url or None, names)
+    click.echo(
+        f"worker on {address}, task queue {task_queue}, "
+        f"sending to {base_url or 'each task server'}, "
+        f"secrets allowed: {', '.join(sorted(names)) or 'none'}",
+        err=True,
+    )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker(address, task_queue))
+        asyncio.run(run_worker(address, task_queue, config))

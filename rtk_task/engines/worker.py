@@ -1,0 +1,176 @@
+"""What every engine worker shares: its trust settings, its one client, a step's options.
+
+A worker (a Temporal worker, the process running Prefect tasks) trusts no payload:
+
+- :class:`WorkerConfig` is the worker's own configuration: the base URL its requests go to
+  and the environment variables a workflow may read as secrets. :meth:`WorkerConfig.check`
+  refuses, before anything is sent, a payload that names another base URL or declares a
+  secret the worker does not allow (the API token is the client's own and always allowed).
+- :class:`SharedClient` is the one :class:`~rtk_task.client.AsyncClient` (one connection
+  pool) of a worker: made on the first step, reused by every later step, closed when the
+  worker stops. One per event loop, since an httpx pool cannot cross loops.
+- :func:`step_options` maps a step's effective retry policy (its own ``retry:``, else the
+  workflow's) onto the engine: attempts (always 1 for a step that is not idempotent: a create
+  is never resent by an engine) and the time one attempt may take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from ..client import AsyncClient
+from ..errors import ConfigError, Problem
+from ..execute import error_result
+from ..result import TaskResult
+from ..secrets import Redactor
+from ..workflows.model import Step, Workflow, parse_workflow
+from ..workflows.runner import run_step_async
+
+__all__ = [
+    "MARGIN",
+    "SharedClient",
+    "StepOptions",
+    "WorkerConfig",
+    "parsed_workflow",
+    "step_options",
+]
+
+#: Seconds on top of a step's own time budget before an engine gives up on an attempt.
+MARGIN = 5.0
+#: Seconds one attempt may take when a step sets no timeouts: the client's 5 s connect + 10 s read.
+_DEFAULT_ATTEMPT = 15.0
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """How an engine runs one step: ``attempts`` (engine-level) and ``timeout`` in seconds."""
+
+    attempts: int
+    timeout: float
+
+
+def step_options(workflow: Workflow, step: Step, idempotent: bool) -> StepOptions:
+    """The engine's attempts and per-attempt timeout for ``step``, from its effective policy."""
+    policy = step.retry or workflow.retry
+    timeouts = step.timeouts
+    per_attempt = (timeouts.connect + timeouts.read) if timeouts else _DEFAULT_ATTEMPT
+    attempts = policy.max_attempts if policy else 3
+    deadline = policy.deadline if policy and policy.deadline else per_attempt * attempts
+    return StepOptions(attempts=attempts if idempotent else 1, timeout=deadline + MARGIN)
+
+
+@lru_cache(maxsize=64)
+def parsed_workflow(definition: str, where: str) -> Workflow:
+    """A definition, parsed and checked once per worker (manifests loaded, templates built)."""
+    return parse_workflow(definition, where)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """A worker's own settings: where requests go, which environment variables are secrets."""
+
+    base_url: str | None = None
+    allowed_secrets: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerConfig:
+        """``RTK_BASE_URL`` and ``RTK_ALLOW_SECRETS`` (names separated by commas or spaces)."""
+        env = os.environ if environ is None else environ
+        names = env.get("RTK_ALLOW_SECRETS", "").replace(",", " ").split()
+        return cls(env.get("RTK_BASE_URL") or None, frozenset(names))
+
+    @classmethod
+    def for_run(cls, workflow: Workflow, base_url: str | None) -> WorkerConfig:
+        """The in-process worker of a run started here: this run's base URL and secrets."""
+        return cls(
+            base_url or os.environ.get("RTK_BASE_URL") or None, frozenset(workflow.secrets.values())
+        )
+
+    def check(self, workflow: Workflow | None, base_url: str | None, where: str) -> None:
+        """Refuse a payload that names a base URL or a secret this worker does not allow."""
+        problems = []
+        if base_url and base_url.rstrip("/") != (self.base_url or "").rstrip("/"):
+            problems.append(
+                Problem(
+                    f"{where}.base_url",
+                    f"the payload asks for base URL {base_url!r}; this worker sends to "
+                    f"{self.base_url or 'each task server'!r}",
+                    "start the worker with --base-url (or RTK_BASE_URL) set to that URL",
+                )
+            )
+        secrets = workflow.secrets if workflow is not None else {}
+        for name, env in sorted(secrets.items()):
+            if env not in self.allowed_secrets:
+                problems.append(
+                    Problem(
+                        f"{where}.secrets.{name}",
+                        f"the payload reads environment variable {env}, "
+                        "which this worker does not allow",
+                        f"start the worker with --allow-secret {env}",
+                    )
+                )
+        ConfigError.collect(problems)
+
+    def refused(
+        self, task: str, workflow: Workflow | None, base_url: str | None, where: str
+    ) -> TaskResult | None:
+        """A failed result of kind ``config`` for a payload :meth:`check` refuses, else
+        ``None``: nothing is sent, and nothing is left for an engine to retry."""
+        try:
+            self.check(workflow, base_url, where)
+        except ConfigError as exc:
+            return error_result(task, exc, Redactor())
+        return None
+
+    async def run_step(
+        self,
+        clients: SharedClient,
+        payload_base_url: str | None,
+        workflow: Workflow,
+        step: Step,
+        inputs: Mapping[str, Any],
+        outputs: Mapping[str, Mapping[str, Any]],
+        where: str,
+    ) -> TaskResult:
+        """Check the payload, then run ``step`` on this worker's shared client."""
+        refused = self.refused(step.task, workflow, payload_base_url, where)
+        if refused is not None:
+            return refused
+        return await run_step_async(clients.get(), workflow, step, inputs, outputs)
+
+
+class SharedClient:
+    """A worker's one :class:`AsyncClient` per event loop, made lazily and reused."""
+
+    def __init__(self, base_url: str | None = None) -> None:
+        self.base_url = base_url
+        #: How many clients this holder has made (one per worker loop, if all is well).
+        self.made = 0
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self) -> AsyncClient:
+        """The running loop's client, made on first use."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = AsyncClient(base_url=self.base_url)
+            self.made += 1
+        return client
+
+    async def aclose(self) -> None:
+        """Close the running loop's client (the others went with their loops)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
+    def clients(self) -> Iterable[AsyncClient]:
+        """The clients alive now, for tests and diagnostics."""
+        return list(self._clients.values())
