@@ -64,26 +64,30 @@ class _Worker:
         self.clients = SharedClient(config.base_url)
 
 
-_worker: _Worker | None = None
+_run_worker: _Worker | None = None  # while a run started here goes: its own settings
+_env_worker: _Worker | None = None  # otherwise: the environment's (remade when it changes)
 
 
 def current_worker() -> _Worker:
-    """This process's worker settings (from the environment, unless a run here set them)."""
-    global _worker  # noqa: PLW0603 - one per process, by design
-    if _worker is None:
-        _worker = _Worker(WorkerConfig.from_env())
-    return _worker
+    """This process's worker: a run's started here, else the environment's settings."""
+    global _env_worker  # noqa: PLW0603 - one per process, by design
+    if _run_worker is not None:
+        return _run_worker
+    config = WorkerConfig.from_env()
+    if _env_worker is None or _env_worker.config != config:
+        _env_worker = _Worker(config)
+    return _env_worker
 
 
 @contextlib.contextmanager
 def _configured(config: WorkerConfig) -> Iterator[_Worker]:
     """This process trusts ``config`` while the block runs (a run started here)."""
-    global _worker  # noqa: PLW0603 - one per process, by design
-    saved, _worker = _worker, _Worker(config)
+    global _run_worker  # noqa: PLW0603 - one per process, by design
+    saved, _run_worker = _run_worker, _Worker(config)
     try:
-        yield _worker
+        yield _run_worker
     finally:
-        _worker = saved
+        _run_worker = saved
 
 
 @task(name="rtk-task call", retries=0, persist_result=False)
@@ -114,6 +118,15 @@ async def run_step_task(
     return result.model_dump(mode="json")
 
 
+def _task_options(wf: Workflow, step: Step) -> dict[str, Any]:
+    options = step_options(wf, step, wf.manifest(step).idempotent)
+    return {
+        "name": f"step {step.id}",
+        "retries": options.attempts - 1,
+        "timeout_seconds": options.timeout,
+    }
+
+
 @flow(name="rtk-task workflow", persist_result=False)
 async def workflow_flow(
     definition: str, inputs: dict[str, Any], base_url: str | None = None, concurrency: int = 4
@@ -124,12 +137,7 @@ async def workflow_flow(
     async def run_one(
         step: Step, values: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
     ) -> TaskResult:
-        options = step_options(wf, step, wf.manifest(step).idempotent)
-        data = await run_step_task.with_options(
-            name=f"step {step.id}",
-            retries=options.attempts - 1,
-            timeout_seconds=options.timeout,
-        )(
+        data = await run_step_task.with_options(**_task_options(wf, step))(
             definition,
             step.id,
             dict(values),

