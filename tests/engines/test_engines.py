@@ -1,4 +1,8 @@
-"""The same workflow file on the local engine, Temporal (real dev server) and Prefect."""
+"""The same workflow file on the local engine, Temporal (real dev server) and Prefect.
+
+Each CLI run may take up to :data:`RUN_TIMEOUT`; each test's own timeout is above the sum of
+its runs', so a slow machine shows the run that was slow, not pytest's kill.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,18 @@ from rtk_task.cli.demo import EXAMPLE
 
 from ..helpers import CANARY, run_cli
 
+pytestmark = pytest.mark.slow
+
 ENGINES = ("local", "temporal", "prefect")
+#: Seconds one CLI run may take (a Temporal dev server start, a Prefect flow, three steps).
+RUN_TIMEOUT = 150
+#: Seconds on top of a test's runs for its fixtures (emulator, the session's Prefect API).
+SLACK = 150
 
 
-def _run(engine: str, base_url: str, tmp_path: Path, *inputs: str) -> dict[str, Any]:
+def _run(
+    engine: str, base_url: str, tmp_path: Path, prefect_api: str, *inputs: str
+) -> dict[str, Any]:
     args = [f"--input={pair}" for pair in inputs]
     done = run_cli(
         "run",
@@ -28,8 +40,8 @@ def _run(engine: str, base_url: str, tmp_path: Path, *inputs: str) -> dict[str, 
         "--json",
         *args,
         cwd=tmp_path,
-        env={"PREFECT_HOME": str(tmp_path / "prefect")},
-        timeout=240,
+        env={"PREFECT_API_URL": prefect_api},
+        timeout=RUN_TIMEOUT,
     )
     assert CANARY not in done.stdout + done.stderr
     assert done.stdout.lstrip().startswith("{"), (
@@ -57,12 +69,20 @@ def _shape(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@pytest.mark.timeout(len(ENGINES) * RUN_TIMEOUT + SLACK)
 def test_one_workflow_file_gives_the_same_outputs_on_every_engine(
-    emulator: Any, tmp_path: Path
+    emulator: Any, tmp_path: Path, prefect_api: str
 ) -> None:
     shapes = {
         e: _shape(
-            _run(e, emulator.base_url, tmp_path, "title=Engines agree", f"account_id=acc-{e}")
+            _run(
+                e,
+                emulator.base_url,
+                tmp_path,
+                prefect_api,
+                "title=Engines agree",
+                f"account_id=acc-{e}",
+            )
         )
         for e in ENGINES
     }
@@ -73,33 +93,34 @@ def test_one_workflow_file_gives_the_same_outputs_on_every_engine(
     assert shapes["prefect"] == shapes["local"]
 
 
+@pytest.mark.timeout(RUN_TIMEOUT + SLACK)
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_failing_create_is_sent_once_on_every_engine(
-    fresh_emulator: Any, tmp_path: Path, engine: str
+    fresh_emulator: Any, tmp_path: Path, prefect_api: str, engine: str
 ) -> None:
     fresh_emulator.add_faults(
         {"action": "status", "status": 503, "times": None, "match": {"operation": "create_meeting"}}
     )
-    result = _run(engine, fresh_emulator.base_url, tmp_path)
+    result = _run(engine, fresh_emulator.base_url, tmp_path, prefect_api)
     assert result["exit"] == 1
     assert result["steps"]["create_meeting"]["error"]["kind"] == "ambiguous"
     assert fresh_emulator.stats()["requests"] == {"create_meeting": 1}, "a create was resent"
 
 
-def test_the_token_never_enters_temporal_history(emulator: Any) -> None:
-    from temporalio.testing import WorkflowEnvironment
-
+@pytest.mark.timeout(RUN_TIMEOUT + SLACK)
+def test_the_token_never_enters_temporal_history_and_one_client_serves_every_activity(
+    emulator: Any,
+) -> None:
     from rtk_task.engines import temporal
+    from rtk_task.engines.worker import WorkerConfig
     from rtk_task.workflows.model import load_workflow
 
     wf = load_workflow(EXAMPLE)
 
-    async def run() -> tuple[dict[str, Any], str]:
-        with temporal._stdout_to_devnull():
-            env = await WorkflowEnvironment.start_local(
-                dev_server_existing_path=temporal.temporal_binary(), ui=False
-            )
-        async with env, temporal._worker(env.client, "canary-queue"):
+    async def run() -> tuple[dict[str, Any], str, int, int]:
+        env = await temporal.start_dev_server()
+        config = WorkerConfig(emulator.base_url)
+        async with env, temporal._worker(env.client, "canary-queue", config) as activities:
             handle = await env.client.start_workflow(
                 temporal.RunWorkflow.run,
                 temporal._payload(wf, wf.resolve_inputs({}), emulator.base_url),
@@ -108,13 +129,23 @@ def test_the_token_never_enters_temporal_history(emulator: Any) -> None:
             )
             result = await handle.result()
             history = await handle.fetch_history()
-            return result, history.to_json()
+            live = len(activities.clients.clients())
+        return (
+            result,
+            history.to_json(),
+            activities.clients.made,
+            live - len(activities.clients.clients()),
+        )
 
-    result, history = asyncio.run(run())
+    result, history, made, closed = asyncio.run(run())
     decoded = history + "\n".join(_payloads(json.loads(history)))
     assert result["ok"] is True
     assert "meeting_id" in decoded, "the history's payloads were not decoded"
     assert CANARY not in decoded
+    activities_run = history.count("ACTIVITY_TASK_COMPLETED")
+    assert activities_run == len(wf.steps) == 3, f"{activities_run} activities completed"
+    assert made == 1, f"{made} clients made for {activities_run} activities: one per worker"
+    assert closed == 1, "the worker's client was not closed when the worker stopped"
 
 
 def _payloads(node: Any) -> list[str]:
@@ -137,10 +168,12 @@ def _decode(data: str) -> str:
         return data
 
 
+@pytest.mark.timeout(RUN_TIMEOUT + SLACK)
 def test_http_task_runs_inside_a_users_own_prefect_flow(
-    emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: Any, prefect_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
+    # the process running the task trusts its own RTK_BASE_URL, not the task's parameter
+    monkeypatch.setenv("RTK_BASE_URL", emulator.base_url)
     from prefect import flow
 
     from rtk_task.engines.prefect import http_task
@@ -173,4 +206,5 @@ def test_http_task_runs_inside_a_users_own_prefect_flow(
 def test_the_temporal_worker_command_is_there() -> None:
     done = run_cli("temporal", "worker", "--help")
     assert done.returncode == 0
-    assert "--task-queue" in done.stdout
+    for option in ("--task-queue", "--base-url", "--allow-secret"):
+        assert option in done.stdout, f"{option} missing from the worker's help"
