@@ -68,7 +68,7 @@ _run_worker: _Worker | None = None  # while a run started here goes: its own set
 _env_worker: _Worker | None = None  # otherwise: the environment's (remade when it changes)
 
 
-def current_worker() -> _Worker:
+def _current_worker() -> _Worker:
     """This process's worker: a run's started here, else the environment's settings."""
     global _env_worker  # noqa: PLW0603 - one per process, by design
     if _run_worker is not None:
@@ -95,7 +95,7 @@ async def http_task(
     task_id: str, inputs: dict[str, Any], base_url: str | None = None
 ) -> dict[str, Any]:
     """Call one task with plain-data inputs; the ``TaskResult`` as JSON."""
-    worker = current_worker()
+    worker = _current_worker()
     refused = worker.config.refused(task_id, None, base_url, _WHERE)
     result = refused or await worker.clients.get().call(task_id, inputs)
     return result.model_dump(mode="json")
@@ -111,7 +111,7 @@ async def run_step_task(
 ) -> dict[str, Any]:
     """Run one step of a workflow definition (JSON or YAML text)."""
     wf = parsed_workflow(definition, _WHERE)
-    worker = current_worker()
+    worker = _current_worker()
     result = await worker.config.run_step(
         worker.clients, base_url, wf, wf.step(step_id), inputs, outputs, _WHERE
     )
@@ -149,7 +149,7 @@ async def workflow_flow(
     try:
         return (await schedule(wf, inputs, run_one, concurrency=concurrency)).to_json()
     finally:
-        await current_worker().clients.aclose()
+        await _current_worker().clients.aclose()
 
 
 class PrefectEngine:
