@@ -23,17 +23,18 @@ from jinja2.utils import missing
 from ..errors import Problem, TemplateError, did_you_mean
 
 __all__ = [
+    "MARKERS",
     "CompiledValue",
     "attribute_chain",
     "compile_value",
     "environment",
     "references",
-    "render_value",
 ]
 
 # one `{{ expression }}` and nothing else; `{{-`, `{{+` and `-}}` only control whitespace
 _ONE_EXPRESSION = re.compile(r"^\{\{[-+]?(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}|\{#).)*?)-?\}\}$", re.S)
-_MARKERS = ("{{", "{%", "{#")
+#: What makes a string a template (an expression, a statement, a comment).
+MARKERS = ("{{", "{%", "{#")
 _LOADING = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 
 
@@ -107,11 +108,6 @@ def compile_value(value: Any, where: str = "") -> CompiledValue:
     return CompiledValue(value, _compile(value, where))
 
 
-def render_value(value: Any, context: Mapping[str, Any], where: str = "") -> Any:
-    """Compile and render in one go (for values used once)."""
-    return compile_value(value, where).render(context, where)
-
-
 def _compile(value: Any, where: str) -> Callable[[Mapping[str, Any], str], Any]:
     if isinstance(value, str):
         return _compile_string(value, where)
@@ -125,7 +121,7 @@ def _compile(value: Any, where: str) -> Callable[[Mapping[str, Any], str], Any]:
 
 
 def _compile_string(text: str, where: str) -> Callable[[Mapping[str, Any], str], Any]:
-    if not any(m in text for m in _MARKERS):
+    if not any(m in text for m in MARKERS):
         return lambda ctx, at: text
     env = environment()
     one = _ONE_EXPRESSION.match(text.strip())
@@ -231,7 +227,7 @@ def references(value: Any) -> set[tuple[str, ...]]:
                 found.add(got)
 
     def walk(v: Any) -> None:
-        if isinstance(v, str) and any(m in v for m in _MARKERS):
+        if isinstance(v, str) and any(m in v for m in MARKERS):
             visit(v)
         elif isinstance(v, dict):
             for item in v.values():
