@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -90,17 +91,46 @@ class PreparedRequest:
                 url = redactor.text(url)
         return construct(RequestInfo, method=self.method, url=url, headers=headers, body=body)
 
-    def curl(self, redactor: Redactor) -> str:
-        """A runnable cURL command that reads the token from its environment variable."""
-        parts = [f"curl -sS -X {self.method} {shlex.quote(redactor.text(self.url))}"]
+    def curl(self, redactor: Redactor, secret_env: Mapping[str, str] | None = None) -> str:
+        """A cURL command that runs as printed: the token and every secret in ``secret_env``
+        (value -> environment variable) are read from their variables by the shell, so no
+        secret value is in the text; any other secret is masked."""
+        env = {v: k for v, k in (secret_env or {}).items() if v and _ENV_NAME.match(k)}
+
+        def arg(text: str) -> str:
+            return _shell_words(text, env, redactor)
+
+        parts = [f"curl -sS -X {self.method} {arg(self.url)}"]
         for name, value in redactor.headers(self.headers).items():
-            parts.append("-H " + shlex.quote(f"{name}: {value}"))
+            parts.append("-H " + arg(f"{name}: {value}"))
         if self.token is not None:
             # double quotes: the shell fills the token in; it never appears in the text
-            parts.append(f'-H "{self.auth_header}: Bearer ${self.token_env}"')
+            token_env = self.token_env if _ENV_NAME.match(self.token_env) else "API_TOKEN"
+            parts.append("-H " + shlex.quote(f"{self.auth_header}: Bearer ") + f'"${token_env}"')
         if self.body is not None:
-            parts.append("--data-raw " + shlex.quote(redactor.text(self.body.decode("utf-8"))))
+            parts.append("--data-raw " + arg(self.body.decode("utf-8")))
         return " \\\n  ".join(parts)
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _shell_words(text: str, env: Mapping[str, str], redactor: Redactor) -> str:
+    """``text`` as one shell word: each secret of ``env`` as ``"$VAR"``, the rest quoted
+    (and masked by ``redactor``)."""
+    if not env or not any(value in text for value in env):
+        return shlex.quote(redactor.text(text))
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(env, key=len, reverse=True)))
+    out: list[str] = []
+    pos = 0
+    for match in pattern.finditer(text):
+        if match.start() > pos:
+            out.append(shlex.quote(redactor.text(text[pos : match.start()])))
+        out.append(f'"${env[match.group(0)]}"')
+        pos = match.end()
+    if pos < len(text):
+        out.append(shlex.quote(redactor.text(text[pos:])))
+    return "".join(out)
 
 
 def resolve_base_url(manifest: Manifest, override: str | None = None) -> str:
