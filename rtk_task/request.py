@@ -66,11 +66,9 @@ class PreparedRequest:
         headers = list(self.headers)
         if self.token is not None:
             headers.append((self.auth_header, f"Bearer {self.token.get_secret_value()}"))
-        given = {name.lower() for name, _ in self.headers} if self.user_headers else set()
-        if "host" not in given:
-            headers.insert(0, ("Host", url.netloc.decode("ascii")))
-        framed = "content-length" in given or "transfer-encoding" in given
-        if not framed and (self.body is not None or self.method in ("POST", "PUT", "PATCH")):
+        # inputs cannot set framing headers (refused when built): these are always ours
+        headers.insert(0, ("Host", url.netloc.decode("ascii")))
+        if self.body is not None or self.method in ("POST", "PUT", "PATCH"):
             headers.append(("Content-Length", str(len(body))))
         request = httpx.Request(self.method, url, headers=headers, stream=httpx.ByteStream(body))
         request.read()  # like content=: event hooks and auth flows can read request.content
@@ -198,7 +196,9 @@ def build_request(
         task=manifest.id,
         method=manifest.method,
         url=url,
-        headers=_headers(given, has_body=has_body) if given else _DEFAULT_HEADERS[has_body],
+        headers=_headers(given, has_body=has_body, manifest=manifest)
+        if given
+        else _DEFAULT_HEADERS[has_body],
         body=to_json(body) if has_body else None,
         json_body=body if has_body else None,
         token=token,
@@ -260,13 +260,42 @@ def _defaults(has_body: bool) -> dict[str, str]:
 _DEFAULT_HEADERS = {flag: tuple(_defaults(flag).items()) for flag in (False, True)}
 
 
-def _headers(given: dict[str, str], *, has_body: bool) -> tuple[tuple[str, str], ...]:
+#: Headers that frame the message or the connection: the HTTP client sets them, never inputs
+#: (a Content-Length or Transfer-Encoding of the user's is the request-smuggling shape).
+FRAMING_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+    }
+)
+
+
+def _headers(
+    given: dict[str, str], *, has_body: bool, manifest: Manifest
+) -> tuple[tuple[str, str], ...]:
     problems = []
     out = _defaults(has_body)
     lowered = {k.lower(): k for k in out}
+    auth = manifest.auth.header.lower()
     for name, value in given.items():
         if not _HEADER_NAME.match(name):
             problems.append(Problem(f"headers.{name}", "is not a valid header name"))
+        elif name.lower() in FRAMING_HEADERS:
+            problems.append(
+                Problem(
+                    f"headers.{name}",
+                    "frames the request; the HTTP client sets it",
+                    "leave it out",
+                )
+            )
         elif not isinstance(value, str) or "\r" in value or "\n" in value or "\0" in value:
             problems.append(
                 Problem(
@@ -275,12 +304,20 @@ def _headers(given: dict[str, str], *, has_body: bool) -> tuple[tuple[str, str],
                     "one header, one line",
                 )
             )
-        elif name.lower() == "authorization":
+        elif not value.isascii():
+            problems.append(
+                Problem(
+                    f"headers.{name}",
+                    "header values are ASCII",
+                    "percent-encode the value, or send it in the body",
+                )
+            )
+        elif name.lower() in ("authorization", auth):
             problems.append(
                 Problem(
                     f"headers.{name}",
                     "is set from the task's auth",
-                    "set CLOUDFLARE_API_TOKEN or pass a token instead",
+                    f"set {manifest.auth.env} or pass a token instead",
                 )
             )
         else:
