@@ -133,7 +133,8 @@ class OpenAPIDocument:
             body = self.resolve(op["requestBody"], f"{where} requestBody")
             body_required = bool(body.get("required"))
             body_schema = self.json_schema_of(body, f"{where} requestBody")
-            if body_schema:  # an empty schema is an unpublished one: no known fields
+            # an empty schema is an unpublished one: no known fields
+            if body_schema is not None and self.resolve(body_schema, where):
                 root = self.param("body", body_schema, f"{where} requestBody")
                 by_location[Location.BODY] = list(root.children)
         success: list[int] = []
@@ -170,10 +171,14 @@ class OpenAPIDocument:
         )
 
     def json_schema_of(self, holder: dict[str, Any], where: str) -> dict[str, Any] | None:
+        """The JSON schema of a request body or response, its ``$ref`` kept (``flatten``
+        follows it, and so knows a schema met again inside itself)."""
         content = holder.get("content") or {}
         for media, value in content.items():
             if "json" in media:
-                return self.resolve(value.get("schema", {}), where)
+                schema = value.get("schema", {})
+                self.resolve(schema, where)  # an unusable reference fails here
+                return schema if isinstance(schema, dict) else {}
         return None
 
     # -- schemas --------------------------------------------------------------------------

@@ -10,12 +10,12 @@ API still builds. A second API is a second module here and one entry in :data:`P
 from __future__ import annotations
 
 from .base import Provider
-from .cloudflare import realtimekit
+from .cloudflare import cloudflare_v4, realtimekit
 
 __all__ = ["PROVIDERS", "Provider", "echoed_ids", "provider_for"]
 
 #: Every vendor provider, asked in order.
-PROVIDERS: tuple[Provider, ...] = (realtimekit,)
+PROVIDERS: tuple[Provider, ...] = (realtimekit, cloudflare_v4)
 _PLAIN = Provider()
 
 

@@ -27,7 +27,9 @@ __all__ = [
     "REPEATABLE",
     "SIZE_PARAMS",
     "RealtimeKit",
+    "CloudflareV4",
     "api_errors",
+    "cloudflare_v4",
     "realtimekit",
 ]
 
@@ -36,6 +38,7 @@ PAGE_PARAMS = ("page_no", "page", "page_number")
 #: Query parameters that name a page size, first match wins.
 SIZE_PARAMS = ("per_page", "page_size", "limit")
 
+_ACCOUNT = "/accounts/{account_id}"
 _LEGACY = re.compile(r"^(/accounts/\{account_id\})/realtimekit(/.*)?$")
 _LIVE = re.compile(r"^(/accounts/\{account_id\})/realtime/kit/\{app_id\}(/.*)?$")
 #: The apps themselves live above any one app.
@@ -174,6 +177,24 @@ class RealtimeKit(Provider):
 
 #: The one RealtimeKit provider.
 realtimekit = RealtimeKit()
+
+
+class CloudflareV4(Provider):
+    """The rest of Cloudflare's v4 API: ids leave out the account scope every path starts with."""
+
+    name = "cloudflare"
+
+    def owns(self, path: str) -> bool:
+        """Paths under ``/accounts/{account_id}``."""
+        return path.startswith(_ACCOUNT)
+
+    def task_id(self, method: str, path: str) -> str:
+        """The plain rule on the path after ``/accounts/{account_id}``."""
+        return super().task_id(method, path.removeprefix(_ACCOUNT) or "/")
+
+
+#: The provider of Cloudflare paths that are not RealtimeKit's.
+cloudflare_v4 = CloudflareV4()
 
 
 def api_errors(body: Any) -> list[dict[str, Any]]:
