@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ManifestError, Problem
+from ..providers import Provider, provider_for
+from ..providers.base import ListShape
 from .docs import load_docs
 from .model import (
     Location,
@@ -27,8 +29,6 @@ from .model import (
     ParamType,
     Source,
 )
-from ..providers import Provider, provider_for
-from ..providers.base import ListShape
 from .openapi import ApiOperation, OpenAPIDocument
 
 __all__ = ["Build", "Drift", "build_manifest", "derive_id", "rebuild"]

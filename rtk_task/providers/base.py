@@ -96,12 +96,13 @@ class Provider:
         return method in _SAFE_METHODS
 
     def resource(self, task_id: str) -> str:
-        """What a task acts on: its id without the verb."""
-        return task_id.rsplit(".", 1)[0]
+        """What a task acts on, for grouping: the first word of its id."""
+        return task_id.split(".", 1)[0]
 
     def record_noun(self, task_id: str) -> str:
-        """The record a task returns, for its ``<noun>_id`` output: the resource, singular."""
-        last = self.resource(task_id).rsplit(".", 1)[-1]
+        """The record a task returns, for its ``<noun>_id`` output: the word before the verb,
+        singular."""
+        last = task_id.rsplit(".", 2)[-2] if "." in task_id else "item"
         return last.removesuffix("s") or "item"
 
     def pages(self, query: set[str]) -> bool:

@@ -26,8 +26,8 @@ __all__ = [
     "PAGE_PARAMS",
     "REPEATABLE",
     "SIZE_PARAMS",
-    "RealtimeKit",
     "CloudflareV4",
+    "RealtimeKit",
     "api_errors",
     "cloudflare_v4",
     "realtimekit",
@@ -159,13 +159,14 @@ class RealtimeKit(Provider):
         return super().idempotent(method, task_id) or (method == "POST" and verb in REPEATABLE)
 
     def resource(self, task_id: str) -> str:
-        """The id without ``realtimekit.`` and the verb: ``meetings.participants``."""
-        return super().resource(task_id).removeprefix(f"{self.namespace}.")
+        """The word after ``realtimekit.``: ``meetings`` for ``realtimekit.meetings.polls.create``
+        (the ten resources of the API: apps, meetings, livestreams, presets...)."""
+        return super().resource(task_id.removeprefix(f"{self.namespace}."))
 
     def record_noun(self, task_id: str) -> str:
         """``session`` for the active session, ``livestream_session`` for livestream sessions."""
-        resource = self.resource(task_id)
-        for key in (resource, resource.rsplit(".", 1)[-1]):
+        inner = task_id.removeprefix(f"{self.namespace}.").rsplit(".", 1)[0]
+        for key in (inner, inner.rsplit(".", 1)[-1]):
             if key in _NOUNS:
                 return _NOUNS[key]
         return super().record_noun(task_id)

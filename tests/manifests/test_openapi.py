@@ -270,13 +270,17 @@ def test_a_recursive_schema_is_cut_at_the_repeat_not_a_hang(tmp_path: Path) -> N
         "the repeat is a plain object"
     )
     kids = node(body, "kids")
-    assert kids.items is not None and kids.items.type is ParamType.OBJECT
+    assert kids.items is not None
+    assert kids.items.type is ParamType.OBJECT
     assert kids.items.children == ()
 
 
 def test_a_schema_nested_too_deep_is_an_error(tmp_path: Path) -> None:
     schemas = {
-        f"L{i}": {"type": "object", "properties": {"next": {"$ref": f"#/components/schemas/L{i + 1}"}}}
+        f"L{i}": {
+            "type": "object",
+            "properties": {"next": {"$ref": f"#/components/schemas/L{i + 1}"}},
+        }
         for i in range(40)
     }
     schemas["L40"] = {"type": "string"}
