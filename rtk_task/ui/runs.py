@@ -54,8 +54,14 @@ def runs_by_step(root: Path, workflow_file: str) -> dict[str, list[dict[str, Any
     return out
 
 
-def step_with_values(workflow_file: Path, step_id: str, values: dict[str, Any]) -> None:
-    """Set the given (non-empty) values in step ``step_id``'s ``with``, keeping comments."""
+def step_with_values(
+    workflow_file: Path, step_id: str, values: dict[str, Any], added_inputs: set[str]
+) -> None:
+    """Set the given (non-empty) values in step ``step_id``'s ``with``, keeping comments.
+
+    Of ``added_inputs`` (the inputs ``add_step`` just declared), those no step uses once the
+    values are in are removed again: a title typed in the form needs no workflow input.
+    """
     from ruamel.yaml import YAML
 
     from ..workflows.model import parse_workflow
@@ -75,5 +81,14 @@ def step_with_values(workflow_file: Path, step_id: str, values: dict[str, Any]) 
         with_[key] = value
     out = io.StringIO()
     yaml.dump(data, out)
-    parse_workflow(out.getvalue(), str(workflow_file))  # never write a file that won't load
+    # never write a file that won't load
+    workflow = parse_workflow(out.getvalue(), str(workflow_file))
+    used = {c[1] for s in workflow.steps for c in s.references() if c[0] == "inputs" and len(c) > 1}
+    unused = added_inputs - used
+    if unused:
+        for name in unused:
+            del data["inputs"][name]
+        out = io.StringIO()
+        yaml.dump(data, out)
+        parse_workflow(out.getvalue(), str(workflow_file))
     write_atomic(workflow_file, out.getvalue())

@@ -213,8 +213,11 @@ class Playground:
         if not isinstance(with_, dict):
             raise InputError(Problem("with", "must be an object"))
         wanted = body.get("step_id") or None
+        before = self._open_workflow()
+        declared = set(before.inputs) if before is not None else set()
         step_id = add_step(self.workflow_file, task, wanted)
-        step_with_values(self.workflow_file, step_id, with_)
+        after = load_workflow(self.workflow_file)
+        step_with_values(self.workflow_file, step_id, with_, set(after.inputs) - declared)
         return {"step_id": step_id, "workflow": self.workflow()}
 
     def run(self, body: dict[str, Any]) -> dict[str, Any]:
