@@ -246,7 +246,7 @@ export function buildForm(formEl, schema, onChange) {
     refreshPicks(options) {
       for (const pick of ctx.picks) {
         pick.replaceChildren(el("option", { value: "" }, "{{ }}"),
-          options.map((o) => el("option", { value: o }, o)));
+          ...options.map((o) => el("option", { value: o }, o)));
       }
     },
     // Each problem beside its field (or the nearest group); the rest are returned.

@@ -71,7 +71,7 @@ export function renderNotSent(container, problems) {
     el("h2", {}, "Response"),
     el("p", { id: "result-status", class: "status bad" }, "not sent"),
     el("p", {}, "Nothing was sent: fix the problems shown beside the fields."),
-    problems.map((p) => el("div", { class: "error-box" }, `${p.where ? `${p.where}: ` : ""}${p.message}`)));
+    ...problems.map((p) => el("div", { class: "error-box" }, `${p.where ? `${p.where}: ` : ""}${p.message}`)));
   container.hidden = false;
 }
 
