@@ -8,6 +8,7 @@ received is searched for the canary token.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from rtk_task.ui import UiServer
@@ -42,7 +43,8 @@ def test_find_fill_test_add_chain_and_run(ui: UiServer, browser_page: tuple[Any,
 
     # Find: "meeting" matches both tasks we need, grouped by resource
     page.fill("#search", "meeting")
-    expect(page.locator(".group-name", has_text="realtimekit.meetings.participants")).to_be_visible()
+    group = page.locator(".group-name", has_text="realtimekit.meetings.participants")
+    expect(group).to_be_visible()
     _open(page, "meeting", "realtimekit.meetings.create")
     expect(page.locator("#task-path")).to_have_text("/accounts/{account_id}/realtimekit/meetings")
 
@@ -103,7 +105,7 @@ def test_find_fill_test_add_chain_and_run(ui: UiServer, browser_page: tuple[Any,
 
 
 def test_invalid_enum_shows_beside_its_field_and_sends_nothing(
-    ui: UiServer, browser_page: tuple[Any, Seen]
+    ui: UiServer, browser_page: tuple[Any, Seen], tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
@@ -122,7 +124,7 @@ def test_invalid_enum_shows_beside_its_field_and_sends_nothing(
     page.click("#test-btn")
     expect(page.locator("#result-status")).to_have_text("not sent")
     assert emulator_stats(ui) == before
-    page.screenshot(path=str(SCREENSHOTS / "playground-invalid-enum.png"))
+    page.screenshot(path=str(tmp_path / "playground-invalid-enum.png"))
 
     # the form writes back into the raw JSON: choosing a valid value fixes it
     field.locator("select:not(.pick)").select_option(label="team_meeting")
