@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from rtk_task.ui import UiServer
@@ -75,3 +77,20 @@ def test_loopback_only() -> None:
 
     with pytest.raises(ConfigError, match="loopback only"):
         UiServer(host="0.0.0.0")
+
+
+def test_live_target_asks_before_a_call_that_is_not_idempotent(
+    fresh_emulator: object, tmp_path: Path
+) -> None:
+    server = fresh_emulator
+    url = server.base_url  # type: ignore[attr-defined]
+    with UiServer(port=0, base_url=url, records_root=tmp_path) as live:
+        client, headers = _session(live)
+        assert client.get("/api/session").json()["live"] is True
+        refused = client.post("/api/test", json=_CREATE, headers=headers)
+        assert refused.status_code == 409
+        assert "not idempotent" in refused.json()["confirm"]
+        assert server.stats()["requests"] == {}  # type: ignore[attr-defined]
+        sent = client.post("/api/test", json={**_CREATE, "confirm": True}, headers=headers)
+        assert sent.json()["result"]["status_code"] == 201
+        assert CANARY not in refused.text + sent.text
