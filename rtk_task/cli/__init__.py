@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "show": "browse:show",
     "temporal": "temporal:temporal_command",
     "test": "run:test_step",
+    "ui": "ui:ui_cmd",
     "validate": "browse:validate",
 }
 
