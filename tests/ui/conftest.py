@@ -8,6 +8,7 @@ a route handler that keeps its text, so a test can search all of it for the cana
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,13 @@ import pytest
 from rtk_task.ui import UiServer
 
 CHROMIUM = "/usr/bin/chromium"
-#: Where the screenshots of the main states go (committed: docs/screenshots/).
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: Where the screenshots of the main states go: docs/screenshots/ (committed) when
+#: RTK_SCREENSHOTS=1, else a temporary folder, so that a test run leaves the tree clean.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("RTK_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="rtk-screenshots-"))
+)
 
 
 @pytest.fixture
