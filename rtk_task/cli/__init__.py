@@ -23,6 +23,7 @@ __all__ = ["cli", "main"]
 COMMANDS: dict[str, str] = {
     "add": "author:add",
     "call": "run:call_task",
+    "check": "check:check_cmd",
     "demo": "demo:demo",
     "emulator": "emulator:emulator_command",
     "export": "author:export",

@@ -127,6 +127,8 @@ def check_workflow(
     for i, step in enumerate(workflow.steps):
         if (steps is None or step.id in steps) and step.task in workflow._manifests:
             findings.extend(_value_findings(workflow, i, step, inputs, deferred))
+    # in file order: by step, then as found
+    findings.sort(key=lambda f: f.loc[1] if len(f.loc) > 1 and isinstance(f.loc[1], int) else -1)
     problems = tuple(
         Problem(workflow.locate(f.loc), f"{workflow.field_path(f.loc)}: {f.message}", f.hint)
         for f in findings
@@ -359,7 +361,7 @@ def _value_findings(
     probe = _probe(workflow, index, step.with_, (), given, stands)
     root = ("steps", index, "with")
     for loc, stand in stands.items():
-        if stand.type is None:
+        if stand.type is None and stand.why:
             deferred.append(Deferred(workflow.field_path((*root, *loc)), stand.why))
     found = _wrong_location(manifest, probe, root)
     data = probe if isinstance(probe, dict) else {}
@@ -496,6 +498,8 @@ def _reference_type(workflow: Workflow, index: int, chain: tuple[str, ...]) -> _
     if head == "steps" and len(chain) == 4 and chain[2] == "outputs":
         target = next((s for s in workflow.steps[:index] if s.id == chain[1]), None)
         if target is not None:
+            if chain[3] not in step_outputs(workflow, target):
+                return _Stand(None, source)  # reported as a reference
             kind = _output_type(workflow, target, chain[3])
             why = "" if kind else f"{'.'.join(chain)} has no type in the manifest"
             return _Stand(kind, source, why)
