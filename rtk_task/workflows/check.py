@@ -392,7 +392,9 @@ def _value_findings(
 
 
 def _keep(manifest: Manifest, err: Any, at: tuple[Any, ...], stand: _Stand) -> bool:
-    """Whether an error at a stand-in is real: only its type, at the stand-in itself."""
+    """Whether an error at a stand-in is real: its name or its type, at the stand-in itself."""
+    if err["type"] == "extra_forbidden":
+        return True  # an unknown field is unknown whatever its value
     if stand.type is None or tuple(err["loc"]) != at:
         return False
     kind = str(err["type"])
