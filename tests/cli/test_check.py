@@ -126,3 +126,46 @@ def test_test_step_checks_only_the_step_it_runs(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert f"{wf}:24: steps.guest.with.custom_participant_idd: unknown field" in bad.stderr
+
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+
+
+def test_a_manifest_built_under_any_file_name_is_found_by_its_id(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    built = run_cli(
+        "manifest", "build", str(PAGES / "create_project.txt"), "-o", str(folder / "my.json")
+    )
+    assert built.returncode == 0, built.stderr
+    (folder / "notes.json").write_text('{"hello": 1}')
+    env = {"RTK_MANIFEST_PATH": str(folder)}
+    listed = run_cli("list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert any(line.split()[0] == "projects.create" for line in listed.stdout.splitlines())
+    assert listed.stderr.count("notes.json: not a manifest, skipped") == 1
+    shown = run_cli("show", "projects.create", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("projects.create: Create a project.")
+    inputs = tmp_path / "in.json"
+    inputs.write_text(
+        json.dumps({"account_id": "acc", "name": "P", "tags": ["internal"], "items": []})
+    )
+    called = run_cli("call", "projects.create", "--with", str(inputs), "--dry-run", env=env)
+    assert called.returncode == 0, called.stdout + called.stderr
+    assert "POST https://api.example.com/v2/accounts/acc/projects" in called.stdout
+
+
+def test_a_user_manifest_with_a_shipped_id_wins(tmp_path: Path, monkeypatch: Any) -> None:
+    from rtk_task.manifests.registry import load_task, overridden_ids, shipped_dir
+
+    shipped = json.loads((shipped_dir() / "realtimekit.meetings.get.json").read_text())
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "anything.json").write_text(json.dumps({**shipped, "summary": "Mine."}))
+    monkeypatch.setenv("RTK_MANIFEST_PATH", str(folder))
+    assert load_task("realtimekit.meetings.get").summary == "Mine."
+    assert overridden_ids() == {"realtimekit.meetings.get"}
+    monkeypatch.delenv("RTK_MANIFEST_PATH")
+    assert load_task("realtimekit.meetings.get").summary != "Mine."
+    assert overridden_ids() == frozenset()
