@@ -1,7 +1,8 @@
 """The layout is the architecture: no import circles, each layer imports only inward, only the
 CLI prints, modules stay small, and the public API is exactly what ``__all__`` says.
 
-Imports are read from the source (inside functions too), so a lazy import counts.
+Imports are read from the source (inside functions too), so a lazy import counts; imports
+for type checkers only (``if TYPE_CHECKING:``) do not run, and do not count.
 """
 
 from __future__ import annotations
@@ -41,7 +42,17 @@ def _imports(module: str, path: Path) -> set[str]:
     """Every rtk_task module ``module`` imports, at the top or inside a function."""
     here = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(sub)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+        for stmt in node.body
+        for sub in ast.walk(stmt)
+    }
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom):
             base = here[: len(here) - node.level + 1] if node.level else []
             target = ".".join([*base, *([node.module] if node.module else [])])

@@ -21,6 +21,7 @@ from ..errors import ManifestError, Problem, TemplateError, WorkflowError, did_y
 from ..manifests.model import Manifest
 from ..manifests.registry import load_task
 from ..policy import RetryPolicy
+from .references import reference_findings
 from .render import CompiledValue, compile_value, references
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "Timeout",
     "Workflow",
     "dotted",
-    "leaves",
     "load_workflow",
     "parse_workflow",
 ]
@@ -369,8 +369,6 @@ def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> 
                         Problem(f"{file}:{_line(data, leaf)}", f"{p.where}: {p.message}", p.hint)
                     )
     if check_references:
-        from .check import reference_findings
-
         problems.extend(
             Problem(
                 f"{file}:{_line(data, f.loc)}", f"{workflow.field_path(f.loc)}: {f.message}", f.hint
@@ -378,17 +376,6 @@ def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> 
             for f in reference_findings(workflow)
         )
     WorkflowError.collect(problems)
-
-
-def leaves(value: Any, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
-    """``(path, text)`` of every string leaf of ``value`` that holds a template."""
-    if isinstance(value, str):
-        return [(at, value)] if any(m in value for m in ("{{", "{%", "{#")) else []
-    if isinstance(value, dict):
-        return [leaf for k, v in value.items() for leaf in leaves(v, (*at, k))]
-    if isinstance(value, list):
-        return [leaf for i, v in enumerate(value) for leaf in leaves(v, (*at, i))]
-    return []
 
 
 def _path_of(where: str, prefix: str) -> tuple[Any, ...]:

@@ -26,6 +26,7 @@ __all__ = [
     "attribute_chain",
     "compile_value",
     "environment",
+    "leaves",
     "references",
 ]
 
@@ -198,3 +199,14 @@ def references(value: Any) -> set[tuple[str, ...]]:
 
     walk(value)
     return found
+
+
+def leaves(value: Any, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """``(path, text)`` of every string leaf of ``value`` that holds a template."""
+    if isinstance(value, str):
+        return [(at, value)] if any(m in value for m in MARKERS) else []
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in leaves(v, (*at, k))]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in leaves(v, (*at, i))]
+    return []

@@ -142,7 +142,7 @@ def test_a_manifest_built_under_any_file_name_is_found_by_its_id(tmp_path: Path)
     env = {"RTK_MANIFEST_PATH": str(folder)}
     listed = run_cli("list", env=env)
     assert listed.returncode == 0, listed.stderr
-    assert any(line.split()[0] == "projects.create" for line in listed.stdout.splitlines())
+    assert any(line.split()[:1] == ["projects.create"] for line in listed.stdout.splitlines())
     assert listed.stderr.count("notes.json: not a manifest, skipped") == 1
     shown = run_cli("show", "projects.create", env=env)
     assert shown.returncode == 0, shown.stderr
