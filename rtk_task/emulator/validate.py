@@ -103,6 +103,9 @@ def check(schema: dict[str, Any], value: Any, path: str) -> list[str]:
         return [f"{name} must be one of {options}"]
     errors: list[str] = []
     if kind in ("integer", "number"):
+        bits = {"int32": 31, "int64": 63}.get(str(schema.get("format")))
+        if bits and not -(2**bits) <= value < 2**bits:
+            errors.append(f"{name} must fit in {schema['format']}")
         if "minimum" in schema and value < schema["minimum"]:
             errors.append(f"{name} must be >= {schema['minimum']}")
         if "maximum" in schema and value > schema["maximum"]:

@@ -147,14 +147,15 @@ def _handlers() -> dict[str, Handler]:
 def _query_value(raw: str, schema: dict[str, Any]) -> Any:
     kind = schema.get("type")
     if kind in ("integer", "number"):
+        try:
+            return int(raw)  # exactly: a float would round 2**63 + 1 into range
+        except ValueError:
+            if kind == "integer":
+                raise
         value = float(raw)
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(raw)
-        if kind == "integer" or value == int(value):
-            if value != int(value):
-                raise ValueError(raw)
-            return int(value)
-        return value
+        return int(value) if value == int(value) else value
     if kind == "boolean":
         if raw not in ("true", "false"):
             raise ValueError(raw)
@@ -176,7 +177,10 @@ def api_routes(emulator: Emulator, wrap: Wrap) -> list[Route]:
             doc.resolve(p, operation)
             for p in [*doc.data["paths"][path].get("parameters", ()), *op.get("parameters", ())]
         ]
-        endpoint = wrap(operation, _endpoint(emulator, operation, params, handlers[operation]))
+        needs_body = bool(doc.resolve(op.get("requestBody", {}), operation).get("required"))
+        endpoint = wrap(
+            operation, _endpoint(emulator, operation, params, handlers[operation], needs_body)
+        )
         route_path = path.replace("{livestream-session-id}", "{livestream_session_id}")
         paths = [route_path]
         if route_path.startswith(LIVE_PREFIX):
@@ -189,7 +193,11 @@ def api_routes(emulator: Emulator, wrap: Wrap) -> list[Route]:
 
 
 def _endpoint(
-    emulator: Emulator, operation: str, params: list[dict[str, Any]], handler: Handler
+    emulator: Emulator,
+    operation: str,
+    params: list[dict[str, Any]],
+    handler: Handler,
+    needs_body: bool,
 ) -> Callable[[Request], Awaitable[Response]]:
     has_body = operation in emulator.schemas.bodies
     shapes = emulator.shapes
@@ -238,6 +246,8 @@ def _endpoint(
                 if not isinstance(parsed, dict):
                     return answer(400, error_body(400, "the body must be a JSON object"))
                 body = parsed
+            elif needs_body:
+                return answer(400, error_body(400, "the request needs a JSON body"))
             if errors := emulator.schemas.body_errors(operation, body):
                 return answer(400, error_body(400, "; ".join(errors)))
         path = {k: v for k, v in values.items() if k not in ("account_id", "app_id")}
