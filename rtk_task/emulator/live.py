@@ -25,7 +25,17 @@ from .store import public
 if TYPE_CHECKING:
     from .app import Emulator
 
-__all__ = ["chat", "emit", "end_session", "join", "kick", "leave", "set_recording", "start_recording", "tick"]
+__all__ = [
+    "chat",
+    "emit",
+    "end_session",
+    "join",
+    "kick",
+    "leave",
+    "set_recording",
+    "start_recording",
+    "tick",
+]
 
 ACTIVE_RECORDING = ("INVOKED", "RECORDING", "PAUSED")
 
@@ -104,7 +114,12 @@ def join(emulator: Emulator, account_id: str, meeting_id: str, participant_id: s
         emit(emulator, account_id, "meeting.started", {"meeting": public(meeting), "session": view})
         if meeting.get("record_on_start"):
             start_recording(emulator, account_id, meeting, {}, "RECORD_ON_START")
-    emit(emulator, account_id, "meeting.participantJoined", {"session": view, "participant": public(peer)})
+    emit(
+        emulator,
+        account_id,
+        "meeting.participantJoined",
+        {"session": view, "participant": public(peer)},
+    )
     return {"session_id": session["id"], "peer_id": peer["id"]}
 
 
@@ -115,8 +130,19 @@ def _peer_leaves(emulator: Emulator, account: str, session: dict[str, Any], peer
     peer = store.get(account, "session_participants", f"{session['id']}/{peer_id}")
     if peer is not None:
         left = emulator.clock.stamp()
-        store.change(peer, {"left_at": left, "duration": round((_seconds(left) - _seconds(peer["joined_at"])) / 60, 3)})
-        emit(emulator, account, "meeting.participantLeft", {"session": public(session), "participant": public(peer)})
+        store.change(
+            peer,
+            {
+                "left_at": left,
+                "duration": round((_seconds(left) - _seconds(peer["joined_at"])) / 60, 3),
+            },
+        )
+        emit(
+            emulator,
+            account,
+            "meeting.participantLeft",
+            {"session": public(session), "participant": public(peer)},
+        )
     return peer
 
 
@@ -161,7 +187,9 @@ def end_session(emulator: Emulator, account: str, meeting_id: str) -> None:
             _peer_leaves(emulator, account, session, peer_id)
         ended = emulator.clock.stamp()
         minutes = (_seconds(ended) - _seconds(session["started_at"])) / 60
-        store.change(session, {"status": "ENDED", "ended_at": ended, "minutes_consumed": round(minutes, 3)})
+        store.change(
+            session, {"status": "ENDED", "ended_at": ended, "minutes_consumed": round(minutes, 3)}
+        )
         for rec in store.all(account, "recordings"):
             if rec.get("meeting_id") == meeting_id and rec["status"] in ACTIVE_RECORDING:
                 rec["stop_reason"] = {"reason": "ALL_PEERS_LEFT"}
@@ -172,7 +200,9 @@ def end_session(emulator: Emulator, account: str, meeting_id: str) -> None:
         emit(emulator, account, "meeting.chatSynced", {"session": public(session)})
 
 
-def chat(emulator: Emulator, account_id: str, meeting_id: str, participant_id: str, message: str) -> Any:
+def chat(
+    emulator: Emulator, account_id: str, meeting_id: str, participant_id: str, message: str
+) -> Any:
     """A participant in the live session sends a chat message; returns the message count."""
     session = emulator.store.get(account_id, "active", meeting_id)
     if session is None:
@@ -182,7 +212,14 @@ def chat(emulator: Emulator, account_id: str, meeting_id: str, participant_id: s
     person = emulator.store.participant(account_id, meeting_id, participant_id) or {}
     name = person.get("name") or person.get("custom_participant_id") or participant_id
     with emulator.store.lock:
-        session["_chat"].append({"participant_id": participant_id, "name": name, "message": str(message), "at": emulator.clock.stamp()})
+        session["_chat"].append(
+            {
+                "participant_id": participant_id,
+                "name": name,
+                "message": str(message),
+                "at": emulator.clock.stamp(),
+            }
+        )
         return len(session["_chat"])
 
 

@@ -77,7 +77,9 @@ def _add(store: Store, account: str, kind: str, record: dict[str, Any]) -> None:
         for person in people:
             person.setdefault("token", new_token())
             person["_meeting"] = meeting["id"]
-            store.add(account, "participants", person, f"{meeting['id']}/{person.setdefault('id', _id())}")
+            store.add(
+                account, "participants", person, f"{meeting['id']}/{person.setdefault('id', _id())}"
+            )
         return
     if kind == "sessions":
         people = record.pop("participants", [])
@@ -89,7 +91,12 @@ def _add(store: Store, account: str, kind: str, record: dict[str, Any]) -> None:
         record.setdefault("organization_id", account)
         session = store.add(account, "sessions", record)
         for person in people:
-            store.add(account, "session_participants", person, f"{session['id']}/{person.setdefault('id', _id())}")
+            store.add(
+                account,
+                "session_participants",
+                person,
+                f"{session['id']}/{person.setdefault('id', _id())}",
+            )
         return
     store.add(account, kind, record)
 

@@ -57,7 +57,9 @@ class Store:
         with self.lock:
             return self.tables.setdefault(account, {}).setdefault(kind, {})
 
-    def add(self, account: str, kind: str, record: dict[str, Any], key: str | None = None) -> Any:
+    def add(
+        self, account: str, kind: str, record: dict[str, Any], key: str | None = None
+    ) -> dict[str, Any]:
         """Store ``record`` (an ``id`` and timestamps are given when missing); returns it."""
         stamp = self.clock.stamp()
         record.setdefault("id", str(uuid.uuid4()))
@@ -128,7 +130,9 @@ class Store:
         """Every meeting of an account, in creation order."""
         return self.all(account, "meetings")
 
-    def add_participant(self, account: str, meeting_id: str, body: dict[str, Any]) -> Any:
+    def add_participant(
+        self, account: str, meeting_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         """A participant with a fresh join token."""
         person = {
             "id": str(uuid.uuid4()),

@@ -2,7 +2,8 @@
 
 The emulator answers as the real API would: types (a JSON boolean is not a number), enums,
 ranges, lengths, patterns, ``required`` inside objects, ``nullable``, the formats the
-document uses (uuid, uri, date-time). Properties the schema does not list are allowed: the schema does not forbid them.
+document uses (uuid, uri, date-time, int32/int64). Properties the schema does not list are
+allowed: the schema does not forbid them.
 """
 
 from __future__ import annotations

@@ -96,7 +96,8 @@ def test_webhooks_and_recordings_move_through_their_states(
     server.emulator.clock.advance(5)
     done = sdk.recordings.get_one_recording(rid, account_id=ACC, app_id=APP)
     assert done.data.status == "UPLOADED"
-    assert done.data.download_url and done.data.download_url.startswith("http")
+    assert done.data.download_url
+    assert done.data.download_url.startswith("http")
     listed = sdk.recordings.get_recordings(APP, account_id=ACC)
     assert [r.id for r in listed.data] == [rid]
 
@@ -145,7 +146,7 @@ class _Catcher(BaseHTTPRequestHandler):
     got: list[bytes]
     event: threading.Event
 
-    def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+    def do_POST(self) -> None:
         size = int(self.headers.get("Content-Length", 0))
         type(self).got.append(self.rfile.read(size))
         self.send_response(204)
@@ -156,9 +157,7 @@ class _Catcher(BaseHTTPRequestHandler):
         return
 
 
-def test_a_webhook_for_recording_events_receives_the_call(
-    server: EmulatorServer, sdk: Any
-) -> None:
+def test_a_webhook_for_recording_events_receives_the_call(server: EmulatorServer, sdk: Any) -> None:
     import json
 
     handler = type("Catcher", (_Catcher,), {"got": [], "event": threading.Event()})

@@ -18,6 +18,7 @@ table is checked complete when the app is built.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -153,7 +154,7 @@ def _query_value(raw: str, schema: dict[str, Any]) -> Any:
             if kind == "integer":
                 raise
         value = float(raw)
-        if value != value or value in (float("inf"), float("-inf")):
+        if math.isnan(value) or math.isinf(value):
             raise ValueError(raw)
         return int(value) if value == int(value) else value
     if kind == "boolean":
@@ -167,7 +168,9 @@ def api_routes(emulator: Emulator, wrap: Wrap) -> list[Route]:
     """Every operation of the document as routes; ``wrap`` adds auth and faults around each."""
     doc = emulator.doc
     handlers = _handlers()
-    missing = [op["operationId"] for _m, _p, op in doc.operations() if op["operationId"] not in handlers]
+    missing = [
+        op["operationId"] for _m, _p, op in doc.operations() if op["operationId"] not in handlers
+    ]
     if missing:
         raise RuntimeError(f"no emulator handler for {', '.join(missing)}")
     found: list[tuple[int, str, str, Route]] = []
@@ -231,16 +234,18 @@ def _endpoint(
                     else:
                         value = _query_value(raws[0], schema)
                 except ValueError:
-                    return answer(400, error_body(400, f"{name} is not a valid {schema.get('type')}"))
+                    return answer(
+                        400, error_body(400, f"{name} is not a valid {schema.get('type')}")
+                    )
                 if errors := check(schema, value, name):
                     return answer(400, error_body(400, "; ".join(errors)))
                 query[name] = value
         body: dict[str, Any] = {}
         if has_body:
-            raw = await request.body()
-            if raw.strip():
+            content = await request.body()
+            if content.strip():
                 try:
-                    parsed = json.loads(raw)
+                    parsed = json.loads(content)
                 except (ValueError, UnicodeDecodeError):
                     return answer(400, error_body(400, "the body is not valid JSON"))
                 if not isinstance(parsed, dict):

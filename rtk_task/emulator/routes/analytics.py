@@ -32,7 +32,9 @@ def org(call: Call) -> Reply:
     recordings: dict[str, list[int]] = defaultdict(list)
     for r in store.all(call.account, "recordings"):
         if _in_range(call, _day(r.get("invoked_time"))):
-            recordings[_day(r.get("invoked_time"))].append(int(r.get("recording_duration") or 0) // 60)
+            recordings[_day(r.get("invoked_time"))].append(
+                int(r.get("recording_duration") or 0) // 60
+            )
     return ok(
         {
             "session_stats": {

@@ -18,29 +18,46 @@ __all__ = ["HANDLERS"]
 
 
 def _new(call: Call, name: str, meeting_id: str | None, status: str) -> dict[str, Any]:
-    record = call.emulator.store.add(call.account, "livestreams", {
-        "name": name,
-        "meeting_id": meeting_id,
-        "status": status,
-        "disabled": False,
-        "ingest_server": "rtmp://127.0.0.1/live",
-        "stream_key": secrets.token_hex(12),
-    })
+    record = call.emulator.store.add(
+        call.account,
+        "livestreams",
+        {
+            "name": name,
+            "meeting_id": meeting_id,
+            "status": status,
+            "disabled": False,
+            "ingest_server": "rtmp://127.0.0.1/live",
+            "stream_key": secrets.token_hex(12),
+        },
+    )
     record["playback_url"] = f"{call.base}__emulator/live/{record['id']}.m3u8"
     return record
 
 
 def _session_start(call: Call, stream: dict[str, Any]) -> dict[str, Any]:
     now = call.emulator.clock.stamp()
-    return call.emulator.store.add(call.account, "livestream_sessions", {
-        "livestream_id": stream["id"], "invoked_time": now, "started_time": now,
-        "stopped_time": None, "err_message": None, "ingest_seconds": 0, "viewer_seconds": 0,
-        "_meeting": stream.get("meeting_id"),
-    })
+    return call.emulator.store.add(
+        call.account,
+        "livestream_sessions",
+        {
+            "livestream_id": stream["id"],
+            "invoked_time": now,
+            "started_time": now,
+            "stopped_time": None,
+            "err_message": None,
+            "ingest_seconds": 0,
+            "viewer_seconds": 0,
+            "_meeting": stream.get("meeting_id"),
+        },
+    )
 
 
 def _sessions_of(call: Call, stream_id: str) -> list[dict[str, Any]]:
-    return [s for s in call.emulator.store.all(call.account, "livestream_sessions") if s["livestream_id"] == stream_id]
+    return [
+        s
+        for s in call.emulator.store.all(call.account, "livestream_sessions")
+        if s["livestream_id"] == stream_id
+    ]
 
 
 def create(call: Call) -> Reply:
@@ -53,9 +70,16 @@ def start(call: Call) -> Reply:
     meeting = call.meeting()
     if _active_of(call, meeting["id"]) is not None:
         raise Refused(409, f"meeting {meeting['id']} is already livestreaming")
-    stream = _new(call, call.body.get("name") or meeting.get("title") or "livestream", meeting["id"], "LIVE")
+    stream = _new(
+        call, call.body.get("name") or meeting.get("title") or "livestream", meeting["id"], "LIVE"
+    )
     _session_start(call, stream)
-    live.emit(call.emulator, call.account, "livestreaming.statusUpdate", {"livestream": view(call, stream)})
+    live.emit(
+        call.emulator,
+        call.account,
+        "livestreaming.statusUpdate",
+        {"livestream": view(call, stream)},
+    )
     return ok(view(call, stream), 201)
 
 
@@ -78,7 +102,12 @@ def stop(call: Call) -> Reply:
             seconds = int(clock.now() - live._seconds(session["started_time"]))
             store.change(session, {"stopped_time": clock.stamp(), "ingest_seconds": seconds})
     store.change(stream, {"status": "IDLE"})
-    live.emit(call.emulator, call.account, "livestreaming.statusUpdate", {"livestream": view(call, stream)})
+    live.emit(
+        call.emulator,
+        call.account,
+        "livestreaming.statusUpdate",
+        {"livestream": view(call, stream)},
+    )
     return ok({"message": "livestream stopped"})
 
 
@@ -86,7 +115,8 @@ def list_streams(call: Call) -> Reply:
     """Every livestream, a page at a time (``data.livestreams`` and ``data.paging``)."""
     q = call.query
     found = [
-        s for s in call.emulator.store.all(call.account, "livestreams")
+        s
+        for s in call.emulator.store.all(call.account, "livestreams")
         if ("status" not in q or s["status"] == q["status"])
         and (not q.get("name") or q["name"] in s["name"])
     ]
@@ -96,7 +126,14 @@ def list_streams(call: Call) -> Reply:
 
 def get_session(call: Call) -> Reply:
     """One livestream session."""
-    return ok(view(call, call.found("livestream_sessions", call.path["livestream-session-id"], "livestream session")))
+    return ok(
+        view(
+            call,
+            call.found(
+                "livestream_sessions", call.path["livestream-session-id"], "livestream session"
+            ),
+        )
+    )
 
 
 def get_stream(call: Call) -> Reply:
@@ -128,7 +165,11 @@ def meeting_active(call: Call) -> Reply:
 def meeting_streams(call: Call) -> Reply:
     """The meeting's livestreams and the latest livestream session."""
     meeting = call.meeting()
-    streams = [s for s in call.emulator.store.all(call.account, "livestreams") if s.get("meeting_id") == meeting["id"]]
+    streams = [
+        s
+        for s in call.emulator.store.all(call.account, "livestreams")
+        if s.get("meeting_id") == meeting["id"]
+    ]
     data, paging = paged(streams, call)
     sessions = [x for s in streams for x in _sessions_of(call, s["id"])]
     latest = view(call, sessions[-1]) if sessions else None
@@ -139,7 +180,8 @@ def of_session(call: Call) -> Reply:
     """The livestream sessions that ran during a meeting session."""
     session = call.found("sessions", call.path["session_id"], "session")
     found = [
-        s for s in call.emulator.store.all(call.account, "livestream_sessions")
+        s
+        for s in call.emulator.store.all(call.account, "livestream_sessions")
         if s.get("_meeting") == session.get("associated_id")
     ]
     data, paging = paged(found, call)

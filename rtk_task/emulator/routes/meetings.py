@@ -16,7 +16,9 @@ def _when(text: str) -> datetime:
 
 def create_meeting(call: Call) -> Reply:
     """A new ACTIVE meeting with the settings the real API fills."""
-    return ok(view(call, call.emulator.store.create_meeting(call.account, call.app, call.body)), 201)
+    return ok(
+        view(call, call.emulator.store.create_meeting(call.account, call.app, call.body)), 201
+    )
 
 
 def get_all_meetings(call: Call) -> Reply:

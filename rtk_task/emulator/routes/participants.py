@@ -35,7 +35,9 @@ def list_people(call: Call) -> Reply:
     meeting = call.meeting()
     people = call.emulator.store.all(call.account, "participants", f"{meeting['id']}/")
     data, paging = paged(people, call)
-    return ok([{k: v for k, v in view(call, p).items() if k != "token"} for p in data], paging=paging)
+    return ok(
+        [{k: v for k, v in view(call, p).items() if k != "token"} for p in data], paging=paging
+    )
 
 
 def get(call: Call) -> Reply:
@@ -65,7 +67,11 @@ def delete(call: Call) -> Reply:
     person = _person(call)
     call.emulator.store.remove(call.account, "participants", f"{person['_meeting']}/{person['id']}")
     preset = next(
-        (p for p in call.emulator.store.all(call.account, "presets") if p.get("name") == person["preset_name"]),
+        (
+            p
+            for p in call.emulator.store.all(call.account, "presets")
+            if p.get("name") == person["preset_name"]
+        ),
         None,
     )
     return ok({**view(call, person), "preset_id": preset["id"] if preset else None})

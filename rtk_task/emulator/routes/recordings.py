@@ -22,7 +22,11 @@ def _meeting_of(call: Call) -> dict[str, Any]:
 def start(call: Call) -> Reply:
     """Start recording a meeting (INVOKED; 409 when already recording)."""
     meeting = _meeting_of(call)
-    return ok(view(call, live.start_recording(call.emulator, call.account, meeting, call.body, "API_CALL")))
+    return ok(
+        view(
+            call, live.start_recording(call.emulator, call.account, meeting, call.body, "API_CALL")
+        )
+    )
 
 
 def start_tracks(call: Call) -> Reply:
