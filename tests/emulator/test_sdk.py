@@ -189,3 +189,37 @@ def test_webhooks_to_other_hosts_are_refused(server: EmulatorServer) -> None:
     )
     assert r.status_code == 400
     assert "loopback" in r.json()["error"]["message"]
+
+
+def test_a_seeded_session_reports_its_participants_chat_and_summary() -> None:
+    sid, peer = "5f0c4a52-0000-4000-8000-000000000001", "5f0c4a52-0000-4000-8000-000000000002"
+    seed = {
+        "accounts": {
+            ACC: {
+                "sessions": [
+                    {
+                        "id": sid,
+                        "associated_id": "5f0c4a52-0000-4000-8000-000000000003",
+                        "started_at": "2025-01-01T10:00:00.000Z",
+                        "participants": [{"id": peer, "custom_participant_id": "a@x"}],
+                        "chat": [{"participant_id": peer, "name": "A", "message": "hi, all"}],
+                        "transcript": "A: hello\nB: hi",
+                    }
+                ]
+            }
+        }
+    }
+    with EmulatorServer(port=0, token=TOKEN, seed=seed) as srv:
+        http = httpx.Client(
+            base_url=f"{srv.base_url}/accounts/{ACC}/realtime/kit/{APP}",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        people = http.get(f"/sessions/{sid}/participants").json()["data"]["participants"]
+        assert [p["custom_participant_id"] for p in people] == ["a@x"]
+        chat_url = http.get(f"/sessions/{sid}/chat").json()["data"]["chat_download_url"]
+        assert '"hi, all"' in httpx.get(chat_url).text
+        assert http.get(f"/sessions/{sid}/summary").status_code == 404
+        assert http.post(f"/sessions/{sid}/summary").json()["data"]["status"] == "COMPLETED"
+        summary_url = http.get(f"/sessions/{sid}/summary").json()["data"]["summaryDownloadUrl"]
+        assert httpx.get(summary_url).text == "2 lines from 2 speakers (A, B)."
+        http.close()
