@@ -42,7 +42,8 @@ from . import live
 from .clock import Clock
 from .faults import FaultPlan, FaultRule
 from .hooks import Hooks
-from .routes import Refused, api_routes, error_body
+from .routes import api_routes
+from .routes.base import Refused, error_body
 from .seed import load_seed
 from .shapes import Shapes
 from .store import Store

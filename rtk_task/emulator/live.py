@@ -19,7 +19,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .routes import Refused
+from .routes.base import Refused
 from .store import public
 
 if TYPE_CHECKING:

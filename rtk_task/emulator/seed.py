@@ -34,7 +34,7 @@ import copy
 from typing import Any
 
 from .hooks import loopback_url
-from .routes import Refused
+from .routes.base import Refused
 from .store import MEETING_DEFAULTS, Store, new_token
 
 __all__ = ["TABLES", "load_seed"]

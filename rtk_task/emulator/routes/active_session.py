@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from .. import live
-from . import Call, Handler, Refused, Reply, ok
+from .base import Call, Handler, Refused, Reply, ok
 from .views import view
 
 __all__ = ["HANDLERS"]

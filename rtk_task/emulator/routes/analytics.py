@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from . import Call, Handler, Reply, ok
+from .base import Call, Handler, Reply, ok
 
 __all__ = ["HANDLERS"]
 

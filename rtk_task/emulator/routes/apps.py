@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Call, Handler, Reply, ok, paged
+from .base import Call, Handler, Reply, ok, paged
 from .views import view
 
 __all__ = ["HANDLERS"]

@@ -11,7 +11,7 @@ import secrets
 from typing import Any
 
 from .. import live
-from . import Call, Handler, Refused, Reply, ok, paged
+from .base import Call, Handler, Refused, Reply, ok, paged
 from .views import view
 
 __all__ = ["HANDLERS"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import Call, Handler, Reply, ok, paged
+from .base import Call, Handler, Reply, ok, paged
 from .views import view
 
 __all__ = ["HANDLERS"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import Call, Handler, Refused, Reply, ok, paged
+from .base import Call, Handler, Refused, Reply, ok, paged
 from .views import view
 
 __all__ = ["HANDLERS", "merge"]

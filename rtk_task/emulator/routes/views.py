@@ -6,7 +6,7 @@ from typing import Any
 
 from ..store import public
 from ..validate import strip
-from . import Call
+from .base import Call
 
 __all__ = ["view"]
 

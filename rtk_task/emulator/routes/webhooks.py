@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..hooks import loopback_url
-from . import Call, Handler, Refused, Reply, ok
+from .base import Call, Handler, Refused, Reply, ok
 from .views import view
 
 __all__ = ["HANDLERS"]
