@@ -2,7 +2,9 @@
 
 :func:`prepare` validates and builds (nothing is sent on failure); the client sends and reads
 the body up to a size cap; :func:`finish` turns the answer into a :class:`TaskResult`, and
-:func:`failed` turns a transport exception into one. Only the clients touch the network.
+:func:`failed` turns a transport exception into one. :func:`dry_run` (and :func:`preview`,
+which reads the token from the task's ``auth.env``) is the dry run: a result holding the
+request, and its cURL text. Only the clients touch the network.
 """
 
 from __future__ import annotations
