@@ -1,13 +1,23 @@
-"""The public clients: :class:`Client` and :class:`AsyncClient`.
+"""The public clients: :class:`Client` and :class:`AsyncClient`, one behaviour, two drivers.
 
-Each owns one pooled httpx client (or uses the one passed in) and runs a call through
-:mod:`rtk_task.execute`. ``call`` returns a :class:`TaskResult` whatever happens after the
-task is found: bad inputs and remote failures are results with ``ok: false``, never raised
-(use :meth:`TaskResult.raise_for_error` to raise).
+Each owns one pooled httpx client (or uses the one passed in). A call is validated and built
+by :mod:`rtk_task.execute`, then run as a sans-I/O flow (:func:`rtk_task.retry.retry_flow`,
+or :func:`rtk_task.paginate.page_flow` for ``paginate=True``) that both clients drive: the
+sync one with blocking sends and ``time.sleep``, the async one with ``await``. Retries,
+waits, deadlines and paging are therefore the same code on both paths.
+
+``call`` returns a :class:`TaskResult` whatever happens after the task is found: bad inputs
+and remote failures are results with ``ok: false``, never raised (use
+:meth:`TaskResult.raise_for_error` to raise). ``prepare`` is the dry run: a result holding
+the request that would be sent, nothing sent.
+
+The token: one given to the client is used for every task; a client given none reads the
+environment variable the called task's manifest names (``auth.env``), at call time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterable
@@ -19,36 +29,43 @@ from typing import Any, Self
 import httpx
 from pydantic import SecretStr
 
+from .errors import ConfigError, Problem
 from .execute import (
     DEFAULT_MAX_BYTES,
     Call,
     DeadlinePassed,
     ResponseTooLarge,
+    dry_run,
+    error_result,
     failed,
     finish,
     prepare,
 )
 from .manifests.model import Manifest
 from .manifests.registry import load_task
+from .paginate import page_flow, paging_of
 from .result import TaskResult
 from .retry import (
     DEFAULT_POLICY,
     Attempt,
+    Flow,
     RetryPolicy,
-    classify,
+    Send,
     retry_after_seconds,
-    with_retries,
-    with_retries_async,
+    retry_flow,
 )
 from .secrets import Redactor
 
-__all__ = ["AsyncClient", "Client"]
+__all__ = ["AsyncClient", "Client", "Task"]
 
+#: What names a task: its id, a manifest file, or a loaded manifest.
 Task = str | Path | Manifest
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
 class _Base:
+    """What both clients share: settings, tokens, building a call's flow, reading a body."""
+
     def __init__(
         self,
         base_url: str | None = None,
@@ -58,11 +75,11 @@ class _Base:
         max_response_bytes: int = DEFAULT_MAX_BYTES,
         retry: RetryPolicy | None = None,
     ) -> None:
-        if token is None:
-            token = os.environ.get("CLOUDFLARE_API_TOKEN") or None
         self.base_url = base_url
         self._token = SecretStr(token) if isinstance(token, str) else token
         self._redactor = Redactor([self._token.get_secret_value()] if self._token else [])
+        #: Tokens read from the environment, by variable: (value, secret, its redactor).
+        self._env_tokens: dict[str, tuple[str, SecretStr, Redactor]] = {}
         self.timeout = httpx.Timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT
         self.max_response_bytes = max_response_bytes
         self.retry = retry or DEFAULT_POLICY
@@ -72,49 +89,103 @@ class _Base:
 
     @property
     def redactor(self) -> Redactor:
-        """What this client masks: its token."""
-        return self._redactor
+        """What this client masks: its token, and every token it read from the environment."""
+        return self._redactor.extend(v[0] for v in self._env_tokens.values())
 
-    def _prepare(
+    def _manifest(self, task: Task) -> Manifest:
+        if isinstance(task, Manifest):
+            return task
+        return self._tasks.get(task) or self._tasks.setdefault(task, load_task(task))
+
+    def _credentials(self, manifest: Manifest) -> tuple[SecretStr | None, Redactor]:
+        """The token for ``manifest`` (the client's, else its ``auth.env`` now) and its mask."""
+        if self._token is not None:
+            return self._token, self._redactor
+        env = manifest.auth.env
+        value = os.environ.get(env) or None
+        if value is None:
+            return None, self._redactor
+        known = self._env_tokens.get(env)
+        if known is None or known[0] != value:
+            known = (value, SecretStr(value), Redactor([value]))
+            self._env_tokens[env] = known
+        return known[1], known[2]
+
+    def _flow(
         self,
         task: Task,
         inputs: dict[str, Any],
         secrets: Iterable[str],
         base_url: str | None,
+        retry: RetryPolicy | None,
+        paginate: bool,
+        max_pages: int | None,
+    ) -> Flow | TaskResult:
+        """The flow of one call, or the result of a call that cannot start (nothing sent)."""
+        manifest = self._manifest(task)
+        token, redactor = self._credentials(manifest)
+        if secrets:
+            redactor = redactor.extend(secrets)
+        base_url = base_url or self.base_url
+        policy = retry or self.retry
+        if not paginate:
+            prepared = prepare(manifest, inputs, base_url=base_url, token=token, redactor=redactor)
+            if isinstance(prepared, TaskResult):
+                return prepared
+            return retry_flow(prepared, policy)
+        paging = paging_of(manifest)
+        if paging is None:
+            problem = Problem(
+                "paginate",
+                f"{manifest.id} does not page",
+                "paginate needs a list task with page and page-size parameters",
+            )
+            return error_result(manifest.id, ConfigError(problem), redactor)
+
+        def build(values: dict[str, Any]) -> Call | TaskResult:
+            return prepare(manifest, values, base_url=base_url, token=token, redactor=redactor)
+
+        return page_flow(paging, inputs, build, policy, max_pages=max_pages)
+
+    def prepare(
+        self,
+        task: Task,
+        inputs: dict[str, Any],
         *,
-        require_token: bool = True,
-    ) -> Call | TaskResult:
-        if isinstance(task, Manifest):
-            manifest = task
-        else:
-            manifest = self._tasks.get(task) or self._tasks.setdefault(task, load_task(task))
-        redactor = self._redactor.extend(secrets) if secrets else self._redactor
-        return prepare(
+        secrets: Iterable[str] = (),
+        base_url: str | None = None,
+    ) -> TaskResult:
+        """A dry run: validate and build, send nothing; no token needed.
+
+        The result holds the request that would be sent (``result.request``, secrets
+        masked, ``attempts`` 0), or, with ``ok`` false, why it cannot be built.
+        """
+        manifest = self._manifest(task)
+        token, redactor = self._credentials(manifest)
+        result, _ = dry_run(
             manifest,
             inputs,
             base_url=base_url or self.base_url,
-            token=self._token,
-            redactor=redactor,
-            require_token=require_token,
+            token=token,
+            redactor=redactor.extend(secrets) if secrets else redactor,
         )
+        return result
 
-    def _extensions(
-        self, timeout: httpx.Timeout | None, policy: RetryPolicy, started: float
-    ) -> dict[str, Any]:
-        if timeout is None and policy.deadline is None:
+    def _extensions(self, timeout: httpx.Timeout | None, send: Send) -> dict[str, Any]:
+        if timeout is None and send.deadline is None:
             return self._default_extensions
         limits = (timeout or self.timeout).as_dict()
-        if policy.deadline is not None:
-            left = max(0.001, policy.deadline - (time.monotonic() - started))
+        if send.deadline is not None:
+            left = max(0.001, send.deadline - (time.monotonic() - send.started))
             limits = {k: left if v is None else min(v, left) for k, v in limits.items()}
         return {"timeout": limits}
 
-    def _check_progress(self, raw: bytearray, policy: RetryPolicy, started: float) -> None:
+    def _check_progress(self, raw: bytearray, send: Send) -> None:
         """Stop reading past the size cap, or past the deadline (a slow drip)."""
         if len(raw) > self.max_response_bytes:
             raise ResponseTooLarge(f"more than {self.max_response_bytes} bytes")
-        if policy.deadline is not None and time.monotonic() - started > policy.deadline:
-            raise DeadlinePassed(f"the deadline ({policy.deadline:g} s) passed while reading")
+        if send.deadline is not None and time.monotonic() - send.started > send.deadline:
+            raise DeadlinePassed(f"the deadline ({send.deadline:g} s) passed while reading")
 
     def _check_length(self, headers: dict[str, str]) -> None:
         length = headers.get("content-length", "")
@@ -160,31 +231,35 @@ class Client(_Base):
         base_url: str | None = None,
         timeout: httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
+        paginate: bool = False,
+        max_pages: int | None = None,
     ) -> TaskResult:
         """Validate, send and read one call of ``task`` with ``inputs`` (plain data).
 
         Failed attempts are retried as ``retry`` (or the client's policy) allows; a call that
-        creates something is resent only when the server surely did not process it.
+        creates something is resent only when the server surely did not process it. With
+        ``paginate`` a list task's pages (at most ``max_pages``) are gathered into one result
+        whose ``items`` output holds every item and ``pages`` counts the pages.
         """
-        prepared = self._prepare(task, inputs, secrets, base_url)
-        if isinstance(prepared, TaskResult):
-            return prepared
-        policy = retry or self.retry
-        started = time.monotonic()
+        flow = self._flow(task, inputs, secrets, base_url, retry, paginate, max_pages)
+        if isinstance(flow, TaskResult):
+            return flow
+        try:
+            action = next(flow)
+            while True:
+                if isinstance(action, Send):
+                    action = flow.send(self._attempt(action, timeout))
+                else:
+                    time.sleep(action.seconds)
+                    action = flow.send(None)
+        except StopIteration as done:
+            result: TaskResult = done.value
+            return result
 
-        def send() -> Attempt:
-            return self._attempt(prepared, timeout, policy, started)
-
-        attempt = classify(send(), prepared.manifest, policy)
-        if attempt.retryable:
-            attempt = with_retries(attempt, send, prepared.manifest, policy, started)
-        return _final(attempt, started)
-
-    def _attempt(
-        self, prepared: Call, timeout: httpx.Timeout | None, policy: RetryPolicy, started: float
-    ) -> Attempt:
+    def _attempt(self, send: Send, timeout: httpx.Timeout | None) -> Attempt:
+        prepared = send.call
         request = prepared.request.to_httpx()
-        request.extensions = self._extensions(timeout, policy, started)
+        request.extensions = self._extensions(timeout, send)
         try:
             response = self._http.send(request, stream=True)
             # one pass over httpx's headers, by lower-case name, for everything read below
@@ -194,26 +269,15 @@ class Client(_Base):
                 raw = bytearray()
                 for chunk in response.iter_bytes():
                     raw += chunk
-                    self._check_progress(raw, policy, started)
+                    self._check_progress(raw, send)
             finally:
                 response.close()
         except (httpx.HTTPError, ResponseTooLarge, DeadlinePassed) as exc:
-            return Attempt(failed(prepared, exc, attempts=1, elapsed_ms=_ms(started)), exc)
+            return Attempt(failed(prepared, exc, attempts=1, elapsed_ms=0.0), exc)
         result = finish(
-            prepared,
-            response.status_code,
-            headers,
-            bytes(raw),
-            attempts=1,
-            elapsed_ms=_ms(started),
+            prepared, response.status_code, headers, bytes(raw), attempts=1, elapsed_ms=0.0
         )
         return Attempt(result, retry_after=_retry_after(response.status_code, headers))
-
-    def prepare(
-        self, task: Task, inputs: dict[str, Any], *, base_url: str | None = None
-    ) -> Call | TaskResult:
-        """Validate and build without sending (a dry run; no token needed)."""
-        return self._prepare(task, inputs, (), base_url, require_token=False)
 
     def close(self) -> None:
         """Close the pooled client if this object made it."""
@@ -223,7 +287,12 @@ class Client(_Base):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 
@@ -262,31 +331,29 @@ class AsyncClient(_Base):
         base_url: str | None = None,
         timeout: httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
+        paginate: bool = False,
+        max_pages: int | None = None,
     ) -> TaskResult:
-        """Validate, send and read one call of ``task`` with ``inputs`` (plain data).
+        """:meth:`Client.call` with ``await``: the same flow, driven asynchronously."""
+        flow = self._flow(task, inputs, secrets, base_url, retry, paginate, max_pages)
+        if isinstance(flow, TaskResult):
+            return flow
+        try:
+            action = next(flow)
+            while True:
+                if isinstance(action, Send):
+                    action = flow.send(await self._attempt(action, timeout))
+                else:
+                    await asyncio.sleep(action.seconds)
+                    action = flow.send(None)
+        except StopIteration as done:
+            result: TaskResult = done.value
+            return result
 
-        Failed attempts are retried as ``retry`` (or the client's policy) allows; a call that
-        creates something is resent only when the server surely did not process it.
-        """
-        prepared = self._prepare(task, inputs, secrets, base_url)
-        if isinstance(prepared, TaskResult):
-            return prepared
-        policy = retry or self.retry
-        started = time.monotonic()
-
-        async def send() -> Attempt:
-            return await self._attempt(prepared, timeout, policy, started)
-
-        attempt = classify(await send(), prepared.manifest, policy)
-        if attempt.retryable:
-            attempt = await with_retries_async(attempt, send, prepared.manifest, policy, started)
-        return _final(attempt, started)
-
-    async def _attempt(
-        self, prepared: Call, timeout: httpx.Timeout | None, policy: RetryPolicy, started: float
-    ) -> Attempt:
+    async def _attempt(self, send: Send, timeout: httpx.Timeout | None) -> Attempt:
+        prepared = send.call
         request = prepared.request.to_httpx()
-        request.extensions = self._extensions(timeout, policy, started)
+        request.extensions = self._extensions(timeout, send)
         try:
             response = await self._http.send(request, stream=True)
             # one pass over httpx's headers, by lower-case name, for everything read below
@@ -296,18 +363,13 @@ class AsyncClient(_Base):
                 raw = bytearray()
                 async for chunk in response.aiter_bytes():
                     raw += chunk
-                    self._check_progress(raw, policy, started)
+                    self._check_progress(raw, send)
             finally:
                 await response.aclose()
         except (httpx.HTTPError, ResponseTooLarge, DeadlinePassed) as exc:
-            return Attempt(failed(prepared, exc, attempts=1, elapsed_ms=_ms(started)), exc)
+            return Attempt(failed(prepared, exc, attempts=1, elapsed_ms=0.0), exc)
         result = finish(
-            prepared,
-            response.status_code,
-            headers,
-            bytes(raw),
-            attempts=1,
-            elapsed_ms=_ms(started),
+            prepared, response.status_code, headers, bytes(raw), attempts=1, elapsed_ms=0.0
         )
         return Attempt(result, retry_after=_retry_after(response.status_code, headers))
 
@@ -328,23 +390,7 @@ class AsyncClient(_Base):
         await self.aclose()
 
 
-def _ms(start: float) -> float:
-    return (time.monotonic() - start) * 1000
-
-
 def _retry_after(status: int, headers: dict[str, str]) -> float | None:
     if status in (429, 503):
         return retry_after_seconds(headers.get("retry-after"))
     return None
-
-
-def _final(attempt: Attempt, started: float) -> TaskResult:
-    """The last attempt's result, saying why retrying stopped and the total time."""
-    result = attempt.result
-    # a result is a fresh object of ours: setting fields in place is safe and cheap
-    result.elapsed_ms = round(_ms(started), 3)
-    error = result.error
-    if error is not None and (attempt.gave_up or (attempt.retryable and result.attempts > 1)):
-        why = attempt.gave_up or f"gave up after {result.attempts} attempts"
-        result.error = error.model_copy(update={"message": f"{error.message} ({why})"})
-    return result

@@ -7,13 +7,12 @@ the cache holds the manifest itself so that its ``id()`` is not reused while cac
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import TYPE_CHECKING, Any
 
-from .manifests.model import Location, Manifest
+from .manifests.model import INPUT_LOCATIONS, PLACEHOLDER, Location, Manifest
 from .result import OutputTree
 
 if TYPE_CHECKING:
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Compiled", "compiled"]
 
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _CACHE: OrderedDict[int, Compiled] = OrderedDict()
 _SIZE = 256
 _LOCK = Lock()
@@ -54,12 +52,10 @@ def compiled(manifest: Manifest) -> Compiled:
     facts = Compiled(
         manifest=manifest,
         locations={
-            p.name: loc
-            for loc in (Location.BODY, Location.QUERY, Location.PATH)
-            for p in manifest.parameters.at(loc)
+            p.name: loc for loc in reversed(INPUT_LOCATIONS) for p in manifest.parameters.at(loc)
         },
         templates=tuple(
-            (tuple(_PLACEHOLDER.split(t)), frozenset(_PLACEHOLDER.findall(t)))
+            (tuple(PLACEHOLDER.split(t)), frozenset(PLACEHOLDER.findall(t)))
             for t in manifest.path_templates
         ),
         outputs=outputs,

@@ -2,7 +2,9 @@
 
 :func:`prepare` validates and builds (nothing is sent on failure); the client sends and reads
 the body up to a size cap; :func:`finish` turns the answer into a :class:`TaskResult`, and
-:func:`failed` turns a transport exception into one. Only the clients touch the network.
+:func:`failed` turns a transport exception into one. :func:`dry_run` (and :func:`preview`,
+which reads the token from the task's ``auth.env``) is the dry run: a result holding the
+request, and its cURL text. Only the clients touch the network.
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ from .request import PreparedRequest, build_request, resolve_base_url
 from .result import ErrorInfo, TaskResult, construct, extract_tree
 from .secrets import Redactor
 
-__all__ = ["DEFAULT_MAX_BYTES", "Call", "failed", "finish", "prepare", "preview"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "Call",
+    "DeadlinePassed",
+    "ResponseTooLarge",
+    "dry_run",
+    "error_result",
+    "failed",
+    "finish",
+    "prepare",
+    "preview",
+]
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -105,18 +118,31 @@ def preview(
 ) -> tuple[TaskResult, str]:
     """A dry run: a result holding the request that would be sent, and its cURL text.
 
-    The token (from the task's environment variable) is optional and shown masked. Needs no
-    HTTP client, so a dry run never loads one.
+    The token comes from the task's own environment variable (``auth.env``), is optional and
+    is shown masked. Needs no HTTP client, so a dry run never loads one.
     """
     token = os.environ.get(manifest.auth.env) or None
-    redactor = Redactor([token, *secrets])
-    prepared = prepare(
+    return dry_run(
         manifest,
         inputs,
         base_url=base_url,
         token=SecretStr(token) if token else None,
-        redactor=redactor,
-        require_token=False,
+        redactor=Redactor([token, *secrets]),
+    )
+
+
+def dry_run(
+    manifest: Manifest,
+    inputs: dict[str, Any],
+    *,
+    base_url: str | None,
+    token: SecretStr | None,
+    redactor: Redactor,
+) -> tuple[TaskResult, str]:
+    """Validate and build with this token: a result holding the request (nothing is sent,
+    ``attempts`` is 0), and the request as cURL text (empty when building failed)."""
+    prepared = prepare(
+        manifest, inputs, base_url=base_url, token=token, redactor=redactor, require_token=False
     )
     if isinstance(prepared, TaskResult):
         return prepared, ""

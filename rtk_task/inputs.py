@@ -28,7 +28,7 @@ from typing_extensions import TypedDict
 
 from .compiled import compiled
 from .errors import InputError, Problem, did_you_mean
-from .manifests.model import Location, Manifest, Param, ParamType
+from .manifests.model import INPUT_LOCATIONS, Manifest, Param, ParamType
 
 __all__ = ["build_model", "input_model", "input_schema", "validate_inputs"]
 
@@ -78,7 +78,7 @@ def _canonical_headers(manifest: Manifest, given: dict[Any, Any]) -> dict[Any, A
 def build_model(manifest: Manifest) -> TypeAdapter[Any]:
     """A new validator of a manifest's step inputs (use :func:`input_model`)."""
     fields: dict[str, Any] = {}
-    for loc in (Location.PATH, Location.QUERY, Location.BODY):
+    for loc in INPUT_LOCATIONS:
         for p in manifest.parameters.at(loc):
             fields[p.name] = _field(p, manifest.id)
     header_fields = {
@@ -208,11 +208,7 @@ def _node(manifest: Manifest, loc: tuple[Any, ...]) -> Param | None:
         nodes: tuple[Param, ...] = manifest.parameters.header
         loc = loc[1:]
     else:
-        nodes = tuple(
-            p
-            for l in (Location.PATH, Location.QUERY, Location.BODY)
-            for p in manifest.parameters.at(l)
-        )
+        nodes = tuple(p for l in INPUT_LOCATIONS for p in manifest.parameters.at(l))
     node: Param | None = None
     for part in loc:
         if isinstance(part, int):
@@ -230,11 +226,7 @@ def _node(manifest: Manifest, loc: tuple[Any, ...]) -> Param | None:
 
 def _siblings(manifest: Manifest, parent: tuple[Any, ...]) -> list[str]:
     if not parent:
-        names = [
-            p.name
-            for l in (Location.PATH, Location.QUERY, Location.BODY)
-            for p in manifest.parameters.at(l)
-        ]
+        names = [p.name for l in INPUT_LOCATIONS for p in manifest.parameters.at(l)]
         return [*names, "headers"]
     if parent == ("headers",):
         return [p.name for p in manifest.parameters.header]
@@ -261,7 +253,7 @@ def input_schema(manifest: Manifest) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a manifest's step inputs."""
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for loc in (Location.PATH, Location.QUERY, Location.BODY):
+    for loc in INPUT_LOCATIONS:
         for p in manifest.parameters.at(loc):
             properties[p.name] = {**_schema(p), "x-rtk-location": loc.value}
             if p.required:

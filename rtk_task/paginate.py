@@ -1,31 +1,41 @@
-"""Gathering every page of a list task into one output list (``paginate: true``).
+"""Gathering every page of a list task into one result (``paginate=True``), written once.
 
 A task pages when it has page-number and page-size query parameters and declares ``items``
 and ``total_count`` outputs (RealtimeKit's ``page_no``/``per_page`` with ``data`` and
 ``paging.total_count``). Pages are fetched in order until the items reach the total, a page
-comes back short or empty, or ``max_pages`` is reached.
+comes back short or empty, or ``max_pages`` is reached. The result is the last page's, with
+``items`` holding every item, ``pages`` the number of pages fetched, and ``attempts`` and
+``elapsed_ms`` summed over the pages; a page that fails ends the flow with its result.
+
+:func:`page_flow` is a sans-I/O flow like :func:`rtk_task.retry.retry_flow` (each page is one
+retry flow), so both clients page through the same code. Finding the paging scheme needs no
+HTTP client: a dry run can ask whether a step pages without loading one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import Problem, WorkflowError
 from .manifests.model import Manifest
 from .providers.cloudflare import PAGE_PARAMS, SIZE_PARAMS
 from .result import TaskResult
 
-__all__ = ["Paging", "gather_pages", "paging_of"]
+if TYPE_CHECKING:
+    from .execute import Call
+    from .policy import RetryPolicy
+    from .retry import Flow
 
-#: A ceiling for runaway paging when the step sets no max_pages.
+__all__ = ["DEFAULT_MAX_PAGES", "Paging", "page_flow", "paging_of"]
+
+#: A ceiling for runaway paging when the caller sets no max_pages.
 DEFAULT_MAX_PAGES = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class Paging:
-    """How a task pages."""
+    """How a task pages: the names of its page-number and page-size parameters."""
 
     page_param: str
     size_param: str
@@ -42,40 +52,36 @@ def paging_of(manifest: Manifest) -> Paging | None:
     return None
 
 
-async def gather_pages(
-    manifest: Manifest,
+def page_flow(
+    paging: Paging,
     inputs: dict[str, Any],
-    call: Callable[[dict[str, Any]], Awaitable[TaskResult]],
+    build: Callable[[dict[str, Any]], Call | TaskResult],
+    policy: RetryPolicy,
     *,
     max_pages: int | None,
-    where: str,
-) -> TaskResult:
-    """Call page after page; one result whose ``items`` output holds every item."""
-    paging = paging_of(manifest)
-    if paging is None:
-        raise WorkflowError(
-            Problem(
-                where,
-                f"{manifest.id} does not page",
-                "paginate needs a list task with page and page-size parameters",
-            )
-        )
+) -> Flow:
+    """Fetch page after page, each built by ``build(inputs)`` and sent by a retry flow."""
+    from .retry import retry_flow
+
     limit = max_pages or DEFAULT_MAX_PAGES
     page = int(inputs.get(paging.page_param, 1))
+    size = inputs.get(paging.size_param)
     items: list[Any] = []
     attempts, elapsed, pages = 0, 0.0, 0
     while True:
-        result = await call({**inputs, paging.page_param: page})
+        prepared = build({**inputs, paging.page_param: page})
+        if isinstance(prepared, TaskResult):
+            return prepared  # a page that cannot be built: nothing of it was sent
+        result = yield from retry_flow(prepared, policy)
         pages += 1
         attempts += result.attempts
         elapsed += result.elapsed_ms
         if not result.ok:
-            return result.model_copy(update={"attempts": attempts, "elapsed_ms": elapsed})
+            return result.model_copy(update={"attempts": attempts, "elapsed_ms": round(elapsed, 3)})
         found = result.outputs.get("items")
         batch: list[Any] = found if isinstance(found, list) else []
         items.extend(batch)
         total = result.outputs.get("total_count")
-        size = inputs.get(paging.size_param)
         short = isinstance(size, int | float) and len(batch) < size
         done = not batch or short or (isinstance(total, int | float) and len(items) >= total)
         if done or pages >= limit:

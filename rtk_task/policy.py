@@ -1,7 +1,7 @@
 """How hard a call tries: :class:`RetryPolicy`, set per step, per workflow or per client.
 
 The settings only; :mod:`rtk_task.retry` applies them. Kept apart so that reading a workflow
-file (a dry run) needs neither tenacity nor httpx.
+file (a dry run) needs no HTTP client.
 """
 
 from __future__ import annotations

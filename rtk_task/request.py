@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -65,11 +66,9 @@ class PreparedRequest:
         headers = list(self.headers)
         if self.token is not None:
             headers.append((self.auth_header, f"Bearer {self.token.get_secret_value()}"))
-        given = {name.lower() for name, _ in self.headers} if self.user_headers else set()
-        if "host" not in given:
-            headers.insert(0, ("Host", url.netloc.decode("ascii")))
-        framed = "content-length" in given or "transfer-encoding" in given
-        if not framed and (self.body is not None or self.method in ("POST", "PUT", "PATCH")):
+        # inputs cannot set framing headers (refused when built): these are always ours
+        headers.insert(0, ("Host", url.netloc.decode("ascii")))
+        if self.body is not None or self.method in ("POST", "PUT", "PATCH"):
             headers.append(("Content-Length", str(len(body))))
         request = httpx.Request(self.method, url, headers=headers, stream=httpx.ByteStream(body))
         request.read()  # like content=: event hooks and auth flows can read request.content
@@ -90,17 +89,46 @@ class PreparedRequest:
                 url = redactor.text(url)
         return construct(RequestInfo, method=self.method, url=url, headers=headers, body=body)
 
-    def curl(self, redactor: Redactor) -> str:
-        """A runnable cURL command that reads the token from its environment variable."""
-        parts = [f"curl -sS -X {self.method} {shlex.quote(redactor.text(self.url))}"]
+    def curl(self, redactor: Redactor, secret_env: Mapping[str, str] | None = None) -> str:
+        """A cURL command that runs as printed: the token and every secret in ``secret_env``
+        (value -> environment variable) are read from their variables by the shell, so no
+        secret value is in the text; any other secret is masked."""
+        env = {v: k for v, k in (secret_env or {}).items() if v and _ENV_NAME.match(k)}
+
+        def arg(text: str) -> str:
+            return _shell_words(text, env, redactor)
+
+        parts = [f"curl -sS -X {self.method} {arg(self.url)}"]
         for name, value in redactor.headers(self.headers).items():
-            parts.append("-H " + shlex.quote(f"{name}: {value}"))
+            parts.append("-H " + arg(f"{name}: {value}"))
         if self.token is not None:
             # double quotes: the shell fills the token in; it never appears in the text
-            parts.append(f'-H "{self.auth_header}: Bearer ${self.token_env}"')
+            token_env = self.token_env if _ENV_NAME.match(self.token_env) else "API_TOKEN"
+            parts.append("-H " + shlex.quote(f"{self.auth_header}: Bearer ") + f'"${token_env}"')
         if self.body is not None:
-            parts.append("--data-raw " + shlex.quote(redactor.text(self.body.decode("utf-8"))))
+            parts.append("--data-raw " + arg(self.body.decode("utf-8")))
         return " \\\n  ".join(parts)
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _shell_words(text: str, env: Mapping[str, str], redactor: Redactor) -> str:
+    """``text`` as one shell word: each secret of ``env`` as ``"$VAR"``, the rest quoted
+    (and masked by ``redactor``)."""
+    if not env or not any(value in text for value in env):
+        return shlex.quote(redactor.text(text))
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(env, key=len, reverse=True)))
+    out: list[str] = []
+    pos = 0
+    for match in pattern.finditer(text):
+        if match.start() > pos:
+            out.append(shlex.quote(redactor.text(text[pos : match.start()])))
+        out.append(f'"${env[match.group(0)]}"')
+        pos = match.end()
+    if pos < len(text):
+        out.append(shlex.quote(redactor.text(text[pos:])))
+    return "".join(out)
 
 
 def resolve_base_url(manifest: Manifest, override: str | None = None) -> str:
@@ -168,7 +196,9 @@ def build_request(
         task=manifest.id,
         method=manifest.method,
         url=url,
-        headers=_headers(given, has_body=has_body) if given else _DEFAULT_HEADERS[has_body],
+        headers=_headers(given, has_body=has_body, manifest=manifest)
+        if given
+        else _DEFAULT_HEADERS[has_body],
         body=to_json(body) if has_body else None,
         json_body=body if has_body else None,
         token=token,
@@ -230,13 +260,42 @@ def _defaults(has_body: bool) -> dict[str, str]:
 _DEFAULT_HEADERS = {flag: tuple(_defaults(flag).items()) for flag in (False, True)}
 
 
-def _headers(given: dict[str, str], *, has_body: bool) -> tuple[tuple[str, str], ...]:
+#: Headers that frame the message or the connection: the HTTP client sets them, never inputs
+#: (a Content-Length or Transfer-Encoding of the user's is the request-smuggling shape).
+FRAMING_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+    }
+)
+
+
+def _headers(
+    given: dict[str, str], *, has_body: bool, manifest: Manifest
+) -> tuple[tuple[str, str], ...]:
     problems = []
     out = _defaults(has_body)
     lowered = {k.lower(): k for k in out}
+    auth = manifest.auth.header.lower()
     for name, value in given.items():
         if not _HEADER_NAME.match(name):
             problems.append(Problem(f"headers.{name}", "is not a valid header name"))
+        elif name.lower() in FRAMING_HEADERS:
+            problems.append(
+                Problem(
+                    f"headers.{name}",
+                    "frames the request; the HTTP client sets it",
+                    "leave it out",
+                )
+            )
         elif not isinstance(value, str) or "\r" in value or "\n" in value or "\0" in value:
             problems.append(
                 Problem(
@@ -245,12 +304,20 @@ def _headers(given: dict[str, str], *, has_body: bool) -> tuple[tuple[str, str],
                     "one header, one line",
                 )
             )
-        elif name.lower() == "authorization":
+        elif not value.isascii():
+            problems.append(
+                Problem(
+                    f"headers.{name}",
+                    "header values are ASCII",
+                    "percent-encode the value, or send it in the body",
+                )
+            )
+        elif name.lower() in ("authorization", auth):
             problems.append(
                 Problem(
                     f"headers.{name}",
                     "is set from the task's auth",
-                    "set CLOUDFLARE_API_TOKEN or pass a token instead",
+                    f"set {manifest.auth.env} or pass a token instead",
                 )
             )
         else:

@@ -16,7 +16,6 @@ __all__ = [
     "RequestInfo",
     "TaskResult",
     "construct",
-    "extract",
     "extract_parts",
     "extract_tree",
 ]
@@ -113,13 +112,8 @@ def construct(cls: type[_M], **values: Any) -> _M:
 _FIELDS: dict[type[BaseModel], dict[str, FieldInfo]] = {}
 
 
-def extract(body: Any, path: str) -> tuple[bool, Any]:
-    """``(found, value)`` at a dotted path (``data.id``, ``data.items.0.id``) in a body."""
-    return extract_parts(body, tuple(path.split(".")) if path else ())
-
-
 def extract_parts(body: Any, parts: tuple[str, ...]) -> tuple[bool, Any]:
-    """:func:`extract` with the path already split."""
+    """``(found, value)`` at a path of parts (``("data", "items", "0", "id")``) in a body."""
     node = body
     for part in parts:
         if isinstance(node, dict):

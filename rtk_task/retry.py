@@ -1,4 +1,4 @@
-"""When a call is sent again, and how long to wait first.
+"""When a call is sent again, and how long to wait first: the retry loop, written once.
 
 The rule that matters: a call that creates something is sent again only when the server
 surely did not process it: the connection was refused (nothing was sent) or the answer was
@@ -7,41 +7,44 @@ after sending, a 5xx) a non-idempotent call is reported ``ambiguous`` and never 
 Idempotent calls are also retried on 502/503/504 and read timeouts.
 
 Waits honour ``Retry-After`` (seconds or an HTTP date), capped by ``max_retry_after``: a
-server asking for more fails the call at once with a clear error. An overall ``deadline``
-bounds every attempt and every wait. The loop itself is tenacity's.
+server asking for more fails the call at once with a clear error. Otherwise the wait is
+exponential backoff plus jitter, drawn once per attempt from the OS (``SystemRandom``), so
+the deadline check and the sleep see the same figure and the caller's ``random`` state is
+never moved. An overall ``deadline`` bounds every attempt and every wait.
+
+The loop is sans-I/O, the way httpx writes ``Auth.auth_flow``: :func:`retry_flow` is a
+generator that yields :class:`Send` ("send this request, tell me the outcome") and
+:class:`Sleep` ("wait this long") and returns the final :class:`TaskResult`. The clients
+drive it, :class:`~rtk_task.Client` with ``time.sleep`` and blocking I/O,
+:class:`~rtk_task.AsyncClient` with ``asyncio.sleep`` and ``await``: one behaviour, two
+drivers. Paging (:mod:`rtk_task.paginate`) is a flow over this one.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Generator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    Retrying,
-    retry_if_result,
-    stop_after_attempt,
-    wait_exponential,
-)
-from tenacity.stop import stop_base
 
-from .manifests.model import Manifest
+from .execute import Call
 from .policy import RetryPolicy
 from .result import TaskResult
 
 __all__ = [
     "DEFAULT_POLICY",
     "Attempt",
+    "Flow",
     "RetryPolicy",
+    "Send",
+    "Sleep",
     "classify",
     "retry_after_seconds",
-    "with_retries",
+    "retry_flow",
 ]
 
 #: The policy of a client given none.
@@ -62,6 +65,30 @@ class Attempt:
     gave_up: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Send:
+    """An action of a flow: send ``call`` once; the driver answers with an :class:`Attempt`.
+
+    ``started`` (``time.monotonic()``) is when the call's first attempt began; ``deadline``
+    (seconds from then, or ``None``) bounds this attempt's timeouts and its reading.
+    """
+
+    call: Call
+    started: float
+    deadline: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """An action of a flow: wait ``seconds``; the driver answers with ``None``."""
+
+    seconds: float
+
+
+#: A sans-I/O flow: yields actions, receives their outcomes, returns the call's result.
+Flow = Generator[Send | Sleep, Any, TaskResult]
+
+
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
     """``Retry-After`` as seconds from now (a number or an HTTP date), or ``None``."""
     if not value:
@@ -76,14 +103,14 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def classify(attempt: Attempt, manifest: Manifest, policy: RetryPolicy) -> Attempt:
+def classify(attempt: Attempt, call: Call, policy: RetryPolicy) -> Attempt:
     """Decide whether ``attempt`` may be sent again (sets ``retryable``)."""
     exc, status = attempt.error, attempt.result.status_code
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         attempt.retryable = True  # nothing reached the server
     elif status == 429 and 429 in policy.on_status:
         attempt.retryable = True  # the server refused it
-    elif manifest.idempotent:
+    elif call.manifest.idempotent:
         attempt.retryable = isinstance(
             exc, httpx.TimeoutException | httpx.RemoteProtocolError | httpx.ReadError
         ) or (status is not None and status in policy.on_status)
@@ -103,97 +130,49 @@ def classify(attempt: Attempt, manifest: Manifest, policy: RetryPolicy) -> Attem
 _JITTER = random.SystemRandom()
 
 
-class _Wait:
-    """Retry-After when the server sent one, else exponential backoff with jitter.
+def _wait(attempt: Attempt, number: int, policy: RetryPolicy) -> float:
+    """The wait after attempt ``number``: Retry-After when sent, else backoff with jitter."""
+    if attempt.retry_after is not None:
+        return attempt.retry_after
+    try:
+        backoff = policy.initial_interval * policy.backoff ** (number - 1)
+    except OverflowError:
+        backoff = policy.max_interval
+    wait = min(backoff, policy.max_interval)
+    if policy.jitter:
+        wait += _JITTER.uniform(0, policy.jitter)
+    return min(wait, policy.max_interval)
 
-    The jitter comes from the OS (``SystemRandom``): a library must not move the caller's
-    global ``random`` state, and forked workers must not share one seed. Each attempt's wait
-    is drawn once, so the deadline check and the sleep see the same figure.
+
+def retry_flow(call: Call, policy: RetryPolicy) -> Flow:
+    """Send ``call`` until it succeeds, may not be resent, or the policy says stop.
+
+    Returns the last attempt's result with ``attempts`` counted, the total time, and (on a
+    failure that was retried or cut short) why retrying stopped.
     """
-
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.backoff = wait_exponential(
-            multiplier=policy.initial_interval, max=policy.max_interval, exp_base=policy.backoff
-        )
-        self.jitter = policy.jitter
-        self.max = policy.max_interval
-        self.drawn: tuple[int, float] | None = None
-
-    def __call__(self, state: RetryCallState) -> float:
-        attempt: Attempt = state.outcome.result()  # type: ignore[union-attr]
-        if attempt.retry_after is not None:
-            return attempt.retry_after
-        if self.drawn is None or self.drawn[0] != state.attempt_number:
-            wait = float(self.backoff(state)) + _JITTER.uniform(0, self.jitter)
-            self.drawn = (state.attempt_number, min(wait, self.max))
-        return self.drawn[1]
+    started = time.monotonic()
+    send = Send(call, started, policy.deadline)
+    attempt = classify((yield send), call, policy)
+    number = 1
+    while attempt.retryable and number < policy.max_attempts:
+        wait = _wait(attempt, number, policy)
+        if policy.deadline is not None and time.monotonic() - started + wait > policy.deadline:
+            attempt.gave_up = f"the deadline ({policy.deadline:g} s) would pass before a retry"
+            break
+        yield Sleep(wait)
+        number += 1
+        attempt = classify((yield send), call, policy)
+    return final(attempt, number, started)
 
 
-class _Deadline(stop_base):
-    """Stop when the next wait would end past the deadline."""
-
-    def __init__(self, policy: RetryPolicy, started: float, wait: _Wait) -> None:
-        self.deadline = policy.deadline
-        self.started = started
-        self.wait = wait
-
-    def __call__(self, state: RetryCallState) -> bool:
-        if self.deadline is None:
-            return False
-        elapsed = time.monotonic() - self.started
-        if elapsed + self.wait(state) > self.deadline:
-            attempt: Attempt = state.outcome.result()  # type: ignore[union-attr]
-            attempt.gave_up = f"the deadline ({self.deadline:g} s) would pass before a retry"
-            return True
-        return False
-
-
-def _retrying(policy: RetryPolicy, started: float, cls: type[Any]) -> Any:
-    wait = _Wait(policy)
-    return cls(
-        stop=stop_after_attempt(policy.max_attempts) | _Deadline(policy, started, wait),
-        wait=wait,
-        retry=retry_if_result(lambda a: a.retryable),
-        retry_error_callback=lambda state: state.outcome.result(),
-        reraise=True,
-    )
-
-
-def with_retries(
-    first: Attempt,
-    send: Callable[[], Attempt],
-    manifest: Manifest,
-    policy: RetryPolicy,
-    started: float,
-) -> Attempt:
-    """Retry after a ``first`` attempt that :func:`classify` found retryable."""
-    pending: Attempt | None = first
-    last = first
-    for step in _retrying(policy, started, Retrying):
-        with step:
-            last = pending if pending is not None else classify(send(), manifest, policy)
-            pending = None
-        if not step.retry_state.outcome.failed:
-            step.retry_state.set_result(last)
-        last.result = last.result.model_copy(update={"attempts": step.retry_state.attempt_number})
-    return last
-
-
-async def with_retries_async(
-    first: Attempt,
-    send: Callable[[], Awaitable[Attempt]],
-    manifest: Manifest,
-    policy: RetryPolicy,
-    started: float,
-) -> Attempt:
-    """:func:`with_retries` with ``await``."""
-    pending: Attempt | None = first
-    last = first
-    async for step in _retrying(policy, started, AsyncRetrying):
-        with step:
-            last = pending if pending is not None else classify(await send(), manifest, policy)
-            pending = None
-        if not step.retry_state.outcome.failed:
-            step.retry_state.set_result(last)
-        last.result = last.result.model_copy(update={"attempts": step.retry_state.attempt_number})
-    return last
+def final(attempt: Attempt, attempts: int, started: float) -> TaskResult:
+    """The last attempt's result, with ``attempts``, the total time and why retrying stopped."""
+    result = attempt.result
+    # a result is a fresh object of ours: setting fields in place is safe and cheap
+    result.attempts = attempts
+    result.elapsed_ms = round((time.monotonic() - started) * 1000, 3)
+    error = result.error
+    if error is not None and (attempt.gave_up or (attempt.retryable and attempts > 1)):
+        why = attempt.gave_up or f"gave up after {attempts} attempts"
+        result.error = error.model_copy(update={"message": f"{error.message} ({why})"})
+    return result

@@ -7,8 +7,10 @@ first, so the common case (no secret in a body) costs one substring search.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 __all__ = ["MASK", "SENSITIVE_HEADERS", "Redactor"]
 
@@ -23,21 +25,25 @@ _MIN_LENGTH = 4  # shorter "secrets" would mask ordinary text everywhere
 class Redactor:
     """Masks a fixed set of secret values."""
 
-    __slots__ = ("_bytes", "_values")
+    __slots__ = ("_bytes", "_secrets", "_values")
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        values = {s for s in secrets if s and len(s) >= _MIN_LENGTH}
-        self._values = tuple(sorted(values, key=len, reverse=True))
+        originals = {s for s in secrets if s and len(s) >= _MIN_LENGTH}
+        self._secrets = tuple(sorted(originals))
+        # every form a value can take where it is shown: as it is, escaped in JSON text
+        # (with and without \u escapes), percent-encoded in a URL
+        forms = {form for value in originals for form in _forms(value)}
+        self._values = tuple(sorted(forms, key=len, reverse=True))
         self._bytes = tuple(v.encode() for v in self._values)
 
     def extend(self, secrets: Iterable[str | None]) -> Redactor:
         """A redactor that masks these secrets too."""
-        return Redactor((*self._values, *secrets))
+        return Redactor((*self._secrets, *secrets))
 
     @property
     def values(self) -> tuple[str, ...]:
         """The secret values (for combining redactors; never for display)."""
-        return self._values
+        return self._secrets
 
     def __bool__(self) -> bool:
         return bool(self._values)
@@ -77,3 +83,15 @@ class Redactor:
             else:
                 out[name] = self.text(value)
         return out
+
+
+def _forms(value: str) -> set[str]:
+    """``value`` as it is, JSON-escaped, ``\\u``-escaped and percent-encoded."""
+    forms = {
+        value,
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        json.dumps(value)[1:-1],
+        quote(value, safe=""),
+        quote_plus(value, safe=""),
+    }
+    return {f for f in forms if len(f) >= _MIN_LENGTH}

@@ -23,6 +23,7 @@ __all__ = ["cli", "main"]
 COMMANDS: dict[str, str] = {
     "add": "author:add",
     "call": "run:call_task",
+    "check": "check:check_cmd",
     "demo": "demo:demo",
     "emulator": "emulator:emulator_command",
     "export": "author:export",
@@ -34,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "show": "browse:show",
     "temporal": "temporal:temporal_command",
     "test": "run:test_step",
+    "ui": "ui:ui_cmd",
     "validate": "browse:validate",
 }
 
@@ -59,10 +61,23 @@ def cli() -> None:
     """HTTP tasks for workflows, built from API reference docs (Cloudflare RealtimeKit)."""
 
 
+def _warn() -> None:
+    """Print, once, what the manifest registry skipped (it never prints itself)."""
+    if "rtk_task.manifests.registry" not in sys.modules:
+        return  # the command never looked for a manifest
+    from ..manifests.registry import take_warnings
+
+    for warning in take_warnings():
+        click.echo(click.style("warning: ", fg="yellow") + warning, err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     try:
-        cli.main(args=argv, prog_name="rtk-task", standalone_mode=False)
+        try:
+            cli.main(args=argv, prog_name="rtk-task", standalone_mode=False)
+        finally:
+            _warn()
     except RtkError as exc:
         fail(exc)
     except click.exceptions.Abort:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict
+from typing import Any
 
 import click
 
@@ -14,28 +15,50 @@ from ._common import echo_json, read_json
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_tasks(as_json: bool) -> None:
-    """List every task."""
+    """List every task, under a heading per resource."""
     from ..manifests.registry import all_tasks
+    from ..providers import provider_for
 
     tasks = all_tasks()
+    resources = {m.id: provider_for(m.path).resource(m.id) for m in tasks}
     if as_json:
         echo_json(
-            [{"id": m.id, "method": m.method, "path": m.path, "summary": m.summary} for m in tasks]
+            [
+                {
+                    "id": m.id,
+                    "resource": resources[m.id],
+                    "method": m.method,
+                    "path": m.path,
+                    "summary": m.summary,
+                }
+                for m in tasks
+            ]
         )
         return
-    width = max((len(m.id) for m in tasks), default=0)
+    groups: dict[str, list[Any]] = {}
     for m in tasks:
-        click.echo(f"{m.id:{width}}  {m.method:6} {m.path}")
+        groups.setdefault(resources[m.id], []).append(m)
+    width = max((len(m.id) for m in tasks), default=0)
+    for n, (resource, members) in enumerate(sorted(groups.items())):
+        click.echo(("\n" if n else "") + click.style(f"{resource} ({len(members)})", bold=True))
+        for m in members:
+            click.echo(f"  {m.id:{width}}  {m.method:6} {m.summary or m.path}")
 
 
 @click.command()
 @click.argument("words", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def search(words: tuple[str, ...], as_json: bool) -> None:
-    """Find tasks by words in their id, summary, path or parameters."""
+    """Find tasks by words in their id, summary, description, path, operation or parameters.
+
+    Every word must appear somewhere; a word in the id counts most. ``_`` and ``-`` match a
+    space, so "kick all" finds ``kick_all`` and "live stream" finds ``livestream``.
+    """
     from ..manifests.registry import all_tasks
 
     scored = []
+    words = tuple(w.lower().replace("_", " ").replace("-", " ") for w in words)
+    words = tuple(part for w in words for part in w.split())
     for m in all_tasks():
         names = " ".join(
             path
@@ -43,11 +66,11 @@ def search(words: tuple[str, ...], as_json: bool) -> None:
             for root in getattr(m.parameters, loc)
             for path, _ in root.walk()
         )
-        hay = f"{m.id} {m.summary} {m.description} {m.method} {m.path}".lower()
-        score = sum(
-            3 * (w.lower() in m.id) + (w.lower() in hay) + (w.lower() in names) for w in words
-        )
-        if all(w.lower() in f"{hay} {names}" for w in words):
+        operations = " ".join(s.operation or "" for s in m.provenance)
+        hay = f"{m.id} {m.summary} {m.description} {m.method} {m.path} {operations}".lower()
+        names = names.lower()
+        score = sum(3 * (w in m.id) + (w in hay) + (w in names) for w in words)
+        if all(w in f"{hay} {names}" for w in words):
             scored.append((-score, m.id, m))
     scored.sort(key=lambda s: (s[0], s[1]))
     if as_json:

@@ -1,17 +1,23 @@
-"""A task described for a person: request, parameters as a tree, outputs."""
+"""A task described for a person: its resource, request, parameters as a tree, outputs."""
 
 from __future__ import annotations
 
 import json
 
 from ..manifests.model import Location, Manifest, Param
+from ..paginate import paging_of
+from ..providers import provider_for
 
 __all__ = ["describe"]
 
 
 def describe(m: Manifest) -> str:
     """Plain text, one parameter a line, nested by indentation."""
-    lines = [f"{m.id}: {m.summary}".rstrip(": "), f"  {m.method} {m.path}"]
+    lines = [
+        f"{m.id}: {m.summary}".rstrip(": "),
+        f"  resource: {provider_for(m.path).resource(m.id)}",
+    ]
+    lines.append(f"  {m.method} {m.path}")
     lines += [f"  {m.method} {alt}  (alternate)" for alt in m.alternate_paths]
     if m.servers:
         lines.append(f"  servers: {', '.join(m.servers)}")
@@ -31,7 +37,7 @@ def describe(m: Manifest) -> str:
             for p in params:
                 lines.extend(_param_lines(p, 1))
     if m.outputs:
-        lines.append("outputs:")
+        lines.append("outputs:" + ("  (pages: items, total_count)" if paging_of(m) else ""))
         lines += [f"  {o.name} <- {o.path}" for o in m.outputs]
     return "\n".join(lines)
 

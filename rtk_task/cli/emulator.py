@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError, FileError, Problem
 
 __all__ = ["emulator_command"]
 
@@ -28,9 +28,26 @@ __all__ = ["emulator_command"]
     metavar="JSON",
     help="A fault rule (repeatable); see rtk_task.emulator.faults.",
 )
-def emulator_command(host: str, port: int, token: str | None, faults: tuple[str, ...]) -> None:
+@click.option(
+    "--seed",
+    "seed_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A JSON file of records to start with; see rtk_task.emulator.seed.",
+)
+def emulator_command(
+    host: str, port: int, token: str | None, faults: tuple[str, ...], seed_file: str | None
+) -> None:
     """Serve an in-memory RealtimeKit API; prints its base URL once it accepts connections."""
+    from ..emulator.routes import Refused
     from ..emulator.server import run_emulator
+
+    seed = None
+    if seed_file:
+        try:
+            with open(seed_file, encoding="utf-8") as handle:
+                seed = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise FileError(Problem(seed_file, f"cannot read the seed: {exc}")) from None
 
     rules = []
     for text in faults:
@@ -42,4 +59,9 @@ def emulator_command(host: str, port: int, token: str | None, faults: tuple[str,
                     "--fault", f"not JSON: {exc}", 'e.g. \'{"action": "status", "status": 503}\''
                 )
             ) from None
-    run_emulator(host, port, token, rules)
+    try:
+        run_emulator(host, port, token, rules, seed)
+    except Refused as refused:
+        raise ConfigError(
+            Problem(seed_file or "--seed", refused.message, "see rtk_task.emulator.seed")
+        ) from None

@@ -186,6 +186,9 @@ def test_step(
     step = wf.step(step_id)
     used = {c[1] for c in step.references() if c[0] == "inputs" and len(c) > 1}
     inputs = _workflow_inputs(wf, input_pairs, only=used)
+    from ..workflows.check import check_workflow
+
+    check_workflow(wf, inputs, steps={step.id}).raise_for_problems()  # nothing sent on a problem
     outputs = _step_outputs(wf, step, output_pairs)
     manifest_ = wf.manifest(step)
     try:
@@ -255,6 +258,9 @@ def run_cmd(
 
     wf = load_workflow(workflow)
     inputs = _workflow_inputs(wf, input_pairs)
+    from ..workflows.check import check_workflow
+
+    check_workflow(wf, inputs).raise_for_problems()  # the whole workflow, before any request
 
     def show(step: Any, result: Any) -> None:
         if not as_json:

@@ -1,8 +1,11 @@
 """A local, in-memory RealtimeKit API for demos and tests (loopback only).
 
-It follows the shipped OpenAPI fragment for create, list (paging), get, update and replace
-meeting, add participant and refresh a token, on the live and legacy paths, with the real
-API's envelopes, Bearer check and validation, and injectable faults.
+It serves every operation of the shipped RealtimeKit OpenAPI document (62), on the live and
+legacy paths, with the real API's envelopes, Bearer check and request validation, answers
+fitted to the document's response schemas, state for apps, presets, meetings, participants,
+webhooks (called on loopback), recordings (states on a drivable clock), livestreams and live
+sessions, reports derived from them (sessions, chat, summaries, analytics) or seeded, and
+injectable faults.
 """
 
 from __future__ import annotations

@@ -1,26 +1,32 @@
-"""The emulator's HTTP API: RealtimeKit meetings on the live and legacy paths.
+"""The emulator's HTTP app: the whole RealtimeKit API, its control routes, and its state.
 
 Live ``/client/v4/accounts/{account_id}/realtime/kit/{app_id}/...`` and legacy
-``/client/v4/accounts/{account_id}/realtimekit/...`` share one store per account. Every API
-request needs ``Authorization: Bearer <token>`` (the configured one, or any when none is).
-Success: ``{"success": true, "data": ...}`` (201 for create and add participant); errors:
+``/client/v4/accounts/{account_id}/realtimekit/...`` share one store per account; the app
+routes ``/accounts/{account_id}/realtime/kit/apps[/{app_id}]`` exist only live. Every API
+request needs ``Authorization: Bearer <token>`` (the configured one, or any when none is);
+the rest of the request's life is in :mod:`rtk_task.emulator.routes`. Success:
+``{"success": true, "data": ...}`` with the document's status (201 for most creates); errors:
 ``{"success": false, "error": {"code": <status>, "message": "..."}}``; authentication
-failures use Cloudflare's common ``errors[]`` envelope. Adding a participant to an INACTIVE
-meeting is a 409; an unknown (or non-UUID) meeting id is a 404. An empty list page has
-``start_offset`` one past the end and ``end_offset`` at the end (0 and 0 when empty).
+failures use Cloudflare's common ``errors[]`` envelope.
 
-``/__emulator/faults`` (POST rules, DELETE all), ``/__emulator/stats`` (GET) and
-``/__emulator/reset`` (POST) control it; they need no token (the emulator binds to loopback).
+Control routes need no token (the emulator binds to loopback):
+
+- ``POST /__emulator/faults`` (rules), ``DELETE /__emulator/faults`` (all);
+- ``GET /__emulator/stats``; ``POST /__emulator/reset``;
+- ``POST /__emulator/clock`` ``{"advance": SECONDS}`` moves the clock (recordings move on);
+- ``POST /__emulator/join`` ``{"account_id", "meeting_id", "participant_id"}`` makes a
+  participant of the meeting join its live session (the first join starts the session);
+- ``POST /__emulator/leave`` (same body) and ``POST /__emulator/chat``
+  ``{"account_id", "meeting_id", "participant_id", "message"}``;
+- ``POST /__emulator/seed`` (a seed document, see :mod:`rtk_task.emulator.seed`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,14 +36,21 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from ..manifests.openapi import OpenAPIDocument
+from ..manifests.registry import sources_dir
+from . import live
+from .clock import Clock
 from .faults import FaultPlan, FaultRule
+from .hooks import Hooks
+from .routes import api_routes
+from .routes.base import Refused, error_body
+from .seed import load_seed
+from .shapes import Shapes
 from .store import Store
-from .validate import Schemas, load_schemas, strip
+from .validate import Schemas, load_schemas
 
-__all__ = ["Emulator", "create_app"]
+__all__ = ["Emulator", "InjectedFault", "create_app"]
 
-LIVE = "/client/v4/accounts/{account_id}/realtime/kit/{app_id}"
-LEGACY = "/client/v4/accounts/{account_id}/realtimekit"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -46,20 +59,45 @@ class InjectedFault(Exception):
 
 
 class Emulator:
-    """The emulator's state: store, faults, counters, token."""
+    """The emulator's state: document, store, clock, webhooks, faults, counters, token.
 
-    def __init__(self, token: str | None = None, faults: list[FaultRule] | None = None) -> None:
+    ``recording_delays`` is (seconds from INVOKED to RECORDING, seconds from UPLOADING to
+    UPLOADED); move the clock with ``clock.advance`` instead of waiting.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        faults: list[FaultRule] | None = None,
+        *,
+        recording_delays: tuple[float, float] = (1.0, 2.0),
+        seed: dict[str, Any] | None = None,
+    ) -> None:
         self.token = token
-        self.store = Store()
+        self.clock = Clock()
+        self.store = Store(self.clock)
+        self.hooks = Hooks()
         self.faults = FaultPlan(faults)
         self.requests: Counter[str] = Counter()
-        self.schemas: Schemas = load_schemas()
+        self.recording_delays = recording_delays
+        self.doc = OpenAPIDocument.load(sources_dir() / "realtimekit.openapi.json")
+        self.schemas: Schemas = load_schemas(self.doc)
+        self.shapes = Shapes(self.doc)
+        self.hidden = self.schemas.write_only()
+        if seed:
+            load_seed(self.store, seed)
+
+    def tick(self) -> None:
+        """Apply what the clock says has happened by now (recordings moving on)."""
+        live.tick(self)
 
     def stats(self) -> dict[str, Any]:
-        """Requests received per operation, meetings created, faults fired."""
+        """Requests received per operation, records per table, webhooks and faults fired."""
         return {
             "requests": dict(self.requests),
             **self.store.stats(),
+            "webhooks_sent": self.hooks.sent,
+            "webhooks_failed": self.hooks.failed,
             "faults_fired": self.faults.fired,
         }
 
@@ -67,16 +105,6 @@ class Emulator:
         """Empty the store and the counters (faults stay)."""
         self.store.reset()
         self.requests.clear()
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(
-        {"success": False, "error": {"code": status, "message": message}}, status_code=status
-    )
-
-
-def _ok(data: Any, status: int = 200, **extra: Any) -> JSONResponse:
-    return JSONResponse({"success": True, "data": data, **extra}, status_code=status)
 
 
 def _unauthorized() -> JSONResponse:
@@ -91,120 +119,12 @@ def _unauthorized() -> JSONResponse:
     )
 
 
-async def _json_body(request: Request) -> tuple[Any, JSONResponse | None]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}, None
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None, _error(400, "the body is not valid JSON")
-    if not isinstance(body, dict):
-        return None, _error(400, "the body must be a JSON object")
-    return body, None
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(error_body(status, message), status_code=status)
 
 
 def create_app(emulator: Emulator) -> Starlette:
     """The ASGI app of one emulator."""
-    store, schemas = emulator.store, emulator.schemas
-    hidden = schemas.write_only()
-
-    def _meeting_view(meeting: dict[str, Any]) -> dict[str, Any]:
-        # what a client reads back: no bookkeeping, no write-only secrets
-        return strip({k: v for k, v in meeting.items() if k != "app_id"}, hidden)
-
-    def account(request: Request) -> str:
-        return str(request.path_params["account_id"])
-
-    def find(request: Request) -> dict[str, Any] | JSONResponse:
-        meeting_id = str(request.path_params["meeting_id"])
-        meeting = store.meeting(account(request), meeting_id)
-        return meeting if meeting is not None else _error(404, f"meeting {meeting_id} not found")
-
-    async def checked_body(request: Request, operation: str) -> dict[str, Any] | Response:
-        """The request body, parsed and valid for ``operation``, or the error answer."""
-        body, bad = await _json_body(request)
-        if bad:
-            return bad
-        if errors := schemas.body_errors(operation, body):
-            return _error(400, "; ".join(errors))
-        return dict(body)
-
-    async def create_meeting(request: Request) -> Response:
-        body = await checked_body(request, "create_meeting")
-        if isinstance(body, Response):
-            return body
-        meeting = store.create_meeting(account(request), request.path_params.get("app_id"), body)
-        return _ok(_meeting_view(meeting), 201)
-
-    async def get_all_meetings(request: Request) -> Response:
-        q = request.query_params
-        try:
-            page = _number(q.get("page_no"), 1)
-            size = _number(q.get("per_page"), 20)
-            start, end = _when(q.get("start_time")), _when(q.get("end_time"))
-        except ValueError as exc:
-            return _error(400, str(exc))
-        status = q.get("status")
-        if status not in (None, "ACTIVE", "INACTIVE"):
-            return _error(400, "status must be one of ACTIVE, INACTIVE")
-        search = (q.get("search") or "").lower()
-        found = [
-            m
-            for m in store.list_meetings(account(request))
-            if (not search or search in str(m.get("title", "")).lower())
-            and (status is None or m["status"] == status)
-            and (start is None or _when(m["created_at"]) >= start)  # type: ignore[operator]
-            and (end is None or _when(m["created_at"]) <= end)  # type: ignore[operator]
-        ]
-        size = max(size, 1)
-        first = (max(page, 1) - 1) * size
-        data = [_meeting_view(m) for m in found[first : first + size]]
-        paging = {
-            "total_count": len(found),
-            "start_offset": first + 1 if data else len(found),
-            "end_offset": first + len(data) if data else len(found),
-        }
-        return _ok(data, paging=paging)
-
-    async def get_meeting(request: Request) -> Response:
-        meeting = find(request)
-        return meeting if isinstance(meeting, Response) else _ok(_meeting_view(meeting))
-
-    async def write_meeting(request: Request, operation: str, replace: bool) -> Response:
-        meeting = find(request)
-        if isinstance(meeting, Response):
-            return meeting
-        body = await checked_body(request, operation)
-        if isinstance(body, Response):
-            return body
-        return _ok(_meeting_view(store.update_meeting(meeting, body, replace=replace)))
-
-    async def update_meeting(request: Request) -> Response:
-        return await write_meeting(request, "update_meeting", replace=False)
-
-    async def replace_meeting(request: Request) -> Response:
-        return await write_meeting(request, "replace_meeting", replace=True)
-
-    async def add_participant(request: Request) -> Response:
-        meeting = find(request)
-        if isinstance(meeting, Response):
-            return meeting
-        body = await checked_body(request, "add_participant")
-        if isinstance(body, Response):
-            return body
-        if meeting["status"] != "ACTIVE":
-            return _error(409, "the meeting is INACTIVE: participants cannot join")
-        return _ok(store.add_participant(meeting["id"], body), 201)
-
-    async def regenerate_token(request: Request) -> Response:
-        meeting = find(request)
-        if isinstance(meeting, Response):
-            return meeting
-        token = store.new_token(meeting["id"], str(request.path_params["participant_id"]))
-        if token is None:
-            return _error(404, "participant not found")
-        return _ok({"token": token})
 
     def api(operation: str, handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
@@ -216,10 +136,6 @@ def create_app(emulator: Emulator) -> Starlette:
                 or (emulator.token is not None and token != emulator.token)
             ):
                 return _unauthorized()
-            if "meeting_id" in request.path_params and not _is_uuid(
-                str(request.path_params["meeting_id"])
-            ):
-                return _error(404, "meeting not found: the id is not a UUID")
             rule = emulator.faults.pick(request.method, request.url.path, operation)
             if rule is None:
                 return await handler(request)
@@ -227,24 +143,7 @@ def create_app(emulator: Emulator) -> Starlette:
 
         return endpoint
 
-    handlers: dict[str, tuple[str, list[str], Handler]] = {
-        "get_all_meetings": ("/meetings", ["GET"], get_all_meetings),
-        "create_meeting": ("/meetings", ["POST"], create_meeting),
-        "get_meeting": ("/meetings/{meeting_id}", ["GET"], get_meeting),
-        "update_meeting": ("/meetings/{meeting_id}", ["PATCH"], update_meeting),
-        "replace_meeting": ("/meetings/{meeting_id}", ["PUT"], replace_meeting),
-        "add_participant": ("/meetings/{meeting_id}/participants", ["POST"], add_participant),
-        "regenerate_token": (
-            "/meetings/{meeting_id}/participants/{participant_id}/token",
-            ["POST"],
-            regenerate_token,
-        ),
-    }
-    routes = [
-        Route(prefix + path, api(op, handler), methods=methods, name=f"{op}{i}")
-        for i, prefix in enumerate((LIVE, LEGACY))
-        for op, (path, methods, handler) in handlers.items()
-    ]
+    routes = api_routes(emulator, api)
 
     async def add_faults(request: Request) -> Response:
         try:
@@ -265,11 +164,52 @@ def create_app(emulator: Emulator) -> Starlette:
         emulator.reset()
         return JSONResponse({"success": True})
 
+    def control(action: Callable[[dict[str, Any]], Any]) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            try:
+                body = json.loads(await request.body() or b"{}")
+                if not isinstance(body, dict):
+                    raise ValueError("the body must be a JSON object")
+                result = action(body)
+            except Refused as refused:
+                return _error(refused.status, refused.message)
+            except (ValueError, KeyError, TypeError) as exc:
+                return _error(400, f"bad control request: {exc!r}")
+            return JSONResponse({"success": True, "data": result})
+
+        return endpoint
+
+    def advance(body: dict[str, Any]) -> Any:
+        emulator.clock.advance(float(body["advance"]))
+        emulator.tick()
+        return emulator.clock.stamp()
+
+    async def files(request: Request) -> Response:
+        from .routes.sessions import session_file
+
+        p = request.path_params
+        session = emulator.store.get(str(p["account_id"]), "sessions", str(p["session_id"]))
+        text = session_file(session, str(p["name"])) if session else None
+        if text is None:
+            return _error(404, "no such file")
+        kind = "text/csv" if str(p["name"]).endswith(".csv") else "text/plain"
+        return Response(text, media_type=kind)
+
     routes += [
+        Route("/__emulator/files/{account_id}/{session_id}/{name}", files, methods=["GET"]),
         Route("/__emulator/faults", add_faults, methods=["POST"]),
         Route("/__emulator/faults", clear_faults, methods=["DELETE"]),
         Route("/__emulator/stats", stats, methods=["GET"]),
         Route("/__emulator/reset", reset, methods=["POST"]),
+        Route("/__emulator/clock", control(advance), methods=["POST"]),
+        Route("/__emulator/join", control(lambda b: live.join(emulator, **b)), methods=["POST"]),
+        Route("/__emulator/leave", control(lambda b: live.leave(emulator, **b)), methods=["POST"]),
+        Route("/__emulator/chat", control(lambda b: live.chat(emulator, **b)), methods=["POST"]),
+        Route(
+            "/__emulator/seed",
+            control(lambda b: load_seed(emulator.store, b)),
+            methods=["POST"],
+        ),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -362,32 +302,3 @@ async def _drip(body: bytes, interval: float) -> AsyncIterator[bytes]:
     for i in range(len(body)):
         yield body[i : i + 1]
         await asyncio.sleep(interval)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _number(text: str | None, default: int) -> int:
-    if text is None or text == "":
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
-    if value < 0 or value != int(value):
-        raise ValueError(f"{text!r} must be a whole number >= 0")
-    return int(value)
-
-
-def _when(text: str | None) -> datetime | None:
-    if text is None:
-        return None  # absent; present but empty is not a date-time (no allowEmptyValue)
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date-time") from None

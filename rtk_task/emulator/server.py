@@ -56,6 +56,8 @@ class EmulatorServer:
         faults: Iterable[dict[str, Any] | FaultRule] = (),
         *,
         allow_remote: bool = False,
+        seed: dict[str, Any] | None = None,
+        recording_delays: tuple[float, float] = (1.0, 2.0),
     ) -> None:
         if not (_is_loopback(host) or allow_remote):
             raise EngineError(
@@ -64,7 +66,7 @@ class EmulatorServer:
                 )
             )
         rules = [f if isinstance(f, FaultRule) else FaultRule.model_validate(f) for f in faults]
-        self.emulator = Emulator(token, rules)
+        self.emulator = Emulator(token, rules, seed=seed, recording_delays=recording_delays)
         self.host, self.port = host, port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -144,7 +146,11 @@ class EmulatorServer:
 
 
 def run_emulator(
-    host: str, port: int, token: str | None, faults: Iterable[dict[str, Any]] = ()
+    host: str,
+    port: int,
+    token: str | None,
+    faults: Iterable[dict[str, Any]] = (),
+    seed: dict[str, Any] | None = None,
 ) -> None:
     """Serve until interrupted; the first line on stdout is the base URL, once it is up."""
     stop = threading.Event()
@@ -152,7 +158,7 @@ def run_emulator(
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    with EmulatorServer(host, port, token, faults) as server:
+    with EmulatorServer(host, port, token, faults, seed=seed) as server:
         print(server.base_url, flush=True)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError):  # not the main thread

@@ -1,4 +1,13 @@
-"""The emulator's in-memory data: one store per account, shared by both path forms."""
+"""The emulator's in-memory data: tables of records per account, shared by both path forms.
+
+A record is a JSON object with an ``id``; keys starting with ``_`` are bookkeeping that no
+answer shows (``_app`` the app it was made under, ``_due`` when a recording moves on). Tables
+in use: ``apps``, ``presets``, ``meetings``, ``participants`` (keyed ``meeting_id/id``),
+``webhooks``, ``recordings``, ``livestreams``, ``livestream_sessions``, ``sessions``,
+``session_participants`` (keyed ``session_id/id``) and ``active`` (the live session of a
+meeting, keyed by meeting id). Every method is thread-safe; records are returned as the
+store's own dicts, so callers copy before changing them outside a store method.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +15,11 @@ import secrets
 import threading
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Store", "now"]
+from .clock import Clock
+
+__all__ = ["MEETING_DEFAULTS", "Store", "new_token", "public"]
 
 #: Settings a meeting always has (the real API fills them when created).
 MEETING_DEFAULTS: dict[str, Any] = {
@@ -21,99 +31,135 @@ MEETING_DEFAULTS: dict[str, Any] = {
 }
 
 
-def now() -> str:
-    """The time as the API writes it: ISO 8601, UTC, with Z."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def public(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``record`` without its bookkeeping (``_`` keys)."""
+    return {k: v for k, v in record.items() if not k.startswith("_")}
 
 
 class Store:
-    """Meetings and participants by account; thread-safe."""
+    """Tables of records by account; thread-safe."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self.lock = threading.RLock()
         self.reset()
 
     def reset(self) -> None:
         """Forget everything."""
-        with self._lock:
-            self.meetings: dict[str, dict[str, dict[str, Any]]] = {}
-            self.participants: dict[str, dict[str, dict[str, Any]]] = {}
+        with self.lock:
+            self.tables: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
             self.created: Counter[str] = Counter()
+
+    # -- generic tables -------------------------------------------------------------------
+
+    def table(self, account: str, kind: str) -> dict[str, dict[str, Any]]:
+        """The table ``kind`` of ``account`` (created empty on first use)."""
+        with self.lock:
+            return self.tables.setdefault(account, {}).setdefault(kind, {})
+
+    def add(
+        self, account: str, kind: str, record: dict[str, Any], key: str | None = None
+    ) -> dict[str, Any]:
+        """Store ``record`` (an ``id`` and timestamps are given when missing); returns it."""
+        stamp = self.clock.stamp()
+        record.setdefault("id", str(uuid.uuid4()))
+        record.setdefault("created_at", stamp)
+        record.setdefault("updated_at", stamp)
+        with self.lock:
+            self.table(account, kind)[key or str(record["id"])] = record
+        return record
+
+    def get(self, account: str, kind: str, key: str) -> dict[str, Any] | None:
+        """A record, or ``None``."""
+        with self.lock:
+            return self.table(account, kind).get(key)
+
+    def all(self, account: str, kind: str, prefix: str = "") -> list[dict[str, Any]]:
+        """Every record of a table (keys starting with ``prefix``), in insertion order."""
+        with self.lock:
+            return [r for k, r in self.table(account, kind).items() if k.startswith(prefix)]
+
+    def remove(self, account: str, kind: str, key: str) -> dict[str, Any] | None:
+        """Remove and return a record, or ``None``."""
+        with self.lock:
+            return self.table(account, kind).pop(key, None)
+
+    def change(self, record: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``fields`` into ``record`` and stamp ``updated_at``; returns the record."""
+        with self.lock:
+            record.update(fields)
+            record["updated_at"] = self.clock.stamp()
+        return record
+
+    def accounts(self) -> list[str]:
+        """Every account with data."""
+        with self.lock:
+            return list(self.tables)
+
+    # -- meetings and participants ----------------------------------------------------------
 
     def create_meeting(self, account: str, app: str | None, body: dict[str, Any]) -> dict[str, Any]:
         """A new ACTIVE meeting from a validated create body."""
-        stamp = now()
-        meeting = {
-            "id": str(uuid.uuid4()),
-            "created_at": stamp,
-            "updated_at": stamp,
-            "status": "ACTIVE",
-            **MEETING_DEFAULTS,
-        }
+        meeting: dict[str, Any] = {"id": str(uuid.uuid4()), "status": "ACTIVE", **MEETING_DEFAULTS}
         meeting.update(_settings(body))
         if app:
-            meeting["app_id"] = app
-        with self._lock:
-            self.meetings.setdefault(account, {})[meeting["id"]] = meeting
+            meeting["_app"] = app
+        with self.lock:
+            self.add(account, "meetings", meeting)
             self.created[account] += 1
         return meeting
 
     def meeting(self, account: str, meeting_id: str) -> dict[str, Any] | None:
         """A meeting, or ``None``."""
-        return self.meetings.get(account, {}).get(meeting_id)
+        return self.get(account, "meetings", meeting_id)
 
     def update_meeting(
         self, meeting: dict[str, Any], body: dict[str, Any], *, replace: bool
     ) -> dict[str, Any]:
         """PATCH (merge the fields given) or PUT (settings replaced, defaults back)."""
-        with self._lock:
+        with self.lock:
             if replace:
-                kept = ("id", "created_at", "status", "app_id")
+                kept = ("id", "created_at", "status", "_app")
                 keep: dict[str, Any] = {k: meeting[k] for k in kept if k in meeting}
                 meeting.clear()
                 meeting.update(keep)
                 meeting.update(MEETING_DEFAULTS)
-            meeting.update(_settings(body))
-            meeting["updated_at"] = now()
-        return meeting
+            return self.change(meeting, _settings(body))
 
     def list_meetings(self, account: str) -> list[dict[str, Any]]:
         """Every meeting of an account, in creation order."""
-        return list(self.meetings.get(account, {}).values())
+        return self.all(account, "meetings")
 
-    def add_participant(self, meeting_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def add_participant(
+        self, account: str, meeting_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
         """A participant with a fresh join token."""
-        stamp = now()
         person = {
             "id": str(uuid.uuid4()),
-            "created_at": stamp,
-            "updated_at": stamp,
             "custom_participant_id": body["custom_participant_id"],
             "preset_name": body["preset_name"],
             "name": body.get("name"),
             "picture": body.get("picture"),
-            "token": _token(),
+            "token": new_token(),
+            "_meeting": meeting_id,
         }
-        with self._lock:
-            self.participants.setdefault(meeting_id, {})[person["id"]] = person
-        return person
+        return self.add(account, "participants", person, f"{meeting_id}/{person['id']}")
 
-    def new_token(self, meeting_id: str, participant_id: str) -> str | None:
-        """A new token for a participant, or ``None`` if there is no such participant."""
-        with self._lock:
-            person = self.participants.get(meeting_id, {}).get(participant_id)
-            if person is None:
-                return None
-            person["token"] = _token()
-            person["updated_at"] = now()
-            return str(person["token"])
+    def participant(self, account: str, meeting_id: str, pid: str) -> dict[str, Any] | None:
+        """A participant of a meeting, or ``None``."""
+        return self.get(account, "participants", f"{meeting_id}/{pid}")
 
     def stats(self) -> dict[str, Any]:
-        """Meetings created per account and in all."""
-        with self._lock:
+        """Meetings created per account and in all, and the size of every table."""
+        with self.lock:
+            sizes: Counter[str] = Counter()
+            for tables in self.tables.values():
+                for kind, rows in tables.items():
+                    sizes[kind] += len(rows)
             return {
                 "meetings_created": dict(self.created),
-                "meetings_total": sum(len(m) for m in self.meetings.values()),
+                "meetings_total": sizes["meetings"],
+                "records": dict(sizes),
             }
 
 
@@ -122,5 +168,6 @@ def _settings(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def _token() -> str:
+def new_token() -> str:
+    """A fresh participant token."""
     return "rtk." + secrets.token_urlsafe(24)

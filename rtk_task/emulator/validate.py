@@ -1,12 +1,14 @@
-"""Request validation driven by the OpenAPI fragment's schemas, compiled once.
+"""Request validation driven by the OpenAPI document's schemas, compiled once.
 
 The emulator answers as the real API would: types (a JSON boolean is not a number), enums,
-ranges, ``required`` inside objects, ``nullable``, formats the fragment uses (uuid, uri,
-date-time). Properties the schema does not list are allowed: the schema does not forbid them.
+ranges, lengths, patterns, ``required`` inside objects, ``nullable``, the formats the
+document uses (uuid, uri, date-time, int32/int64). Properties the schema does not list are
+allowed: the schema does not forbid them.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -46,9 +48,9 @@ class Schemas:
         return check(schema, body, "") if schema else []
 
 
-def load_schemas() -> Schemas:
-    """Read the shipped fragment once."""
-    doc = OpenAPIDocument.load(sources_dir() / "realtimekit.openapi.json")
+def load_schemas(doc: OpenAPIDocument | None = None) -> Schemas:
+    """The request body schemas of ``doc`` (default: the shipped document)."""
+    doc = doc or OpenAPIDocument.load(sources_dir() / "realtimekit.openapi.json")
     bodies: dict[str, dict[str, Any]] = {}
     for method, path, op in doc.operations():
         if "requestBody" in op:
@@ -102,12 +104,22 @@ def check(schema: dict[str, Any], value: Any, path: str) -> list[str]:
         return [f"{name} must be one of {options}"]
     errors: list[str] = []
     if kind in ("integer", "number"):
+        bits = {"int32": 31, "int64": 63}.get(str(schema.get("format")))
+        if bits and not -(2**bits) <= value < 2**bits:
+            errors.append(f"{name} must fit in {schema['format']}")
         if "minimum" in schema and value < schema["minimum"]:
             errors.append(f"{name} must be >= {schema['minimum']}")
         if "maximum" in schema and value > schema["maximum"]:
             errors.append(f"{name} must be <= {schema['maximum']}")
-    elif kind == "string" and not _format_ok(schema.get("format"), value):
-        errors.append(f"{name} must be a valid {schema['format']}")
+    elif kind == "string":
+        if not _format_ok(schema.get("format"), value):
+            errors.append(f"{name} must be a valid {schema['format']}")
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append(f"{name} must match {schema['pattern']}")
+        if len(value) > schema.get("maxLength", len(value)):
+            errors.append(f"{name} must be at most {schema['maxLength']} characters")
+        if len(value) < schema.get("minLength", 0):
+            errors.append(f"{name} must be at least {schema['minLength']} characters")
     elif kind == "object":
         for needed in schema.get("required", ()):
             if needed not in value:

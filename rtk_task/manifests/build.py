@@ -3,6 +3,10 @@
 In an overlay what the page states wins; the OpenAPI operation fills what the page leaves
 empty (enum values, ranges, formats, array item types, descriptions, defaults, the response
 schema, fields the page does not list) and every disagreement goes into a drift report.
+
+What is specific to one API (the other forms of a path, the task id, whether a call may be
+resent, the success envelope outputs are read from) is asked of the path's provider
+(:func:`~rtk_task.providers.provider_for`); nothing here names a vendor.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ManifestError, Problem
+from ..providers import Provider, provider_for
+from ..providers.base import ListShape
 from .docs import load_docs
 from .model import (
     Location,
@@ -23,14 +29,12 @@ from .model import (
     ParamType,
     Source,
 )
-from .openapi import ApiOperation, OpenAPIDocument, legacy_path, live_path
+from .openapi import ApiOperation, OpenAPIDocument
 
 __all__ = ["Build", "Drift", "build_manifest", "derive_id", "rebuild"]
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _SCALARS = frozenset({"string", "number", "integer", "boolean"})
-_VERBS = {"GET": "list", "POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 #: Input names reserved by the step's own shape.
 RESERVED = frozenset({"headers"})
 
@@ -76,7 +80,7 @@ def build_manifest(
     if page is not None and api is not None:
         parameters = _overlay(page.parameters, api.parameters, drift)
         path = page.path
-        if live_path(page.path) != page.path:
+        if provider_for(page.path).canonical_path(page.path) != page.path:
             drift.insert(0, Drift("path", f"the page's path is legacy; live: {api.path}"))
         if page.method != api.method:
             drift.insert(0, Drift("method", f"page {page.method}, openapi {api.method}"))
@@ -86,7 +90,8 @@ def build_manifest(
         assert api is not None
         parameters, path = api.parameters, api.path
     method = page.method if page else api.method  # type: ignore[union-attr]
-    alternates = tuple(p for p in dict.fromkeys((live_path(path), legacy_path(path))) if p != path)
+    provider = provider_for(path)
+    alternates = tuple(p for p in provider.path_forms(path) if p != path)
     templates = (path, *alternates)
     parameters = _path_parameters(parameters, templates)
     _check_names(parameters, str(docs or openapi))
@@ -103,8 +108,9 @@ def build_manifest(
                 operation=api.operation_id,
             )
         )
+    task_id = task_id or provider.task_id(method, path)
     manifest = Manifest(
-        id=task_id or derive_id(method, path),
+        id=task_id,
         summary=(page.summary if page and page.summary else api.summary if api else ""),
         description=(
             page.description if page and page.description else api.description if api else ""
@@ -116,8 +122,8 @@ def build_manifest(
         parameters=parameters,
         body_required=api.body_required if api else False,
         success_status=api.success_status if api else _default_success(method),
-        idempotent=method in _IDEMPOTENT,
-        outputs=_outputs(path, response_schema),
+        idempotent=provider.idempotent(method, task_id),
+        outputs=_outputs(provider, task_id, method, path, parameters, response_schema),
         response_schema=response_schema,
         notes=page.notes if page else (),
         provenance=tuple(sources),
@@ -153,17 +159,9 @@ def rebuild(manifest_file: Path) -> Build:
 
 
 def derive_id(method: str, path: str) -> str:
-    """A task id from a path: ``/accounts/{a}/realtime/kit/{b}/meetings`` + POST ->
-    ``realtimekit.meetings.create``."""
-    path = legacy_path(path).removeprefix("/accounts/{account_id}")
-    parts = [p for p in path.strip("/").split("/") if p]
-    words = [re.sub(r"[^a-z0-9_]", "_", p.lower()) for p in parts if not _PLACEHOLDER.match(p)]
-    verb = _VERBS.get(method, method.lower())
-    if method == "GET" and parts and _PLACEHOLDER.fullmatch(parts[-1]):
-        verb = "get"
-    if method == "POST" and parts and _PLACEHOLDER.fullmatch(parts[-1]):
-        verb = "action"
-    return ".".join([*(words or ["root"]), verb])
+    """The task id the path's provider gives an operation: ``/accounts/{a}/realtime/kit/{b}/
+    meetings`` + POST -> ``realtimekit.meetings.create``."""
+    return provider_for(path).task_id(method, path)
 
 
 def _default_success(method: str) -> tuple[int, ...]:
@@ -304,33 +302,119 @@ def _check_names(parameters: Parameters, where: str) -> None:
     ManifestError.collect(problems)
 
 
-def _outputs(path: str, schema: dict[str, Any] | None) -> tuple[Output, ...]:
-    """Declared outputs from the success schema's ``data`` (RealtimeKit's envelope)."""
+def _outputs(
+    provider: Provider,
+    task_id: str,
+    method: str,
+    path: str,
+    parameters: Parameters,
+    schema: dict[str, Any] | None,
+) -> tuple[Output, ...]:
+    """Declared outputs from the success schema, read through the provider's envelope.
+
+    A list gives ``items`` and the page counts (``total_count``...); one record gives
+    ``<noun>_id`` from its ``id`` and its scalar fields; a record wrapped in one field of the
+    payload (``data.session``) is read inside it, and several give one ``<field>_id`` each.
+    """
     if not schema:
         return ()
-    props = schema.get("properties", {})
-    data = props.get("data", {})
-    outputs: list[Output] = []
-    if data.get("type") == "array":
-        outputs.append(Output(name="items", path="data", description="every item of the page"))
-        for name, sub in props.get("paging", {}).get("properties", {}).items():
-            if sub.get("type") in _SCALARS:
-                outputs.append(Output(name=name, path=f"paging.{name}"))
-        return tuple(outputs)
+    envelope = provider.envelope
+    data_path = envelope.data or ""
+    data = _at(schema, data_path)
+    pages = provider.pages({p.name for p in parameters.query})
+    shape = provider.list_shape(method, path) or _list_shape(data, data_path, pages)
+    if shape is not None:
+        return _list_outputs(schema, shape, pages, envelope.paging, envelope.total)
     fields = data.get("properties", {})
-    words = [p for p in path.strip("/").split("/") if not _PLACEHOLDER.fullmatch(p)]
-    singular = (words[-1] if words else "item").removesuffix("s")
+    noun = provider.record_noun(task_id)
+    holders = {
+        name: sub
+        for name, sub in fields.items()
+        if sub.get("type") == "object" and "id" in sub.get("properties", {})
+    }
+    if "id" not in fields and len(holders) == 1:
+        ((name, sub),) = holders.items()
+        return _record(sub.get("properties", {}), _join(data_path, name), name)
+    outputs = list(_record(fields, data_path, noun))
+    if "id" not in fields:
+        for name in holders:
+            outputs.append(Output(name=f"{_snake(name)}_id", path=_join(data_path, name, "id")))
+    return _unique(outputs)
+
+
+def _record(fields: dict[str, Any], where: str, noun: str) -> tuple[Output, ...]:
+    outputs: list[Output] = []
     if "id" in fields:
         outputs.append(
             Output(
-                name=f"{singular}_id",
-                path="data.id",
+                name=f"{_snake(noun)}_id",
+                path=_join(where, "id"),
                 description=fields["id"].get("description", ""),
             )
         )
     for name, sub in fields.items():
         if name != "id" and sub.get("type") in _SCALARS:
             outputs.append(
-                Output(name=name, path=f"data.{name}", description=sub.get("description", ""))
+                Output(
+                    name=_snake(name),
+                    path=_join(where, name),
+                    description=sub.get("description", ""),
+                )
             )
+    return _unique(outputs)
+
+
+def _list_shape(data: dict[str, Any], data_path: str, pages: bool) -> ListShape | None:
+    """The payload itself when it is an array; its one array field when the call pages."""
+    if data.get("type") == "array":
+        return ListShape(items=data_path)
+    arrays = [n for n, sub in data.get("properties", {}).items() if sub.get("type") == "array"]
+    if pages and len(arrays) == 1:
+        return ListShape(items=_join(data_path, arrays[0]))
+    return None
+
+
+def _list_outputs(
+    schema: dict[str, Any], shape: ListShape, pages: bool, paging_key: str | None, total: str
+) -> tuple[Output, ...]:
+    outputs = [Output(name="items", path=shape.items, description="every item of the page")]
+    paging_path = shape.paging
+    if paging_path is None and paging_key:
+        parent = shape.items.rsplit(".", 1)[0] if "." in shape.items else ""
+        for where in dict.fromkeys((paging_key, _join(parent, paging_key))):
+            if _at(schema, where):
+                paging_path = where
+                break
+    counts = _at(schema, paging_path).get("properties", {}) if paging_path else {}
+    for name, sub in counts.items():
+        if sub.get("type") in _SCALARS:
+            outputs.append(Output(name=name, path=_join(paging_path or "", name)))
+    if pages and paging_key and not any(o.name == total for o in outputs):
+        # the call pages but the schema leaves the counts out: the envelope's own place
+        where = paging_path or paging_key
+        outputs.append(Output(name=total, path=_join(where, total), description="every item"))
     return tuple(outputs)
+
+
+def _at(schema: dict[str, Any], dotted: str) -> dict[str, Any]:
+    node = schema
+    for part in filter(None, dotted.split(".")):
+        node = node.get("properties", {}).get(part, {})
+    return node
+
+
+def _join(*parts: str) -> str:
+    return ".".join(p for p in parts if p)
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    return re.sub(r"[^a-z0-9_]", "_", name.lower())
+
+
+def _unique(outputs: list[Output] | tuple[Output, ...]) -> tuple[Output, ...]:
+    """The first output of each name."""
+    seen: dict[str, Output] = {}
+    for output in outputs:
+        seen.setdefault(output.name, output)
+    return tuple(seen.values())

@@ -16,7 +16,8 @@ The format (one endpoint per page)::
 Descriptions may be empty (``String | Yes |`` or ``Object | No | |``) and may carry
 ``Valid values: "a", "b"`` (possibly over several lines, or with no list at all) and
 ``Default value: <JSON literal>``; both are taken out of the text and stored as data. Dotted
-names nest (``a.b.c``), ``x[]`` is an array. Sections the loader does not know, after the
+names nest (``a.b.c``), ``x[]`` is an array; the valid values of an ``Array`` (or of ``x[]``)
+are its items'. Sections the loader does not know, after the
 tables, are kept as notes.
 
 Every problem in the page is collected and reported at once as ``FILE:LINE: message`` with a
@@ -414,11 +415,14 @@ class _Parser:
                     'write it as JSON: Default value: "text", 5, true, null',
                 )
             else:
-                values = default if as_list and isinstance(default, list) else [default]
-                if (as_list and not isinstance(default, list)) or not all(
-                    _fits(v, ptype) for v in values
+                # an Array with valid values: they are its items', the default a list of them
+                listed = as_list or (ptype is ParamType.ARRAY and bool(enum))
+                item_type = ParamType.STRING if listed and ptype is ParamType.ARRAY else ptype
+                values = default if listed and isinstance(default, list) else [default]
+                if (listed and not isinstance(default, list)) or not all(
+                    _fits(v, item_type) for v in values
                 ):
-                    kind = f"an array of {ptype.value}" if as_list else _a(ptype.value)
+                    kind = f"an array of {item_type.value}" if listed else _a(ptype.value)
                     self.problem(
                         line,
                         f"the default of {name!r}, {json.dumps(default)}, is not {kind}",
@@ -527,6 +531,10 @@ class _Parser:
             if ptype is not ParamType.ARRAY:
                 node.items = _Node("[]", ptype, False, "", None, enum, line)
                 node.type, node.enum = ParamType.ARRAY, None
+        if node.type is ParamType.ARRAY and node.enum and node.items is None:
+            # `Array` with valid values: each item is one of them (the values are strings)
+            node.items = _Node("[]", ParamType.STRING, False, "", None, node.enum, line)
+            node.enum = None
         if not _NAME.match(node.name):
             self.problem(line, f"{name!r} is not a parameter name", _ROW_HINT)
             return

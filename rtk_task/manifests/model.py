@@ -8,6 +8,7 @@ is a fact, so every model here is frozen, and it is written as deterministic, pr
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -54,6 +55,12 @@ class Location(StrEnum):
     QUERY = "query"
     HEADER = "header"
     BODY = "body"
+
+
+#: Where step inputs go, by the name they are given under (headers go under ``headers``).
+INPUT_LOCATIONS = (Location.PATH, Location.QUERY, Location.BODY)
+#: A ``{name}`` placeholder in a path template.
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
 class Param(_Frozen):

@@ -2,39 +2,27 @@
 
 Only what a manifest needs is read: parameters (path-level and operation-level), the JSON
 request body, success responses, and bearer security. ``$ref`` is resolved inside the document
-(a cycle is an error), ``allOf`` is merged.
+(a cycle of bare references is an error; a schema that contains itself, like a session's
+breakout rooms, is cut at the repeat into a plain object), ``allOf`` is merged. A request body
+whose schema is empty (unpublished) gives no known fields.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import OpenAPIError, Problem, did_you_mean
+from ..providers import provider_for
 from .model import Location, Param, Parameters, ParamType
 
-__all__ = ["ApiOperation", "OpenAPIDocument", "legacy_path", "live_path"]
+__all__ = ["ApiOperation", "OpenAPIDocument"]
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-_LEGACY = re.compile(r"^(/accounts/\{account_id\})/realtimekit(/.*)?$")
-_LIVE = re.compile(r"^(/accounts/\{account_id\})/realtime/kit/\{app_id\}(/.*)?$")
-
-
-def live_path(path: str) -> str:
-    """The live RealtimeKit path of a legacy one (other paths are returned as they are)."""
-    m = _LEGACY.match(path)
-    return f"{m.group(1)}/realtime/kit/{{app_id}}{m.group(2) or ''}" if m else path
-
-
-def legacy_path(path: str) -> str:
-    """The legacy RealtimeKit path of a live one (other paths are returned as they are)."""
-    m = _LIVE.match(path)
-    return f"{m.group(1)}/realtimekit{m.group(2) or ''}" if m else path
 
 
 @dataclass(frozen=True)
@@ -92,7 +80,8 @@ class OpenAPIDocument:
     def find(self, operation: str) -> tuple[str, str]:
         """``(METHOD, path)`` of an operationId or of ``"METHOD /path"``.
 
-        A legacy RealtimeKit path matches its live form.
+        A path the provider knows another form of (a legacy RealtimeKit path) matches its
+        canonical form.
         """
         parts = operation.split()
         names: list[str] = []
@@ -100,7 +89,11 @@ class OpenAPIDocument:
             names.append(op.get("operationId") or f"{method} {path}")
             if op.get("operationId") == operation:
                 return method, path
-            if len(parts) == 2 and parts[0].upper() == method and live_path(parts[1]) == path:
+            if (
+                len(parts) == 2
+                and parts[0].upper() == method
+                and provider_for(parts[1]).canonical_path(parts[1]) == path
+            ):
                 return method, path
         raise OpenAPIError(
             Problem(
@@ -140,7 +133,8 @@ class OpenAPIDocument:
             body = self.resolve(op["requestBody"], f"{where} requestBody")
             body_required = bool(body.get("required"))
             body_schema = self.json_schema_of(body, f"{where} requestBody")
-            if body_schema is not None:
+            # an empty schema is an unpublished one: no known fields
+            if body_schema is not None and self.resolve(body_schema, where):
                 root = self.param("body", body_schema, f"{where} requestBody")
                 by_location[Location.BODY] = list(root.children)
         success: list[int] = []
@@ -177,10 +171,14 @@ class OpenAPIDocument:
         )
 
     def json_schema_of(self, holder: dict[str, Any], where: str) -> dict[str, Any] | None:
+        """The JSON schema of a request body or response, its ``$ref`` kept (``flatten``
+        follows it, and so knows a schema met again inside itself)."""
         content = holder.get("content") or {}
         for media, value in content.items():
             if "json" in media:
-                return self.resolve(value.get("schema", {}), where)
+                schema = value.get("schema", {})
+                self.resolve(schema, where)  # an unusable reference fails here
+                return schema if isinstance(schema, dict) else {}
         return None
 
     # -- schemas --------------------------------------------------------------------------
@@ -210,14 +208,29 @@ class OpenAPIDocument:
             node = node[part]
         return node
 
-    def flatten(self, schema: Any, where: str, depth: int = 0) -> dict[str, Any]:
-        """A schema with every ``$ref`` inlined and every ``allOf`` merged."""
+    def flatten(
+        self, schema: Any, where: str, depth: int = 0, inside: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """A schema with every ``$ref`` inlined and every ``allOf`` merged.
+
+        ``inside`` holds the references being inlined above this node: a schema met again
+        inside itself becomes a plain object (with its description), so recursion ends.
+        """
         if depth > 32:
             raise OpenAPIError(Problem(where, "schema nests deeper than 32 levels"))
+        ref = schema.get("$ref") if isinstance(schema, dict) else None
+        if isinstance(ref, str):
+            if ref in inside:
+                again = self.resolve(schema, where)
+                cut: dict[str, Any] = {"type": "object"}
+                if again.get("description"):
+                    cut["description"] = again["description"]
+                return cut
+            inside = (*inside, ref)
         schema = self.resolve(schema, where)
         out: dict[str, Any] = {}
         for part in schema.get("allOf", ()):
-            sub = self.flatten(part, where, depth + 1)
+            sub = self.flatten(part, where, depth + 1, inside)
             props = {**out.get("properties", {}), **sub.pop("properties", {})}
             required = [*out.get("required", ()), *sub.pop("required", ())]
             out.update(sub)
@@ -230,12 +243,12 @@ class OpenAPIDocument:
                 continue
             if key == "properties":
                 merged = {
-                    name: self.flatten(sub, f"{where}.{name}", depth + 1)
+                    name: self.flatten(sub, f"{where}.{name}", depth + 1, inside)
                     for name, sub in value.items()
                 }
                 out["properties"] = {**out.get("properties", {}), **merged}
             elif key == "items":
-                out["items"] = self.flatten(value, f"{where}[]", depth + 1)
+                out["items"] = self.flatten(value, f"{where}[]", depth + 1, inside)
             elif key == "required":
                 out["required"] = list(dict.fromkeys([*out.get("required", ()), *value]))
             else:

@@ -3,18 +3,35 @@
 The wheel carries ``task_manifests/`` as ``rtk_task/_task_manifests``; an editable install or
 a checkout reads the repository's ``task_manifests/`` beside the package. ``RTK_MANIFEST_PATH``
 (``os.pathsep``-separated folders) adds the user's own manifests, searched first.
+
+A manifest is found by its ``id``, whatever its file is called: the user's folders are
+indexed by the ``id`` inside each file (the shipped files are named by id). A user's manifest
+with the id of a shipped one wins (:func:`overridden_ids`); a file that is not a manifest is
+skipped with a warning, collected here (this module never prints: :func:`take_warnings`). The
+index is built once and rebuilt only when a folder's modification time changes.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from ..errors import ManifestError, Problem, did_you_mean
 from .model import Manifest
 
-__all__ = ["find_manifest", "load_task", "manifest_dirs", "shipped_dir", "sources_dir"]
+__all__ = [
+    "all_tasks",
+    "find_manifest",
+    "load_task",
+    "manifest_dirs",
+    "overridden_ids",
+    "shipped_dir",
+    "sources_dir",
+    "take_warnings",
+]
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -41,18 +58,82 @@ def manifest_dirs() -> tuple[Path, ...]:
     return (*extra, shipped_dir())
 
 
-@cache
-def _index(dirs: tuple[Path, ...]) -> dict[str, Path]:
+@dataclass
+class _Index:
+    by_id: dict[str, Path]
+    overridden: frozenset[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+_cached: dict[tuple[Path, ...], tuple[tuple[int, ...], _Index]] = {}
+_told: set[str] = set()
+
+
+def _mtime(folder: Path) -> int:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+def _current() -> _Index:
+    """The index of the current folders, rebuilt when one of them changed."""
+    dirs = manifest_dirs()
+    stamp = tuple(_mtime(d) for d in dirs)
+    hit = _cached.get(dirs)
+    if hit is None or hit[0] != stamp:
+        hit = (stamp, _build(dirs))
+        _cached[dirs] = hit
+    return hit[1]
+
+
+def _build(dirs: tuple[Path, ...]) -> _Index:
+    shipped = dirs[-1]
     found: dict[str, Path] = {}
-    for folder in reversed(dirs):  # earlier folders win
+    warnings: list[str] = []
+    for file in sorted(shipped.glob("*.json")):
+        found[file.stem] = file  # shipped files are named by their id
+    shipped_ids = set(found)
+    overridden: set[str] = set()
+    for folder in reversed(dirs[:-1]):  # earlier folders win
         for file in sorted(folder.glob("*.json")):
-            found[file.stem] = file
-    return found
+            task_id = _id_of(file)
+            if task_id is None:
+                warnings.append(f"{file}: not a manifest, skipped")
+                continue
+            if task_id in shipped_ids:
+                overridden.add(task_id)
+            found[task_id] = file
+    return _Index(found, frozenset(overridden), warnings)
+
+
+def _id_of(file: Path) -> str | None:
+    """The ``id`` a manifest file declares, or ``None`` when it is not a manifest."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or "manifest_version" not in data or "method" not in data:
+        return None
+    task_id = data.get("id")
+    return task_id if isinstance(task_id, str) and task_id else None
+
+
+def overridden_ids() -> frozenset[str]:
+    """Ids of shipped manifests that a manifest on ``RTK_MANIFEST_PATH`` replaces."""
+    return _current().overridden
+
+
+def take_warnings() -> list[str]:
+    """Warnings about the folders searched (files skipped), each given out once."""
+    new = [w for w in _current().warnings if w not in _told]
+    _told.update(new)
+    return new
 
 
 def find_manifest(task_id: str) -> Path:
     """The manifest file of ``task_id``, or a :class:`ManifestError` with a did-you-mean."""
-    index = _index(manifest_dirs())
+    index = _current().by_id
     if task_id in index:
         return index[task_id]
     hint = did_you_mean(task_id, index) or "`rtk-task list` shows every task id"
@@ -78,4 +159,4 @@ def load_task(task: str | Path) -> Manifest:
 
 def all_tasks() -> list[Manifest]:
     """Every manifest found, sorted by id."""
-    return [load_task(p) for _, p in sorted(_index(manifest_dirs()).items())]
+    return [load_task(p) for _, p in sorted(_current().by_id.items())]

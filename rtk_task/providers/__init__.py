@@ -1,6 +1,29 @@
 """What is specific to one API, kept out of the generic pipeline.
 
-One module per provider (:mod:`~rtk_task.providers.cloudflare` today). The generic modules
-ask a provider for vendor facts (error envelopes, page parameter names, path forms, task ids)
-instead of knowing them; a second API is a second module here.
+One module per provider (:mod:`~rtk_task.providers.cloudflare` today), each a subclass of
+:class:`~rtk_task.providers.base.Provider`. The generic modules ask :func:`provider_for` a
+path's provider for vendor facts (path forms, task ids, idempotency, the success envelope)
+instead of knowing them; a path no provider owns gets the plain :class:`Provider`, so any
+API still builds. A second API is a second module here and one entry in :data:`PROVIDERS`.
 """
+
+from __future__ import annotations
+
+from .base import Provider
+from .cloudflare import cloudflare_v4, realtimekit
+
+__all__ = ["PROVIDERS", "Provider", "echoed_ids", "provider_for"]
+
+#: Every vendor provider, asked in order.
+PROVIDERS: tuple[Provider, ...] = (realtimekit, cloudflare_v4)
+_PLAIN = Provider()
+
+
+def provider_for(path: str) -> Provider:
+    """The provider that owns ``path``, or the plain one."""
+    return next((p for p in PROVIDERS if p.owns(path)), _PLAIN)
+
+
+def echoed_ids() -> frozenset[str]:
+    """Output names that look like ids but echo the caller's own (any provider's)."""
+    return frozenset().union(*(p.echoed_ids for p in PROVIDERS))

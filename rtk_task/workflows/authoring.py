@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import Problem, WorkflowError
 from ..files import write_atomic
-from ..manifests.model import Location, Manifest, ParamType
+from ..manifests.model import INPUT_LOCATIONS, Manifest, ParamType
 from ..manifests.registry import load_task
 
 __all__ = ["add_step", "default_step_id"]
@@ -110,7 +110,7 @@ def _outputs_of_steps(steps: list[dict[str, object]]) -> dict[str, str]:
 def _required(manifest: Manifest) -> list[tuple[str, ParamType]]:
     return [
         (p.name, p.type)
-        for loc in (Location.PATH, Location.QUERY, Location.BODY)
+        for loc in INPUT_LOCATIONS
         for p in manifest.parameters.at(loc)
         if p.required
     ]

@@ -16,6 +16,9 @@ secret         ``${secrets.N}``                ``${workflow.secrets.N}``
 =============  ==============================  =============================================
 
 where ``P`` is the response path of the output (``data.id`` for ``meeting_id``).
+
+Tasks are listed in an order that runs every step after the steps it reads and the steps in
+its ``depends_on`` (Conductor runs its task list in order), file order otherwise.
 """
 
 from __future__ import annotations
@@ -136,7 +139,7 @@ class _Exporter:
     # -- documents ------------------------------------------------------------------------
 
     def document(self) -> dict[str, Any]:
-        tasks = [self.step(step) for step in self.workflow.steps]
+        tasks = [self.step(step) for step in _in_order(self.workflow.steps)]
         if self.target == "conductor":
             return {
                 "name": self.workflow.name,
@@ -242,3 +245,17 @@ class _Exporter:
         }
         body = {k: v for k, v in values.items() if locations.get(k) is Location.BODY}
         return url, headers, (body or None)
+
+
+def _in_order(steps: list[Step]) -> list[Step]:
+    """``steps`` with each after those it reads or depends on; file order among equals."""
+    done: set[str] = set()
+    left = list(steps)
+    ordered: list[Step] = []
+    while left:
+        # the first step whose dependencies are done (a cycle is refused when the file loads)
+        ready = next((s for s in left if s.after <= done), left[0])
+        left.remove(ready)
+        ordered.append(ready)
+        done.add(ready.id)
+    return ordered

@@ -2,8 +2,10 @@
 
 A workflow file (YAML or JSON, one model) declares inputs, secrets (names of environment
 variables) and steps. Every problem names the file and line: bad YAML, an unknown field, an
-unknown task, a duplicate step id, a reference to an unknown or later step, an undeclared
-input or secret. Each step's templates are compiled once, when the file is loaded.
+unknown task, a duplicate step id, a reference to an unknown or later step or to an output
+the step does not have, an undeclared input or secret, a ``depends_on`` naming no step or
+closing a cycle. Each step's templates are compiled once, when the file is loaded. The
+values themselves (against each task's manifest) are checked by :mod:`.check`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,18 @@ from ..errors import ManifestError, Problem, TemplateError, WorkflowError, did_y
 from ..manifests.model import Manifest
 from ..manifests.registry import load_task
 from ..policy import RetryPolicy
+from .references import reference_findings
 from .render import CompiledValue, compile_value, references
 
-__all__ = ["InputSpec", "Step", "Timeout", "Workflow", "load_workflow", "parse_workflow"]
+__all__ = [
+    "InputSpec",
+    "Step",
+    "Timeout",
+    "Workflow",
+    "dotted",
+    "load_workflow",
+    "parse_workflow",
+]
 
 _STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -93,6 +104,8 @@ class Step(_UserModel):
     max_pages: int | None = Field(None, ge=1)
     #: How failed attempts are retried (default: the workflow's ``retry``, then the client's).
     retry: RetryPolicy | None = None
+    #: Steps that must finish first although no template reads their outputs.
+    depends_on: tuple[str, ...] = ()
 
     _compiled_with: CompiledValue | None = PrivateAttr(None)
     _compiled_outputs: CompiledValue | None = PrivateAttr(None)
@@ -110,6 +123,11 @@ class Step(_UserModel):
     def needs(self) -> frozenset[str]:
         """Ids of the steps whose outputs this step reads."""
         return frozenset(c[1] for c in self.references() if c[0] == "steps" and len(c) > 1)
+
+    @property
+    def after(self) -> frozenset[str]:
+        """Ids of the steps that must finish before this one: its ``needs`` and ``depends_on``."""
+        return self.needs | frozenset(self.depends_on)
 
     @property
     def timeouts(self) -> Timeout | None:
@@ -159,12 +177,39 @@ class Workflow(_UserModel):
     steps: list[Step] = Field(min_length=1)
 
     _file: str = PrivateAttr("<workflow>")
+    _text: str | None = PrivateAttr(None)
+    _positions: Any = PrivateAttr(None)
     _manifests: dict[str, Manifest] = PrivateAttr(default_factory=dict)
 
     @property
     def file(self) -> str:
         """Where it was loaded from."""
         return self._file
+
+    def locate(self, loc: tuple[Any, ...]) -> str:
+        """``FILE:LINE`` of the node at ``loc`` (``("steps", 2, "with", "x")``) in the file.
+
+        The file is parsed again with positions the first time (only a file with a problem
+        needs them); a workflow built in Python has no lines and gives just its name.
+        """
+        if self._text is None:
+            return self.file
+        if self._positions is None:
+            from ruamel.yaml import YAML
+
+            self._positions = YAML(typ="rt", pure=True).load(self._text)
+        return f"{self.file}:{_line(self._positions, loc)}"
+
+    def field_path(self, loc: tuple[Any, ...]) -> str:
+        """``("steps", 2, "with", "x")`` as ``steps.<id of step 2>.with.x``."""
+        if (
+            len(loc) >= 2
+            and loc[0] == "steps"
+            and isinstance(loc[1], int)
+            and loc[1] < len(self.steps)
+        ):
+            loc = ("steps", self.steps[loc[1]].id, *loc[2:])
+        return dotted(loc)
 
     def definition(self) -> str:
         """The workflow as JSON text, as engines pass it around (secrets only as env names)."""
@@ -219,27 +264,31 @@ class Workflow(_UserModel):
         return values
 
 
-def load_workflow(path: str | Path) -> Workflow:
-    """Read, parse and check a workflow file."""
+def load_workflow(path: str | Path, *, references: bool = True) -> Workflow:
+    """Read, parse and check a workflow file.
+
+    With ``references=False`` only the structure is checked at load (the caller runs
+    :func:`~rtk_task.workflows.check.check_workflow`, which reports references too).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkflowError(Problem(str(path), f"cannot read: {exc}")) from None
-    return parse_workflow(text, str(path))
+    return parse_workflow(text, str(path), references=references)
 
 
-def parse_workflow(text: str, file: str = "<workflow>") -> Workflow:
+def parse_workflow(text: str, file: str = "<workflow>", *, references: bool = True) -> Workflow:
     """Parse and check workflow text; ``file`` names it in problems."""
     try:
         # the quick loader first: no comments, no positions (a valid file needs neither)
-        return _parse(text, file, "safe")
+        return _parse(text, file, "safe", references)
     except WorkflowError:
         # again with positions, so that every problem names its line
-        return _parse(text, file, "rt")
+        return _parse(text, file, "rt", references)
 
 
-def _parse(text: str, file: str, loader: str) -> Workflow:
+def _parse(text: str, file: str, loader: str, check_references: bool) -> Workflow:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -269,18 +318,21 @@ def _parse(text: str, file: str, loader: str) -> Workflow:
             [
                 Problem(
                     f"{file}:{_line(data, err['loc'])}",
-                    f"{_dotted(err['loc'])}: {err['msg']}",
+                    f"{dotted(err['loc'])}: {err['msg']}",
                     _hint(err),
                 )
                 for err in exc.errors()
             ]
         ) from None
     workflow._file = file
-    _check(workflow, data, file)
+    workflow._text = text
+    if loader == "rt":
+        workflow._positions = data
+    _check(workflow, data, file, check_references)
     return workflow
 
 
-def _check(workflow: Workflow, data: Any, file: str) -> None:
+def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> None:
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for i, step in enumerate(workflow.steps):
@@ -302,11 +354,7 @@ def _check(workflow: Workflow, data: Any, file: str) -> None:
                     exc.first.hint,
                 )
             )
-        when = step.when if isinstance(step.when, str) else ""
-        for part, value in (("with", step.with_), ("outputs", step.outputs), ("when", when)):
-            for leaf, text in _leaves(value, ("steps", i, part)):
-                line = f"{file}:{_line(data, leaf)}"
-                problems.extend(_reference_problems(workflow, i, text, line, part == "outputs"))
+        for part in ("with", "outputs", "when"):
             try:
                 if part == "with":
                     step.compiled_with()
@@ -320,79 +368,14 @@ def _check(workflow: Workflow, data: Any, file: str) -> None:
                     problems.append(
                         Problem(f"{file}:{_line(data, leaf)}", f"{p.where}: {p.message}", p.hint)
                     )
+    if check_references:
+        problems.extend(
+            Problem(
+                f"{file}:{_line(data, f.loc)}", f"{workflow.field_path(f.loc)}: {f.message}", f.hint
+            )
+            for f in reference_findings(workflow)
+        )
     WorkflowError.collect(problems)
-
-
-def _reference_problems(
-    workflow: Workflow, index: int, value: Any, line: str, is_outputs: bool
-) -> list[Problem]:
-    problems: list[Problem] = []
-    earlier = [s.id for s in workflow.steps[:index]]
-    later = {s.id for s in workflow.steps[index:]}
-    chains = sorted(references(value), key=len, reverse=True)
-    # keep the longest chain of each (root, name): `steps.a.outputs.x` over `steps.a`
-    seen: set[tuple[str, ...]] = set()
-    for chain in chains:
-        if chain[:2] in seen:
-            continue
-        seen.add(chain[:2])
-        head = chain[0]
-        if head == "steps" and len(chain) > 1:
-            target = chain[1]
-            if target in earlier:
-                if len(chain) > 2 and chain[2] != "outputs":
-                    problems.append(
-                        Problem(
-                            line,
-                            f"steps.{target}.{chain[2]}: steps expose only outputs",
-                            f"steps.{target}.outputs.NAME",
-                        )
-                    )
-                continue
-            message = (
-                f"steps.{target} is this step or a later one"
-                if target in later
-                else f"unknown step {target!r}"
-            )
-            problems.append(
-                Problem(
-                    line,
-                    message,
-                    did_you_mean(target, earlier)
-                    or "a step reads only the outputs of the steps before it",
-                )
-            )
-        elif head == "inputs" and len(chain) > 1 and chain[1] not in workflow.inputs:
-            problems.append(
-                Problem(
-                    line,
-                    f"undeclared input {chain[1]!r}",
-                    did_you_mean(chain[1], workflow.inputs) or "declare it under `inputs:`",
-                )
-            )
-        elif head == "secrets" and len(chain) > 1 and chain[1] not in workflow.secrets:
-            problems.append(
-                Problem(
-                    line,
-                    f"undeclared secret {chain[1]!r}",
-                    did_you_mean(chain[1], workflow.secrets)
-                    or "declare it under `secrets:` as NAME: ENV_VAR",
-                )
-            )
-        elif head == "response" and not is_outputs and len(chain) == 1:
-            problems.append(Problem(line, "`response` exists only in a step's outputs"))
-    return problems
-
-
-def _leaves(value: Any, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
-    """``(path, text)`` of every string leaf that holds a template."""
-    if isinstance(value, str):
-        return [(at, value)] if any(m in value for m in ("{{", "{%", "{#")) else []
-    if isinstance(value, dict):
-        return [leaf for k, v in value.items() for leaf in _leaves(v, (*at, k))]
-    if isinstance(value, list):
-        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*at, i))]
-    return []
 
 
 def _path_of(where: str, prefix: str) -> tuple[Any, ...]:
@@ -430,7 +413,8 @@ def _line(data: Any, loc: tuple[Any, ...]) -> int:
     return line
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
+def dotted(loc: tuple[Any, ...]) -> str:
+    """``("steps", 2, "with", "x")`` -> ``steps[2].with.x``."""
     out = ""
     for part in loc:
         if isinstance(part, int):

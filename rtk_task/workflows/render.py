@@ -11,81 +11,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from functools import cache
-from typing import Any, NoReturn
+from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
-from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import missing
 
 from ..errors import Problem, TemplateError, did_you_mean
+from .sandbox import BudgetExceeded, Missing, bounded_text, environment, plain, rendering
 
 __all__ = [
+    "MARKERS",
     "CompiledValue",
     "attribute_chain",
     "compile_value",
     "environment",
+    "leaves",
     "references",
-    "render_value",
 ]
 
 # one `{{ expression }}` and nothing else; `{{-`, `{{+` and `-}}` only control whitespace
 _ONE_EXPRESSION = re.compile(r"^\{\{[-+]?(?P<expr>(?:(?!\{\{|\}\}|\{%|%\}|\{#).)*?)-?\}\}$", re.S)
-_MARKERS = ("{{", "{%", "{#")
+#: What makes a string a template (an expression, a statement, a comment).
+MARKERS = ("{{", "{%", "{#")
 _LOADING = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
-
-
-class _Undefined(StrictUndefined):
-    """StrictUndefined that says which name is missing and what is there instead."""
-
-    __slots__ = ()
-
-    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> NoReturn:
-        if self._undefined_exception is SecurityError:
-            raise SecurityError(self._undefined_hint or "unsafe access")
-        name = self._undefined_name
-        owner = self._undefined_obj
-        while isinstance(owner, _Undefined):  # `a.b.c` with `a` missing: name `a`
-            name, owner = owner._undefined_name, owner._undefined_obj
-        if isinstance(owner, Mapping):
-            known = [str(k) for k in owner]
-            hint = did_you_mean(str(name), known) or (
-                f"available: {', '.join(sorted(known))}" if known else "it is empty"
-            )
-            raise _Missing(str(name), hint)
-        if owner is not None and owner is not missing and name is not None:
-            raise _Missing(str(name), f"a {type(owner).__name__} has no attribute {name!r}")
-        raise _Missing(str(name), "")  # a top-level name: the renderer knows the context
-
-
-# Undefined binds its dunders (__str__, __iter__, __eq__, ...) to the base class's method at
-# class creation; point every one of them at ours.
-for _name, _value in {**vars(Undefined), **vars(StrictUndefined)}.items():
-    if _value is Undefined._fail_with_undefined_error and _name != "_fail_with_undefined_error":
-        setattr(_Undefined, _name, _Undefined._fail_with_undefined_error)
-
-
-class _Missing(UndefinedError):
-    def __init__(self, name: str, hint: str) -> None:
-        super().__init__(f"{name!r} is undefined")
-        self.name = name
-        self.hint = hint
-
-
-@cache
-def environment() -> ImmutableSandboxedEnvironment:
-    """The one sandboxed environment every template compiles in."""
-    env = ImmutableSandboxedEnvironment(
-        undefined=_Undefined,
-        autoescape=False,
-        loader=None,  # no include / import / extends: there is nothing to load
-        keep_trailing_newline=True,
-    )
-    # Only pure helpers remain; cycler, joiner, lipsum and namespace go.
-    env.globals = {"range": env.globals["range"], "dict": dict}
-    return env
 
 
 class CompiledValue:
@@ -107,11 +56,6 @@ def compile_value(value: Any, where: str = "") -> CompiledValue:
     return CompiledValue(value, _compile(value, where))
 
 
-def render_value(value: Any, context: Mapping[str, Any], where: str = "") -> Any:
-    """Compile and render in one go (for values used once)."""
-    return compile_value(value, where).render(context, where)
-
-
 def _compile(value: Any, where: str) -> Callable[[Mapping[str, Any], str], Any]:
     if isinstance(value, str):
         return _compile_string(value, where)
@@ -125,7 +69,7 @@ def _compile(value: Any, where: str) -> Callable[[Mapping[str, Any], str], Any]:
 
 
 def _compile_string(text: str, where: str) -> Callable[[Mapping[str, Any], str], Any]:
-    if not any(m in text for m in _MARKERS):
+    if not any(m in text for m in MARKERS):
         return lambda ctx, at: text
     env = environment()
     one = _ONE_EXPRESSION.match(text.strip())
@@ -146,7 +90,7 @@ def _compile_string(text: str, where: str) -> Callable[[Mapping[str, Any], str],
         raise _syntax_error(exc.msg, text, where) from None
 
     def render_template(ctx: Mapping[str, Any], at: str) -> Any:
-        return _guard(lambda: template.render(ctx), at, text, ctx)
+        return _guard(lambda: bounded_text(template.generate(ctx)), at, text, ctx)
 
     return render_template
 
@@ -172,13 +116,14 @@ def _syntax_error(message: str, text: str, where: str) -> TemplateError:
 def _native(value: Any) -> Any:
     if isinstance(value, StrictUndefined):  # e.g. `{{ x is defined and x }}` at the edge
         str(value)
-    return value
+    return plain(value)
 
 
 def _guard(run: Callable[[], Any], where: str, text: str, context: Mapping[str, Any]) -> Any:
     try:
-        return run()
-    except _Missing as exc:
+        with rendering():
+            return run()
+    except Missing as exc:
         hint = exc.hint or did_you_mean(exc.name, context) or f"names: {', '.join(context)}"
         raise TemplateError(
             Problem(where or "template", f"{exc.name!r} is undefined in {text!r}", hint)
@@ -190,6 +135,18 @@ def _guard(run: Callable[[], Any], where: str, text: str, context: Mapping[str, 
                 f"refused by the sandbox: {exc}",
                 "templates may read values, not call internals",
             )
+        ) from None
+    except BudgetExceeded as exc:
+        raise TemplateError(
+            Problem(
+                where or "template",
+                f"refused: {exc}",
+                "templates shape values; they are not for bulk work",
+            )
+        ) from None
+    except RecursionError:
+        raise TemplateError(
+            Problem(where or "template", "recursion too deep", f"in {text!r}")
         ) from None
     except JinjaTemplateError as exc:
         raise TemplateError(Problem(where or "template", str(exc.message or exc))) from None
@@ -231,7 +188,7 @@ def references(value: Any) -> set[tuple[str, ...]]:
                 found.add(got)
 
     def walk(v: Any) -> None:
-        if isinstance(v, str) and any(m in v for m in _MARKERS):
+        if isinstance(v, str) and any(m in v for m in MARKERS):
             visit(v)
         elif isinstance(v, dict):
             for item in v.values():
@@ -242,3 +199,14 @@ def references(value: Any) -> set[tuple[str, ...]]:
 
     walk(value)
     return found
+
+
+def leaves(value: Any, at: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """``(path, text)`` of every string leaf of ``value`` that holds a template."""
+    if isinstance(value, str):
+        return [(at, value)] if any(m in value for m in MARKERS) else []
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in leaves(v, (*at, k))]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in leaves(v, (*at, i))]
+    return []

@@ -107,8 +107,9 @@ async def schedule(
 
     ``run_one(step, inputs, outputs)`` runs one step: locally, as a Temporal activity, or as a
     Prefect task. The first failure stops the run (steps already running finish) unless the
-    failed step says ``continue_on_error``. A step whose inputs come from a step that failed
-    or was skipped does not run.
+    failed step says ``continue_on_error``. A step waits for the steps it reads and those in its
+    ``depends_on``; one whose inputs come from a step that failed or was skipped, or that
+    depends on a step that failed, does not run.
     """
     values = workflow.resolve_inputs(dict(inputs))
     by_id = {s.id: s for s in workflow.steps}
@@ -131,7 +132,7 @@ async def schedule(
     while pending or running:
         if stopped_by is None:
             for step_id, step in list(pending.items()):
-                if not step.needs <= results.keys():
+                if not step.after <= results.keys():  # its needs and its depends_on
                     continue
                 if len(running) >= concurrency:
                     break
@@ -139,6 +140,10 @@ async def schedule(
                 missing = sorted(d for d in step.needs if d not in outputs)
                 if missing:
                     settle(step_id, _not_run(step, f"needs the outputs of {', '.join(missing)}"))
+                    continue
+                failed = sorted(d for d in step.depends_on if not results[d].ok)
+                if failed:
+                    settle(step_id, _not_run(step, f"depends on {', '.join(failed)}, which failed"))
                     continue
                 running[asyncio.ensure_future(start(step))] = step_id
         if not running:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ..client import AsyncClient, Client
+    from ..manifests.model import Manifest
 
 __all__ = ["StepRun", "run_step", "run_step_async"]
 
@@ -62,46 +63,53 @@ class StepRun:
         self.retry = step.retry or workflow.retry
 
     def call(self, client: Client) -> TaskResult:
-        """Send the rendered step and add its outputs."""
+        """Send the rendered step and add its outputs; a ``paginate`` step gathers every page."""
         manifest = self.workflow.manifest(self.step)
+        refused = self._refuse_paging(manifest)
+        if refused is not None:
+            return refused
         result = client.call(
             manifest,
             self.inputs,
             secrets=self.secrets.values(),
             timeout=self.timeout,
             retry=self.retry,
+            paginate=self.step.paginate,
+            max_pages=self.step.max_pages,
         )
         return self.add_outputs(result)
 
     async def acall(self, client: AsyncClient) -> TaskResult:
-        """:meth:`call` with ``await``; a ``paginate`` step gathers every page."""
+        """:meth:`call` with ``await``: the same call, driven asynchronously."""
         manifest = self.workflow.manifest(self.step)
-
-        async def one(inputs: dict[str, Any]) -> TaskResult:
-            return await client.call(
-                manifest,
-                inputs,
-                secrets=self.secrets.values(),
-                timeout=self.timeout,
-                retry=self.retry,
-            )
-
-        if self.step.paginate:
-            from ..paginate import gather_pages
-
-            try:
-                result = await gather_pages(
-                    manifest,
-                    self.inputs,
-                    one,
-                    max_pages=self.step.max_pages,
-                    where=f"steps.{self.step.id}.paginate",
-                )
-            except RtkError as exc:
-                return error_result(manifest.id, exc, self.redactor)
-        else:
-            result = await one(self.inputs)
+        refused = self._refuse_paging(manifest)
+        if refused is not None:
+            return refused
+        result = await client.call(
+            manifest,
+            self.inputs,
+            secrets=self.secrets.values(),
+            timeout=self.timeout,
+            retry=self.retry,
+            paginate=self.step.paginate,
+            max_pages=self.step.max_pages,
+        )
         return self.add_outputs(result)
+
+    def _refuse_paging(self, manifest: Manifest) -> TaskResult | None:
+        """A workflow error for ``paginate: true`` on a task that does not page, else ``None``."""
+        if not self.step.paginate:
+            return None
+        from ..paginate import paging_of
+
+        if paging_of(manifest) is not None:
+            return None
+        problem = Problem(
+            f"steps.{self.step.id}.paginate",
+            f"{manifest.id} does not page",
+            "paginate needs a list task with page and page-size parameters",
+        )
+        return error_result(manifest.id, WorkflowError(problem), self.redactor)
 
     def add_outputs(self, result: TaskResult) -> TaskResult:
         """The result with the step's own outputs rendered over the response."""

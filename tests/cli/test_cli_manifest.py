@@ -346,8 +346,9 @@ def test_show_describes_the_task(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = call(capsys, "show", "realtimekit.meetings.create")
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[:2] == [
+    assert lines[:3] == [
         "realtimekit.meetings.create: Create a meeting for the given organization ID.",
+        "  resource: meetings",
         "  POST /accounts/{account_id}/realtimekit/meetings",
     ]
     assert "  account_id  (string; required)  The account identifier tag." in lines

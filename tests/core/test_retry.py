@@ -121,7 +121,7 @@ def test_the_deadline_stops_retrying() -> None:
 def test_jittered_waits_never_sleep_past_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     # the wait the deadline check saw is the wait slept: jitter is drawn once per attempt
     slept: list[float] = []
-    monkeypatch.setattr(time, "sleep", slept.append)  # tenacity sleeps through time.sleep
+    monkeypatch.setattr(time, "sleep", slept.append)  # the sync driver sleeps through time.sleep
     policy = RetryPolicy(initial_interval=0.001, jitter=1.0, max_attempts=30, deadline=0.5)
     for _ in range(20):
         result, _ = call(GET, 503, policy=policy)

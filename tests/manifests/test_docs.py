@@ -557,3 +557,76 @@ def test_load_docs_reports_unreadable_and_non_utf8_files(tmp_path: Path) -> None
         load_docs(bad)
     assert info.value.first.where == f"{bad}:3"
     assert info.value.first.message == "not UTF-8 text"
+
+
+# -- arrays with valid values (issue 14) -----------------------------------------------------
+
+ROLES_PAGE = Path(__file__).resolve().parent.parent / "pages" / "assign_roles.txt"
+
+
+def test_an_array_valid_values_constrain_its_items() -> None:
+    body = load_docs(ROLES_PAGE).parameters.body
+    roles = node(body, "roles")
+    assert (roles.type, roles.enum, roles.default) == (ParamType.ARRAY, None, ["guest"])
+    assert roles.items is not None
+    assert (roles.items.type, roles.items.enum) == (ParamType.STRING, ("host", "guest", "viewer"))
+    channels = node(body, "channels")
+    assert channels.items is not None
+    assert channels.items.enum == ("email", "chat")
+    extra = node(body, "members[].extra_roles")
+    assert extra.enum is None
+    assert extra.items is not None
+    assert extra.items.enum == ("moderator", "recorder")
+    tags = node(body, "members[].tags")
+    assert tags.items is not None
+    assert tags.items.enum == ("new", "vip")
+
+
+def test_an_array_default_must_be_a_list_of_its_valid_values() -> None:
+    rows = 'roles |\nArray | No | Valid values: "a", "b" Default value: "a" |\n'
+    with pytest.raises(DocsError, match="is not an array of string"):
+        parse(body_page(rows))
+    rows = 'roles |\nArray | No | Valid values: "a", "b" Default value: ["c"] |\n'
+    with pytest.raises(DocsError, match="is not a valid value"):
+        parse(body_page(rows))
+
+
+@pytest.mark.parametrize(
+    ("inputs", "problem"),
+    [
+        ({"roles": ["host", "viewer"]}, None),
+        ({"roles": "host"}, "roles: Input should be a valid list"),
+        ({"roles": ["host", "owner"]}, "roles[1]: Input should be 'host', 'guest' or 'viewer'"),
+        ({"roles": [], "channels": ["chat", "fax"]}, "channels[1]: Input should be"),
+        (
+            {"roles": [], "members": [{"id": "m", "extra_roles": ["moderator"], "tags": ["vip"]}]},
+            None,
+        ),
+        ({"roles": [], "members": [{"id": "m", "extra_roles": "moderator"}]}, "extra_roles"),
+        ({"roles": [], "members": [{"id": "m", "tags": ["old"]}]}, "members[0].tags[0]"),
+    ],
+)
+def test_array_values_are_checked_before_sending(
+    inputs: dict[str, object], problem: str | None
+) -> None:
+    import httpx
+
+    from rtk_task.client import Client
+    from rtk_task.manifests.build import build_manifest
+
+    manifest = build_manifest(ROLES_PAGE).manifest
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"success": True, "result": {}})
+
+    with Client(token="tok-docs-1", transport=httpx.MockTransport(handler)) as client:
+        result = client.call(manifest, {"account_id": "a", "team_id": "t", **inputs})
+    if problem is None:
+        assert len(sent) == 1, result.error
+        return
+    assert sent == [], "nothing may be sent"
+    assert result.error is not None
+    assert result.error.kind == "validation"
+    assert problem in result.error.message, result.error

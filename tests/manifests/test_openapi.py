@@ -11,8 +11,11 @@ import pytest
 
 from rtk_task.errors import OpenAPIError
 from rtk_task.manifests.model import Param, ParamType
-from rtk_task.manifests.openapi import OpenAPIDocument, legacy_path, live_path
+from rtk_task.manifests.openapi import OpenAPIDocument
 from rtk_task.manifests.registry import sources_dir
+from rtk_task.providers.cloudflare import realtimekit
+
+live_path, legacy_path = realtimekit.canonical_path, realtimekit.legacy_path
 
 SPEC = sources_dir() / "realtimekit.openapi.json"
 LIVE = "/accounts/{account_id}/realtime/kit/{app_id}/meetings"
@@ -244,18 +247,47 @@ def test_a_ref_cycle_is_an_error(tmp_path: Path) -> None:
         OpenAPIDocument.load(file).operation("make")
 
 
-def test_a_recursive_schema_is_an_error_not_a_hang(tmp_path: Path) -> None:
+def test_a_recursive_schema_is_cut_at_the_repeat_not_a_hang(tmp_path: Path) -> None:
+    # RealtimeKit's active session lists its breakout rooms, each an active session
     node_schema = {
         "type": "object",
+        "description": "a node",
         "properties": {
+            "value": {"type": "string"},
             "left": {"$ref": "#/components/schemas/Node"},
-            "right": {"$ref": "#/components/schemas/Node"},
+            "kids": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}},
         },
     }
     file = write_spec(
         tmp_path,
         post_with_body({"$ref": "#/components/schemas/Node"}),
         components={"schemas": {"Node": node_schema}},
+    )
+    body = OpenAPIDocument.load(file).operation("make").parameters.body
+    assert [p.name for p in body] == ["value", "left", "kids"]
+    left = node(body, "left")
+    assert (left.type, left.children, left.description) == (ParamType.OBJECT, (), "a node"), (
+        "the repeat is a plain object"
+    )
+    kids = node(body, "kids")
+    assert kids.items is not None
+    assert kids.items.type is ParamType.OBJECT
+    assert kids.items.children == ()
+
+
+def test_a_schema_nested_too_deep_is_an_error(tmp_path: Path) -> None:
+    schemas = {
+        f"L{i}": {
+            "type": "object",
+            "properties": {"next": {"$ref": f"#/components/schemas/L{i + 1}"}},
+        }
+        for i in range(40)
+    }
+    schemas["L40"] = {"type": "string"}
+    file = write_spec(
+        tmp_path,
+        post_with_body({"$ref": "#/components/schemas/L0"}),
+        components={"schemas": schemas},
     )
     with pytest.raises(OpenAPIError, match="nests deeper than 32 levels"):
         OpenAPIDocument.load(file).operation("make")

@@ -1,0 +1,83 @@
+"""Fixtures for the playground: the app on a free loopback port, and a headless Chromium page.
+
+The browser is Debian's ``/usr/bin/chromium`` (Playwright downloads none); without it the
+browser tests are skipped, saying so. Every response the app sends to the page passes through
+a route handler that keeps its text, so a test can search all of it for the canary token.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rtk_task.ui import UiServer
+
+CHROMIUM = "/usr/bin/chromium"
+#: Where the screenshots of the main states go: docs/screenshots/ (committed) when
+#: RTK_SCREENSHOTS=1, else a temporary folder, so that a test run leaves the tree clean.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("RTK_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="rtk-screenshots-"))
+)
+
+
+@pytest.fixture
+def ui(tmp_path: Path) -> Iterator[UiServer]:
+    """The playground against its embedded emulator, with ``wf.yaml`` (not yet written) open."""
+    with UiServer(port=0, workflow_file=tmp_path / "wf.yaml", records_root=tmp_path) as server:
+        yield server
+
+
+def emulator_stats(server: UiServer) -> dict[str, Any]:
+    """The embedded emulator's counters, read over HTTP as ``/__emulator/stats``."""
+    assert server.emulator is not None
+    root = server.emulator.base_url.removesuffix("/client/v4")
+    stats: dict[str, Any] = httpx.get(f"{root}/__emulator/stats", timeout=5).json()
+    return stats
+
+
+class Seen:
+    """Every response body the page received, as text."""
+
+    def __init__(self) -> None:
+        self.bodies: list[tuple[str, str]] = []
+
+    def text(self) -> str:
+        """All bodies joined."""
+        return "\n".join(body for _, body in self.bodies)
+
+
+@pytest.fixture
+def browser_page(ui: UiServer) -> Iterator[tuple[Any, Seen]]:
+    """A headless Chromium page on the playground, and what it was sent."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent: apt-get install chromium to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    seen = Seen()
+
+    def keep(route: Any) -> None:
+        response = route.fetch()
+        seen.bodies.append((route.request.url, response.text()))
+        route.fulfill(response=response)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            page.set_default_timeout(15_000)
+            page.route(f"{ui.url}**", keep)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(ui.url)
+            yield page, seen
+            assert not errors, f"errors in the page: {errors}"
+        finally:
+            browser.close()
