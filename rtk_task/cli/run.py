@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ..engines import ENGINES
 from ..errors import EXIT_BAD_INPUT, ConfigError, Problem, RtkError
 from ._common import echo_json, parse_pairs, read_json
 
@@ -226,7 +227,7 @@ def test_step(
 @click.option("--base-url", help="API base URL (default: $RTK_BASE_URL, then each task's server).")
 @click.option(
     "--engine",
-    type=click.Choice(["local", "temporal", "prefect"]),
+    type=click.Choice(ENGINES),
     default="local",
     show_default=True,
     help="Where the steps run.",
@@ -270,7 +271,8 @@ def run_cmd(
     run = runner.run(wf, inputs, base_url=base_url, on_step=show)
     redactor = Redactor(
         [
-            os.environ.get("CLOUDFLARE_API_TOKEN"),
+            # the token rule: each task's own variable
+            *(os.environ.get(env) for env in {wf.manifest(s).auth.env for s in wf.steps}),
             *(os.environ.get(env) for env in wf.secrets.values()),
         ]
     )

@@ -19,7 +19,6 @@ exceptions become :class:`~rtk_task.errors.EngineError` at :func:`run_on_engine`
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -100,6 +99,8 @@ def run_on_engine(
 ) -> RunResult:
     """Run an engine's coroutine (it returns ``RunResult.to_json()``); its own errors become
     ours at this boundary, with ``hint``."""
+    import asyncio  # here: choosing an engine (a dry run's path) starts no event loop
+
     from ..workflows.runner import RunResult
 
     try:
