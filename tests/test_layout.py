@@ -182,3 +182,25 @@ def test_every_all_list_names_real_members(module: str) -> None:
     mod = importlib.import_module(module)
     missing = [name for name in getattr(mod, "__all__", ()) if not hasattr(mod, name)]
     assert not missing, f"{module}.__all__ names what it lacks: {missing}"
+
+
+def _printing_calls(path: Path) -> list[int]:
+    """Lines of ``print(...)``, ``click.echo(...)`` and ``sys.stdout/stderr.write(...)``."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name in ("print", "click.echo", "click.secho") or name.startswith(
+                ("sys.stdout.write", "sys.stderr.write")
+            ):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_nothing_but_the_cli_prints() -> None:
+    printers = {
+        name: lines
+        for name, path in MODULES.items()
+        if _part(name) != "cli" and (lines := _printing_calls(path))
+    }
+    assert not printers, f"modules that print (only rtk_task.cli may): {printers}"

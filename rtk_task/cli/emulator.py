@@ -60,7 +60,7 @@ def emulator_command(
                 )
             ) from None
     try:
-        run_emulator(host, port, token, rules, seed)
+        run_emulator(host, port, token, rules, seed, on_ready=lambda url: click.echo(url, nl=True))
     except Refused as refused:
         raise ConfigError(
             Problem(seed_file or "--seed", refused.message, "see rtk_task.emulator.seed")

@@ -9,7 +9,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any
 
@@ -151,15 +151,17 @@ def run_emulator(
     token: str | None,
     faults: Iterable[dict[str, Any]] = (),
     seed: dict[str, Any] | None = None,
+    on_ready: Callable[[str], None] = lambda base_url: None,
 ) -> None:
-    """Serve until interrupted; the first line on stdout is the base URL, once it is up."""
+    """Serve until interrupted; ``on_ready(base_url)`` is called once it accepts connections
+    (the CLI prints it: only the CLI prints)."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     with EmulatorServer(host, port, token, faults, seed=seed) as server:
-        print(server.base_url, flush=True)
+        on_ready(server.base_url)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError):  # not the main thread
                 signal.signal(sig, on_signal)
