@@ -4,7 +4,8 @@ A *path* is a function ``(workflow_file, step_id, inputs, base_url) -> TaskResul
 (``model_dump(mode="json")``). :data:`PATHS` is the table: the sync :class:`~rtk_task.Client`,
 the :class:`~rtk_task.AsyncClient` (each through the step runner the engines use),
 ``rtk-task test --step`` and ``rtk-task run`` (the real CLI in a subprocess). An engine
-(Temporal, Prefect) joins by adding a row.
+(Temporal, Prefect) runs the same scenarios through ``rtk-task run --engine`` in a slow test of
+its own, compared with the local paths.
 
 Each scenario runs on one real emulator on loopback, reset before each path, with its faults
 set up again: (a) a paged list, (b) a create retried after a 429 with Retry-After, (c) a create
@@ -89,6 +90,30 @@ def via_cli_run(file: Path, step_id: str, inputs: dict[str, Any], base_url: str)
     return data
 
 
+def via_engine(engine: str, prefect_api: str) -> Path_:
+    """``rtk-task run WORKFLOW --engine ENGINE --json``; the step's result."""
+
+    def run(file: Path, step_id: str, inputs: dict[str, Any], base_url: str) -> dict[str, Any]:
+        done = run_cli(
+            "run",
+            str(file),
+            *_input_flags(inputs),
+            "--engine",
+            engine,
+            "--base-url",
+            base_url,
+            "--json",
+            cwd=file.parent,
+            env={"PREFECT_API_URL": prefect_api},
+            timeout=150,
+        )
+        assert done.returncode in (0, 1), done.stderr[-2000:]
+        data: dict[str, Any] = json.loads(done.stdout)["steps"][step_id]
+        return data
+
+    return run
+
+
 PATHS: dict[str, Path_] = {
     "Client": via_client,
     "AsyncClient": via_async_client,
@@ -170,20 +195,22 @@ def project(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("name", list(SCENARIOS))
-def test_every_path_gives_the_same_result(name: str, fresh_emulator: Any, tmp_path: Path) -> None:
+def _run_paths(
+    name: str, paths: dict[str, Path_], emulator: Any, tmp_path: Path
+) -> dict[str, dict[str, Any]]:
+    """Each path on scenario ``name``, checked against what it must give; their projections."""
     scenario = SCENARIOS[name]
     file = tmp_path / "wf.yaml"
     file.write_text(scenario.workflow)
     step_id = load_workflow(file).steps[0].id
     seen: dict[str, dict[str, Any]] = {}
-    for path_name, path in PATHS.items():
-        fresh_emulator.reset()
-        fresh_emulator.clear_faults()
-        scenario.setup(fresh_emulator)
-        before = dict(fresh_emulator.stats()["requests"])
-        result = path(file, step_id, {}, fresh_emulator.base_url)
-        requests = fresh_emulator.stats()["requests"]
+    for path_name, path in paths.items():
+        emulator.reset()
+        emulator.clear_faults()
+        scenario.setup(emulator)
+        before = dict(emulator.stats()["requests"])
+        result = path(file, step_id, {}, emulator.base_url)
+        requests = emulator.stats()["requests"]
         got = {op: requests.get(op, 0) - before.get(op, 0) for op in scenario.requests}
         assert got == scenario.requests, f"{path_name}: requests received"
         assert result["elapsed_ms"] >= scenario.min_elapsed_ms, f"{path_name}: elapsed_ms"
@@ -191,6 +218,29 @@ def test_every_path_gives_the_same_result(name: str, fresh_emulator: Any, tmp_pa
         for key, value in scenario.expected.items():
             assert projected[key] == value, f"{path_name}: {key}"
         seen[path_name] = projected
+    return seen
+
+
+def _assert_all_agree(seen: dict[str, dict[str, Any]]) -> None:
     first_name, first = next(iter(seen.items()))
     for path_name, projected in seen.items():
         assert projected == first, f"{path_name} differs from {first_name}"
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_path_gives_the_same_result(name: str, fresh_emulator: Any, tmp_path: Path) -> None:
+    _assert_all_agree(_run_paths(name, PATHS, fresh_emulator, tmp_path))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_engine_gives_the_same_result_as_the_client(
+    name: str, fresh_emulator: Any, tmp_path: Path, prefect_api: str
+) -> None:
+    paths = {
+        "Client": via_client,
+        "temporal": via_engine("temporal", prefect_api),
+        "prefect": via_engine("prefect", prefect_api),
+    }
+    _assert_all_agree(_run_paths(name, paths, fresh_emulator, tmp_path))

@@ -10,6 +10,7 @@ readable message; a traceback means a bug.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -73,6 +74,22 @@ def _warn() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
+    try:
+        _main(argv)
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if argv is None and "temporalio" in sys.modules:  # the process's own command line
+            # Temporal's Rust core keeps threads that crash the interpreter's teardown
+            # (SIGABRT, "PyGILState_Release ... finalizing": temporalio/sdk-python#300), which
+            # turned finished runs into exit -6. Everything is done and closed here: flush and
+            # leave without the teardown.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        raise
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         try:
             cli.main(args=argv, prog_name="rtk-task", standalone_mode=False)
