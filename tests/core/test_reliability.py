@@ -24,8 +24,13 @@ async def _creates(
 ) -> list[TaskResult]:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     sem = asyncio.Semaphore(concurrency)
+    # a read timeout far above any answer's time: a busy machine (another job beside this
+    # one) slows the emulator, and a create that times out is ambiguous, never resent
     async with AsyncClient(
-        base_url=base_url, retry=retry, http_client=httpx.AsyncClient(limits=limits)
+        base_url=base_url,
+        retry=retry,
+        http_client=httpx.AsyncClient(limits=limits),
+        timeout=httpx.Timeout(120.0, connect=30.0),
     ) as client:
 
         async def one(i: int) -> TaskResult:
@@ -52,6 +57,8 @@ def _titles(base_url: str, account: str) -> Counter[str]:
             page += 1
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_1000_creates_with_random_faults_lose_nothing_and_duplicate_nothing() -> None:
     faults = [  # none of these processes the request: the server surely did not create
         {
@@ -106,6 +113,8 @@ def _rss_mb() -> float:
         return next(int(line.split()[1]) / 1024 for line in fh if line.startswith("VmRSS:"))
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_10000_async_creates_at_concurrency_100_are_all_accounted_for(
     emulator_process: str,
 ) -> None:

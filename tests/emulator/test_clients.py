@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from rtk_task.emulator import EmulatorServer
 from rtk_task.manifests.registry import sources_dir
@@ -65,6 +66,8 @@ def test_the_cli_prints_the_base_url_first_once_it_accepts_connections() -> None
         assert proc.wait(10) == 0
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_schemathesis_finds_no_server_error_schema_break_or_accepted_bad_body(
     tmp_path: Path,
 ) -> None:

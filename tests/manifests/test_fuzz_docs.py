@@ -249,6 +249,7 @@ def pages(draw: st.DrawFn) -> GeneratedPage:
 
 
 @FUZZ
+@pytest.mark.slow
 @given(pages())
 def test_generated_pages_parse_into_the_trees_they_were_made_from(page: GeneratedPage) -> None:
     try:
@@ -296,6 +297,7 @@ def mutated(draw: st.DrawFn) -> str:
 
 
 @FUZZ
+@pytest.mark.slow
 @given(mutated())
 def test_mutated_pages_parse_or_raise_docs_error_only(text: str) -> None:
     try:
