@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+#: The three-step meeting workflow (create, add host, get) the engine and export tests run.
+MEETING_FLOW = Path(__file__).parent / "data" / "onboard-call.yaml"
 #: A token that must never appear in any output (checked by tests that capture output).
 CANARY = "cf-canary-token-5b2d9e71"
 #: Every CLI run's arguments and output, for the session-end canary search.

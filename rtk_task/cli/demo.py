@@ -22,11 +22,13 @@ _DEMO_TOKEN = "demo-token-not-a-secret"
 def run_demo(*, as_json: bool = False) -> int:
     """Run the example workflow against a fresh emulator on loopback; the exit code."""
     from ..emulator import EmulatorServer
+    from ..workflows.check import check_workflow
     from ..workflows.model import load_workflow
     from ..workflows.runner import run_workflow
     from .present import format_step_line
 
     workflow = load_workflow(EXAMPLE)
+    check_workflow(workflow, {}).raise_for_problems()  # as `run` does: nothing sent on a problem
     with EmulatorServer(host="127.0.0.1", port=0, token=_DEMO_TOKEN) as server:
         if not as_json:
             click.echo(f"emulator: {server.base_url}")
@@ -41,12 +43,15 @@ def run_demo(*, as_json: bool = False) -> int:
     if as_json:
         click.echo(json.dumps(run.to_json(), indent=2))
     else:
-        last = results.get("get_meeting")
-        if ok and last is not None:
+        meeting, recording = results.get("get_meeting"), results.get("get_recording")
+        if ok and meeting is not None and recording is not None:
             click.echo(
-                f"\nmeeting {last.outputs.get('meeting_id')} "
-                f"titled {last.outputs.get('title')!r} has its host; "
-                f"host token {str(results['add_host'].outputs.get('token'))[:12]}..."
+                f"\nmeeting {meeting.outputs.get('meeting_id')} "
+                f"titled {meeting.outputs.get('title')!r} has its host "
+                f"(preset {results['create_preset'].outputs.get('name')!r}, "
+                f"token {str(results['add_host'].outputs.get('token'))[:12]}...); "
+                f"recording {recording.outputs.get('recording_id')} "
+                f"is {recording.outputs.get('status')}"
             )
         else:
             failed = next((r for r in results.values() if not r.ok), None)

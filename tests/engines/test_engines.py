@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from rtk_task.cli.demo import EXAMPLE
-
 from ..helpers import CANARY, run_cli
+from ..helpers import MEETING_FLOW as EXAMPLE
 
 pytestmark = pytest.mark.slow
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from rtk_task.cli.demo import EXAMPLE
 from rtk_task.engines import ENGINES, get_engine
 from rtk_task.engines.worker import WorkerConfig
 from rtk_task.workflows.model import load_workflow, parse_workflow
 
+from ..helpers import MEETING_FLOW as EXAMPLE
 from .test_engines import RUN_TIMEOUT, SLACK
 
 pytestmark = pytest.mark.slow

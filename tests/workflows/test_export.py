@@ -7,10 +7,11 @@ import re
 
 import pytest
 
-from rtk_task.cli.demo import EXAMPLE
 from rtk_task.errors import WorkflowError
 from rtk_task.workflows.export import export_workflow
 from rtk_task.workflows.model import load_workflow, parse_workflow
+
+from ..helpers import MEETING_FLOW as EXAMPLE
 
 REF = re.compile(r"\$\{([^}]+)\}")
 
