@@ -206,7 +206,7 @@ def http_manifest(
     plan.manifest = Manifest(
         id=_task_id(step_id),
         summary=f"{method} {parts.scheme}://{parts.netloc}{parts.path}",
-        method=method,  # type: ignore[arg-type]  # checked against _METHODS above
+        method=method,  # checked against _METHODS above
         path=path,
         servers=(f"{parts.scheme}://{parts.netloc}",),
         auth=auth,
@@ -224,5 +224,5 @@ def _type(value: Any, type_of: Callable[[str], str | None]) -> ParamType:
     """The type a value is validated as: a literal's own, a template's as ``type_of`` says."""
     if _templated(value):
         known = type_of(value)
-        return ParamType(known) if known in ParamType.__members__.values() else ParamType.STRING
+        return ParamType(known) if known in set(ParamType) else ParamType.STRING
     return _TYPES.get(type(value), ParamType.STRING)
