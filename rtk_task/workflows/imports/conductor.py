@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
 from ...errors import Problem, WorkflowError
 from . import Imported, References, Request, request_step
@@ -19,6 +20,7 @@ from . import Imported, References, Request, request_step
 __all__ = ["import_conductor"]
 
 _EXPR = re.compile(r"\$\{([^{}]+)\}")
+_TEMPLATE = re.compile(r"(\{\{.*?\}\})")
 
 
 def import_conductor(text: str, file: str = "<conductor>") -> Imported:
@@ -66,10 +68,17 @@ def import_conductor(text: str, file: str = "<conductor>") -> Imported:
         request.url, _, query = request.url.partition("?")
         for pair in filter(None, query.split("&")):
             k, _, v = pair.partition("=")
-            from urllib.parse import unquote_plus
-
-            request.query[unquote_plus(k)] = unquote_plus(v) if "{{" not in v else v
+            # the text around references was encoded by the exporter; references were not
+            request.query[unquote_plus(k)] = "".join(
+                part if _TEMPLATE.fullmatch(part) else unquote_plus(part)
+                for part in _TEMPLATE.split(v)
+            )
         step = request_step(request, re.sub(r"\W", "_", ref))
+        if imported.steps:
+            # Conductor runs its task list in order: keep that order
+            previous = str(imported.steps[-1].step["id"])
+            if f"steps.{previous}." not in json.dumps(step.step):
+                step.step["depends_on"] = [previous]
         step.inputs.update({k: v for k, v in inputs.items() if k in json.dumps(step.step)})
         for expr in missing:
             imported.notes.append(f"{where} ({ref}): ${{{expr}}} has no counterpart; left as text")
