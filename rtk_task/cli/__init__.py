@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo:demo",
     "emulator": "emulator:emulator_command",
     "export": "author:export",
+    "import": "imports:import_group",
     "list": "browse:list_tasks",
     "manifest": "manifests:manifest",
     "run": "run:run_cmd",

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from ..errors import Problem, WorkflowError
 from ..files import write_atomic
 from ..manifests.model import INPUT_LOCATIONS, Manifest, ParamType
 from ..manifests.registry import load_task
 
-__all__ = ["add_step", "default_step_id"]
+__all__ = ["add_step", "add_steps", "default_step_id"]
 
 _INPUT_TYPES = {
     ParamType.STRING: "string",
@@ -114,3 +115,71 @@ def _required(manifest: Manifest) -> list[tuple[str, ParamType]]:
         for p in manifest.parameters.at(loc)
         if p.required
     ]
+
+
+def add_steps(
+    workflow_file: Path,
+    steps: list[dict[str, Any]],
+    inputs: dict[str, dict[str, Any]],
+    secrets: dict[str, str],
+) -> list[str]:
+    """Append ready-made ``steps`` (an import's), declaring their ``inputs`` and ``secrets``.
+
+    Like :func:`add_step`: comments and order kept, the file created if missing, checked as a
+    workflow before it is written whole. A step id already in the file gets a ``_2`` suffix
+    (references to it within ``steps`` follow); an input or secret already declared is kept
+    as it is. Returns the ids of the steps added.
+    """
+    import json
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    from .model import parse_workflow
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    if workflow_file.exists():
+        text = workflow_file.read_text(encoding="utf-8")
+        parse_workflow(text, str(workflow_file))  # refuse to edit a broken file
+        data = yaml.load(text)
+    else:
+        data = CommentedMap(name=workflow_file.stem, steps=CommentedSeq())
+    existing = data.setdefault("steps", CommentedSeq())
+    taken = {str(s.get("id")) for s in existing}
+    renamed: dict[str, str] = {}
+    for step in steps:
+        sid = base = str(step["id"])
+        n = 2
+        while sid in taken:
+            sid, n = f"{base}_{n}", n + 1
+        taken.add(sid)
+        renamed[base] = sid
+    if inputs:
+        declared = data.get("inputs")
+        if declared is None:
+            declared = data["inputs"] = CommentedMap()
+        for name, spec in inputs.items():
+            declared.setdefault(name, CommentedMap(spec))
+    if secrets:
+        declared_secrets = data.get("secrets")
+        if declared_secrets is None:
+            declared_secrets = data["secrets"] = CommentedMap()
+        for name, env in secrets.items():
+            declared_secrets.setdefault(name, env)
+    added = []
+    for step in steps:
+        text = json.dumps(step)
+        for old, new in renamed.items():
+            if old != new:
+                text = text.replace(f"steps.{old}.", f"steps.{new}.")
+        plain = json.loads(text)
+        plain["id"] = renamed[str(step["id"])]
+        existing.append(CommentedMap(plain))
+        added.append(plain["id"])
+    out = io.StringIO()
+    yaml.dump(data, out)
+    parse_workflow(out.getvalue(), str(workflow_file))  # never write a file that won't load
+    write_atomic(workflow_file, out.getvalue())
+    return added

@@ -31,6 +31,7 @@ from urllib.parse import quote
 from jinja2 import nodes
 
 from ..errors import Problem, WorkflowError
+from ..manifests.http import _AS_TEXT, HTTP_TASK
 from ..manifests.model import Location, Manifest
 from .model import Step, Workflow
 from .render import attribute_chain, environment
@@ -39,6 +40,7 @@ __all__ = ["export_workflow"]
 
 Target = Literal["simworkflow", "conductor"]
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_REFERENCE = re.compile(r"(\$\{[^{}]+\})")
 _RESPONSE_PREFIX = ("response", "body")
 
 
@@ -147,6 +149,10 @@ class _Exporter:
                 "version": 1,
                 "schemaVersion": 2,
                 "inputParameters": list(self.workflow.inputs),
+                # Conductor fills missing inputs from the template: the defaults go with them
+                "inputTemplate": {
+                    k: v.default for k, v in self.workflow.inputs.items() if v.default is not None
+                },
                 "tasks": tasks,
             }
         return {
@@ -171,7 +177,10 @@ class _Exporter:
                     )
                 )
         self.output_paths[step.id] = {o.name: o.path for o in manifest.outputs}
-        with_ = self.value(step.with_, f"{where}.with")
+        raw: Any = step.with_
+        if step.task == HTTP_TASK:  # the values in the shape of its synthetic manifest
+            raw = json.loads(json.dumps(step.compiled_with().source).replace(_AS_TEXT, ""))
+        with_ = self.value(raw, f"{where}.with")
         own = self.value(step.outputs, f"{where}.outputs")
         self.output_paths[step.id].update(
             {k: v for k, v in own.items() if isinstance(v, str)} if isinstance(own, dict) else {}
@@ -228,7 +237,14 @@ class _Exporter:
         template = max(usable, key=lambda t: len(t[1]))[0] if usable else manifest.path
 
         def segment(v: Any) -> str:
-            return v if isinstance(v, str) and "${" in v else quote(str(v), safe="")
+            if not isinstance(v, str):
+                return quote(_text(v), safe="")
+            # the literal text around ${...} references, encoded; the engine fills the rest
+            return "".join(
+                part if _REFERENCE.fullmatch(part) else quote(part, safe="")
+                for part in _REFERENCE.split(v)
+                if part
+            )
 
         path = _PLACEHOLDER.sub(lambda m: segment(values.get(m.group(1), "")), template)
         query = "&".join(
@@ -236,15 +252,31 @@ class _Exporter:
         )
         base = self.base_url or (manifest.servers[0] if manifest.servers else "")
         url = base.rstrip("/") + path + (f"?{query}" if query else "")
-        token = self.ref(("secrets", manifest.auth.env), "auth") or ""
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            manifest.auth.header: f"Bearer {token}",
-            **(values.get("headers") or {}),
-        }
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if manifest.auth.env:
+            token = self.ref(("secrets", manifest.auth.env), "auth") or ""
+            headers[manifest.auth.header] = f"Bearer {token}"
+        extra = values.get("headers")
+        if isinstance(extra, dict):
+            headers.update({str(k): v for k, v in extra.items() if v is not None})
+        elif extra is not None:
+            self.problems.append(
+                Problem(
+                    f"{manifest.id}.headers",
+                    "headers must be a mapping of names to values to be exported",
+                    "headers: {Name: value}",
+                )
+            )
         body = {k: v for k, v in values.items() if locations.get(k) is Location.BODY}
         return url, headers, (body or None)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
 
 
 def _in_order(steps: list[Step]) -> list[Step]:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from ..errors import ManifestError, Problem, TemplateError, WorkflowError, did_you_mean
+from ..manifests.http import HTTP_TASK, http_manifest
 from ..manifests.model import Manifest
 from ..manifests.registry import load_task
 from ..policy import RetryPolicy
@@ -180,6 +181,8 @@ class Workflow(_UserModel):
     _text: str | None = PrivateAttr(None)
     _positions: Any = PrivateAttr(None)
     _manifests: dict[str, Manifest] = PrivateAttr(default_factory=dict)
+    #: Step id -> the synthetic manifest of an ``http`` step (each is its own).
+    _step_manifests: dict[str, Manifest] = PrivateAttr(default_factory=dict)
 
     @property
     def file(self) -> str:
@@ -231,7 +234,10 @@ class Workflow(_UserModel):
         )
 
     def manifest(self, step: Step) -> Manifest:
-        """The manifest of a step's task (loaded when the file was checked)."""
+        """The manifest of a step's task (loaded when the file was checked); an ``http``
+        step's own synthetic one (:mod:`rtk_task.manifests.http`)."""
+        if step.task == HTTP_TASK:
+            return self._step_manifests[step.id]
         return self._manifests[step.task]
 
     def resolve_inputs(
@@ -344,17 +350,22 @@ def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> 
                 )
             )
         seen.setdefault(step.id, i)
-        try:
-            workflow._manifests[step.task] = load_task(step.task)
-        except ManifestError as exc:
-            problems.append(
-                Problem(
-                    f"{file}:{_line(data, ('steps', i, 'task'))}",
-                    f"unknown task {step.task!r}",
-                    exc.first.hint,
+        if step.task == HTTP_TASK:
+            problems.extend(_http_step(workflow, data, file, i, step))
+        else:
+            try:
+                workflow._manifests[step.task] = load_task(step.task)
+            except ManifestError as exc:
+                problems.append(
+                    Problem(
+                        f"{file}:{_line(data, ('steps', i, 'task'))}",
+                        f"unknown task {step.task!r}",
+                        exc.first.hint,
+                    )
                 )
-            )
         for part in ("with", "outputs", "when"):
+            if part == "with" and step.task == HTTP_TASK:
+                continue  # compiled with its manifest
             try:
                 if part == "with":
                     step.compiled_with()
@@ -376,6 +387,39 @@ def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> 
             for f in reference_findings(workflow)
         )
     WorkflowError.collect(problems)
+
+
+_INPUT_REFERENCE = re.compile(r"^\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+
+
+def _http_step(workflow: Workflow, data: Any, file: str, i: int, step: Step) -> list[Problem]:
+    """Build an ``http`` step's manifest; its values are compiled in the core's shape."""
+    problems: list[Problem] = []
+    try:
+        step.compiled_with()  # template syntax, reported where the user wrote it
+    except TemplateError as exc:
+        for p in exc.problems:
+            leaf = ("steps", i, "with", *_path_of(p.where, f"steps.{step.id}.with"))
+            problems.append(
+                Problem(f"{file}:{_line(data, leaf)}", f"{p.where}: {p.message}", p.hint)
+            )
+        return problems
+
+    def type_of(text: str) -> str | None:
+        found = _INPUT_REFERENCE.match(text.strip())
+        spec = workflow.inputs.get(found.group(1)) if found else None
+        return spec.type if spec is not None else None
+
+    plan = http_manifest(step.id, step.with_, workflow.secrets, type_of)
+    for loc, message, hint in plan.problems:
+        at = ("steps", i, "with", *loc)
+        problems.append(
+            Problem(f"{file}:{_line(data, at)}", f"{workflow.field_path(at)}: {message}", hint)
+        )
+    if plan.manifest is not None:
+        workflow._step_manifests[step.id] = plan.manifest
+        step._compiled_with = compile_value(plan.values, f"steps.{step.id}.with")
+    return problems
 
 
 def _path_of(where: str, prefix: str) -> tuple[Any, ...]:

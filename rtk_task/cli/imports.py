@@ -1,0 +1,86 @@
+"""``rtk-task import``: bring requests in from a cURL command or Conductor.
+
+Each command reads its source, makes steps (:mod:`rtk_task.workflows.imports`) and either
+adds them to ``--workflow FILE`` (comments kept, checked before writing) or prints a whole
+workflow as YAML. What could not be carried over, and which environment variables hold the
+credentials found, are printed on stderr; no credential value is ever printed or written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError, Problem
+
+__all__ = ["import_group"]
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import requests as workflow steps: from cURL or a Conductor workflow."""
+
+
+def _emit(steps: list, workflow_file: str | None, name: str) -> None:  # type: ignore[type-arg]
+    from ..workflows.imports import to_yaml
+
+    for s in steps:
+        for note in s.notes:
+            click.echo(f"note: {note}", err=True)
+    if workflow_file is None:
+        text = to_yaml(steps, name=name)
+        from ..workflows.model import parse_workflow
+
+        parse_workflow(text, "<imported>")  # print only what loads
+        click.echo(text, nl=False)
+        return
+    from ..workflows.authoring import add_steps
+
+    inputs: dict[str, dict[str, object]] = {}
+    secrets: dict[str, str] = {}
+    for s in steps:
+        inputs.update(s.inputs)
+        secrets.update(s.secrets)
+    added = add_steps(Path(workflow_file), [s.step for s in steps], inputs, secrets)
+    for sid, s in zip(added, steps, strict=True):
+        click.echo(f"added step {sid!r} ({s.step['task']}) to {workflow_file}")
+
+
+@import_group.command("curl")
+@click.argument("command", required=False)
+@click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Add to it.")
+@click.option("--step", "step_id", help="The new step's id (default: from the task or URL).")
+def curl(command: str | None, workflow_file: str | None, step_id: str | None) -> None:
+    """Import a cURL COMMAND (or read it on stdin) as one step."""
+    from ..workflows.imports import request_step
+    from ..workflows.imports.curl import parse_curl
+
+    text = command if command is not None else sys.stdin.read()
+    if not text.strip():
+        raise ConfigError(Problem("curl", "no command given", "rtk-task import curl 'curl ...'"))
+    step = request_step(parse_curl(text), step_id)
+    _emit([step], workflow_file, "imported")
+
+
+@import_group.command("conductor")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Add to it.")
+def conductor(file: str, workflow_file: str | None) -> None:
+    """Import a Conductor workflow's HTTP tasks as steps."""
+    from ..workflows.imports.conductor import import_conductor
+
+    imported = import_conductor(_read(file), file)
+    _emit(imported.steps, workflow_file, imported.name)
+    for note in imported.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+def _read(file: str) -> str:
+    from ..errors import FileError
+
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileError(Problem(file, f"cannot read: {exc}")) from None

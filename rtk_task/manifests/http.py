@@ -1,0 +1,228 @@
+"""The plain ``http`` task: one step's ``with:`` as a synthetic, per-step :class:`Manifest`.
+
+A step ``task: http`` gives ``with: {method, url, headers, query, body}``. Its request is
+described by a manifest built from that step alone, so that validating, building, sending,
+reading the answer and the step's ``outputs:`` are the same code as for every other task.
+What this module guarantees:
+
+- The URL's scheme, host and port are literals from the workflow file: a template there is
+  refused, so no input can change where the request goes. Only whole path segments may be
+  templated; each becomes a path parameter, percent-encoded as one segment when sent.
+- ``query`` keys become query parameters and ``body`` keys (a mapping) body fields; a literal
+  query string in the URL joins ``query``. A name used twice is refused.
+- ``Authorization: Bearer {{ secrets.NAME }}`` becomes the manifest's auth (the secret's
+  environment variable), so the value is masked everywhere like the API token.
+- ``POST`` and ``PATCH`` are not idempotent: after an ambiguous failure they are never sent
+  again. ``GET``, ``HEAD``, ``OPTIONS``, ``PUT`` and ``DELETE`` are.
+
+:func:`http_manifest` returns the manifest, the step's values in the shape the core reads
+(path, query and body names side by side, ``headers``), and every problem found, each with
+its field path under ``with``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from .model import Auth, Manifest, Param, Parameters, ParamType
+
+__all__ = ["HTTP_TASK", "HttpPlan", "http_manifest"]
+
+#: The task name of a plain HTTP step.
+HTTP_TASK = "http"
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_MARKERS = ("{{", "{%", "{#")
+_KEYS = ("method", "url", "headers", "query", "body")
+_BEARER_SECRET = re.compile(r"^\s*Bearer\s+\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
+_LAST_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
+# a path segment that is exactly one template: rendered as text (a path is text on the wire)
+_AS_TEXT = "{#- path segment -#}"
+_TYPES = {
+    bool: ParamType.BOOLEAN,
+    int: ParamType.INTEGER,
+    float: ParamType.NUMBER,
+    str: ParamType.STRING,
+    dict: ParamType.OBJECT,
+    list: ParamType.ARRAY,
+}
+
+#: ``(field path under with, message, hint)``
+HttpProblem = tuple[tuple[Any, ...], str, str]
+
+
+@dataclass
+class HttpPlan:
+    """What :func:`http_manifest` found: the manifest, the core-shaped values, problems."""
+
+    manifest: Manifest | None
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: list[HttpProblem] = field(default_factory=list)
+
+
+def _templated(value: Any) -> bool:
+    return isinstance(value, str) and any(m in value for m in _MARKERS)
+
+
+def _task_id(step_id: str) -> str:
+    name = re.sub(r"[^a-z0-9_]", "_", step_id.lower()) or "step"
+    return f"http.{name}"
+
+
+def http_manifest(
+    step_id: str,
+    with_: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    type_of: Callable[[str], str | None] = lambda text: None,
+) -> HttpPlan:
+    """The synthetic manifest of the ``http`` step ``step_id``.
+
+    ``secrets`` maps the workflow's secret names to environment variables; ``type_of`` gives
+    the type a template stands for (``"integer"`` for ``{{ inputs.n }}``), ``None`` when it
+    cannot know (the field is then a string).
+    """
+    plan = HttpPlan(None)
+    problems = plan.problems
+    for key in with_:
+        if key not in _KEYS:
+            problems.append(((key,), f"an http step has no {key!r}", f"use {', '.join(_KEYS)}"))
+    method = with_.get("method", "GET")
+    if not isinstance(method, str) or method.upper() not in _METHODS:
+        problems.append(
+            (("method",), f"not an HTTP method: {method!r}", f"one of {', '.join(_METHODS)}")
+        )
+        method = "GET"
+    method = method.upper()
+    url = with_.get("url")
+    if not isinstance(url, str) or not url:
+        problems.append((("url",), "an http step needs a url", "url: https://host/path"))
+        return plan
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append((("url",), f"not an http(s) URL: {url!r}", "e.g. https://host/path"))
+        return plan
+    if any(_templated(p) for p in (parts.netloc, parts.query, parts.fragment)):
+        problems.append(
+            (
+                ("url",),
+                "only whole path segments of a url can be templated",
+                "the host is a literal; put values in path segments, `query:` or `body:`",
+            )
+        )
+        return plan
+    if parts.fragment:
+        problems.append((("url",), "a url fragment (#...) is never sent", "leave it out"))
+    values: dict[str, Any] = {}
+    path_params: list[Param] = []
+    segments: list[str] = []
+    for segment in parts.path.split("/"):
+        if not _templated(segment):
+            # literal: kept as written (already-encoded text stays), braces encoded
+            segments.append(quote(segment, safe="/:@!$&'()*+,;=-._~%"))
+            continue
+        if not (segment.startswith("{{") and segment.endswith("}}")) or segment.count("{{") > 1:
+            problems.append(
+                (
+                    ("url",),
+                    f"path segment {segment!r} mixes text and a template",
+                    "template a whole segment: /items/{{ inputs.id }}",
+                )
+            )
+            continue
+        found = _LAST_NAME.search(segment)
+        name = found.group(1) if found else "segment"
+        base, n = name, 2
+        while name in values or name == "headers":
+            name, n = f"{base}_{n}", n + 1
+        values[name] = segment + _AS_TEXT
+        path_params.append(Param(name=name, type=ParamType.STRING, required=True))
+        segments.append("{" + name + "}")
+    path = "/".join(segments) or "/"
+    query_params: list[Param] = []
+    query: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
+    given_query = with_.get("query")
+    if given_query is not None and not isinstance(given_query, dict):
+        problems.append((("query",), "query is a mapping", "query: {name: value}"))
+    elif given_query:
+        query.update({str(k): v for k, v in given_query.items()})
+    for name, value in query.items():
+        if name in values or name == "headers":
+            problems.append(
+                (("query", name), f"{name!r} names a path segment too", "rename one of them")
+            )
+            continue
+        values[name] = value
+        query_params.append(Param(name=name, type=_type(value, type_of), nullable=True))
+    body = with_.get("body")
+    body_params: list[Param] = []
+    if body is not None and not isinstance(body, dict):
+        problems.append(
+            (("body",), "the body of an http step is a mapping (a JSON object)", "body: {a: 1}")
+        )
+    elif body:
+        for name, value in body.items():
+            name = str(name)
+            if name in values or name == "headers":
+                problems.append(
+                    (
+                        ("body", name),
+                        f"{name!r} is a query parameter or path segment too",
+                        "a body field and a query parameter cannot share a name",
+                    )
+                )
+                continue
+            values[name] = value
+            body_params.append(Param(name=name, type=_type(value, type_of), nullable=True))
+    auth = Auth(env="")
+    headers = with_.get("headers")
+    if headers is not None and not isinstance(headers, dict):
+        problems.append((("headers",), "headers is a mapping", "headers: {Name: value}"))
+    elif headers:
+        kept: dict[str, Any] = {}
+        for name, value in headers.items():
+            if str(name).lower() != "authorization":
+                kept[str(name)] = value
+                continue
+            bearer = _BEARER_SECRET.match(value) if isinstance(value, str) else None
+            if bearer is None or bearer.group(1) not in secrets:
+                problems.append(
+                    (
+                        ("headers", name),
+                        "Authorization is given as a declared secret",
+                        'Authorization: "Bearer {{ secrets.NAME }}" with NAME under `secrets:`',
+                    )
+                )
+                continue
+            auth = Auth(header=str(name), env=secrets[bearer.group(1)])
+        if kept:
+            values["headers"] = kept
+    if problems:
+        return plan
+    plan.values = values
+    plan.manifest = Manifest(
+        id=_task_id(step_id),
+        summary=f"{method} {parts.scheme}://{parts.netloc}{parts.path}",
+        method=method,  # checked against _METHODS above
+        path=path,
+        servers=(f"{parts.scheme}://{parts.netloc}",),
+        auth=auth,
+        parameters=Parameters(
+            path=tuple(path_params), query=tuple(query_params), body=tuple(body_params)
+        ),
+        body_required="body" in with_,
+        success_status=(200, 201, 202, 203, 204, 206),
+        idempotent=method in _IDEMPOTENT,
+    )
+    return plan
+
+
+def _type(value: Any, type_of: Callable[[str], str | None]) -> ParamType:
+    """The type a value is validated as: a literal's own, a template's as ``type_of`` says."""
+    if _templated(value):
+        known = type_of(value)
+        return ParamType(known) if known in set(ParamType) else ParamType.STRING
+    return _TYPES.get(type(value), ParamType.STRING)
