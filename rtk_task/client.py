@@ -98,8 +98,14 @@ class _Base:
         return self._tasks.get(task) or self._tasks.setdefault(task, load_task(task))
 
     def _credentials(self, manifest: Manifest) -> tuple[SecretStr | None, Redactor]:
-        """The token for ``manifest`` (the client's, else its ``auth.env`` now) and its mask."""
-        if self._token is not None:
+        """The token for ``manifest`` (the client's, else its ``auth.env`` now) and its mask.
+
+        A task with no auth gets none; a task with a server of its own (a plain ``http``
+        step) never gets the client's token, only its own variable's.
+        """
+        if manifest.auth.type == "none":
+            return None, self._redactor
+        if self._token is not None and not manifest.fixed_server:
             return self._token, self._redactor
         env = manifest.auth.env
         value = os.environ.get(env) or None

@@ -96,7 +96,7 @@ def prepare(
         )
     except RtkError as exc:
         return error_result(manifest.id, exc, redactor)
-    if token is None and require_token:
+    if token is None and require_token and manifest.auth.type != "none":
         return error_result(
             manifest.id,
             ConfigError(

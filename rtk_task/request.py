@@ -132,8 +132,11 @@ def _shell_words(text: str, env: Mapping[str, str], redactor: Redactor) -> str:
 
 
 def resolve_base_url(manifest: Manifest, override: str | None = None) -> str:
-    """``override``, else ``RTK_BASE_URL``, else the manifest's first server."""
+    """``override``, else ``RTK_BASE_URL``, else the manifest's first server; a task with a
+    fixed server (a plain ``http`` step) always goes to its own."""
     server = manifest.servers[0] if manifest.servers else ""
+    if manifest.fixed_server:
+        return _checked_base_url(server, manifest.id)
     return _checked_base_url(override or os.environ.get("RTK_BASE_URL") or server, manifest.id)
 
 

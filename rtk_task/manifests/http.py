@@ -177,7 +177,7 @@ def http_manifest(
                 continue
             values[name] = value
             body_params.append(Param(name=name, type=_type(value, type_of), nullable=True))
-    auth = Auth(env="")
+    auth = Auth(type="none", env="")
     headers = with_.get("headers")
     if headers is not None and not isinstance(headers, dict):
         problems.append((("headers",), "headers is a mapping", "headers: {Name: value}"))
@@ -209,6 +209,7 @@ def http_manifest(
         method=method,  # checked against _METHODS above
         path=path,
         servers=(f"{parts.scheme}://{parts.netloc}",),
+        fixed_server=True,
         auth=auth,
         parameters=Parameters(
             path=tuple(path_params), query=tuple(query_params), body=tuple(body_params)

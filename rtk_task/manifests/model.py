@@ -112,9 +112,10 @@ class Parameters(_Frozen):
 
 
 class Auth(_Frozen):
-    """How a request is authenticated: a bearer token read from an environment variable."""
+    """How a request is authenticated: a bearer token read from an environment variable, or
+    (``type: none``) nothing."""
 
-    type: Literal["bearer"] = "bearer"
+    type: Literal["bearer", "none"] = "bearer"
     header: str = "Authorization"
     env: str = "CLOUDFLARE_API_TOKEN"
 
@@ -158,6 +159,9 @@ class Manifest(_Frozen):
     #: parameters and needs none that is missing (``path`` wins a tie).
     alternate_paths: tuple[str, ...] = ()
     servers: tuple[str, ...] = ()
+    #: The task talks to its own server only (a plain ``http`` step): a base URL given to a
+    #: client or the CLI never moves it, and a client's own token is never sent to it.
+    fixed_server: bool = False
     # factories, not instances: a default instance would build the models at import
     auth: Auth = Field(default_factory=Auth)
     parameters: Parameters = Field(default_factory=Parameters)

@@ -115,7 +115,7 @@ def check_workflow(
     findings.extend(never_runs(workflow, steps))
     deferred: list[Deferred] = []
     for i, step in enumerate(workflow.steps):
-        if (steps is None or step.id in steps) and step.task in workflow._manifests:
+        if (steps is None or step.id in steps) and workflow.has_manifest(step):
             findings.extend(_value_findings(workflow, i, step, inputs, deferred))
     # in file order: by step, then as found
     findings.sort(key=lambda f: f.loc[1] if len(f.loc) > 1 and isinstance(f.loc[1], int) else -1)
@@ -298,7 +298,7 @@ def _reference_type(workflow: Workflow, index: int, chain: tuple[str, ...]) -> _
 
 def _output_type(workflow: Workflow, step: Step, name: str) -> str | None:
     """The type of one of a step's outputs, when its manifest's schema says it."""
-    manifest = workflow._manifests.get(step.task)
+    manifest = workflow.manifest(step) if workflow.has_manifest(step) else None
     if manifest is None:
         return None
     if name in step.outputs:

@@ -240,6 +240,12 @@ class Workflow(_UserModel):
             return self._step_manifests[step.id]
         return self._manifests[step.task]
 
+    def has_manifest(self, step: Step) -> bool:
+        """Whether the step's task was found when the file was loaded."""
+        if step.task == HTTP_TASK:
+            return step.id in self._step_manifests
+        return step.task in self._manifests
+
     def resolve_inputs(
         self, given: dict[str, Any], *, only: set[str] | None = None
     ) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def reference_findings(workflow: Workflow, only: set[str] | None = None) -> list
 
 def step_outputs(workflow: Workflow, step: Step) -> list[str]:
     """The outputs a step can have: its manifest's, then its own ``outputs:``."""
-    manifest = workflow._manifests.get(step.task)
+    manifest = workflow.manifest(step) if workflow.has_manifest(step) else None
     names = [o.name for o in manifest.outputs] if manifest is not None else []
     return [*names, *(k for k in step.outputs if k not in names)]
 
@@ -99,7 +99,7 @@ def _reference_problems(
                             f"steps.{target}.outputs.NAME",
                         )
                     )
-                elif len(chain) > 3 and workflow.steps[at].task in workflow._manifests:
+                elif len(chain) > 3 and workflow.has_manifest(workflow.steps[at]):
                     names = step_outputs(workflow, workflow.steps[at])
                     if chain[3] not in names:
                         problems.append(
