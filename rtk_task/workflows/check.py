@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from ..errors import Problem, WorkflowError
 from ..inputs import _node, _problem, input_model
+from ..manifests.http import HTTP_TASK
 from ..manifests.model import Location, Manifest
 from .model import Step, Workflow
 from .references import Finding, never_runs, reference_findings, step_outputs
@@ -115,8 +116,10 @@ def check_workflow(
     findings.extend(never_runs(workflow, steps))
     deferred: list[Deferred] = []
     for i, step in enumerate(workflow.steps):
-        if (steps is None or step.id in steps) and workflow.has_manifest(step):
-            findings.extend(_value_findings(workflow, i, step, inputs, deferred))
+        # an http step's values make its manifest (checked when the file loads): no more to do
+        if (steps is None or step.id in steps) and step.task != HTTP_TASK:
+            if workflow.has_manifest(step):
+                findings.extend(_value_findings(workflow, i, step, inputs, deferred))
     # in file order: by step, then as found
     findings.sort(key=lambda f: f.loc[1] if len(f.loc) > 1 and isinstance(f.loc[1], int) else -1)
     problems = tuple(
