@@ -117,9 +117,9 @@ def check_workflow(
     deferred: list[Deferred] = []
     for i, step in enumerate(workflow.steps):
         # an http step's values make its manifest (checked when the file loads): no more to do
-        if (steps is None or step.id in steps) and step.task != HTTP_TASK:
-            if workflow.has_manifest(step):
-                findings.extend(_value_findings(workflow, i, step, inputs, deferred))
+        wanted = steps is None or step.id in steps
+        if wanted and step.task != HTTP_TASK and workflow.has_manifest(step):
+            findings.extend(_value_findings(workflow, i, step, inputs, deferred))
     # in file order: by step, then as found
     findings.sort(key=lambda f: f.loc[1] if len(f.loc) > 1 and isinstance(f.loc[1], int) else -1)
     problems = tuple(
