@@ -12,13 +12,14 @@ and remote failures are results with ``ok: false``, never raised (use
 the request that would be sent, nothing sent.
 
 The token: one given to the client is used for every task; a client given none reads the
-environment variable the called task's manifest names (``auth.env``), at call time.
+environment variable the called task's manifest names (``auth.env``), at call time, with
+trailing CR/LF stripped (a token saved with Windows line ends); a token holding any other
+control character is a ``config`` error and nothing is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterable
 from functools import cached_property
@@ -54,7 +55,7 @@ from .retry import (
     retry_after_seconds,
     retry_flow,
 )
-from .secrets import Redactor
+from .secrets import Redactor, control_characters, read_env
 
 __all__ = ["AsyncClient", "Client", "Task"]
 
@@ -108,9 +109,18 @@ class _Base:
         if self._token is not None and not manifest.fixed_server:
             return self._token, self._redactor
         env = manifest.auth.env
-        value = os.environ.get(env) or None
+        value = read_env(env) or None  # trailing CR/LF stripped: a file with Windows line ends
         if value is None:
             return None, self._redactor
+        if control_characters(value):
+            raise ConfigError(
+                Problem(
+                    env,
+                    "the token holds a control character (a line break?), "
+                    "which no header may hold; nothing was sent",
+                    f"set {env} to the token alone, on one line",
+                )
+            )
         known = self._env_tokens.get(env)
         if known is None or known[0] != value:
             known = (value, SecretStr(value), Redactor([value]))
@@ -129,7 +139,10 @@ class _Base:
     ) -> Flow | TaskResult:
         """The flow of one call, or the result of a call that cannot start (nothing sent)."""
         manifest = self._manifest(task)
-        token, redactor = self._credentials(manifest)
+        try:
+            token, redactor = self._credentials(manifest)
+        except ConfigError as exc:
+            return error_result(manifest.id, exc, self._redactor.extend(secrets))
         if secrets:
             redactor = redactor.extend(secrets)
         base_url = base_url or self.base_url
@@ -167,7 +180,10 @@ class _Base:
         masked, ``attempts`` 0), or, with ``ok`` false, why it cannot be built.
         """
         manifest = self._manifest(task)
-        token, redactor = self._credentials(manifest)
+        try:
+            token, redactor = self._credentials(manifest)
+        except ConfigError as exc:
+            return error_result(manifest.id, exc, self._redactor.extend(secrets))
         result, _ = dry_run(
             manifest,
             inputs,

@@ -10,7 +10,6 @@ request, and its cURL text. Only the clients touch the network.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -26,7 +25,7 @@ from .manifests.model import Manifest
 from .providers.cloudflare import api_errors as envelope_errors
 from .request import PreparedRequest, build_request, resolve_base_url
 from .result import ErrorInfo, TaskResult, construct, extract_tree
-from .secrets import Redactor
+from .secrets import Redactor, read_env
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -42,6 +41,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+#: A body that is not JSON nor text is shown cut to this many characters.
+DISPLAY_CHARS = 2048
 
 
 class ResponseTooLarge(Exception):
@@ -121,7 +122,7 @@ def preview(
     The token comes from the task's own environment variable (``auth.env``), is optional and
     is shown masked. Needs no HTTP client, so a dry run never loads one.
     """
-    token = os.environ.get(manifest.auth.env) or None
+    token = read_env(manifest.auth.env) or None
     return dry_run(
         manifest,
         inputs,
@@ -165,11 +166,13 @@ def finish(
     plan = compiled(call.manifest)
     content_type = headers.get("content-type", "")
     lowered = content_type.lower()
-    body, problem = _parse(lowered, raw)
+    body, problem = _parse(lowered, raw, redactor)
     wrong_type = problem is None and bool(raw) and "json" not in lowered and plan.promises_json
     if wrong_type and 200 <= status < 300:
         problem = f"expected a JSON answer, got {content_type or 'no content type'}"
-    if redactor and redactor.contains(raw):
+    # a secret the raw bytes do not show as such can still be in the parsed body: written
+    # with \u escapes, or in UTF-16/32 (NUL bytes) JSON
+    if redactor and (redactor.contains(raw) or b"\\u" in raw or b"\0" in raw):
         body = redactor.value(body)
     ok = 200 <= status < 300 and problem is None
     error = None
@@ -230,8 +233,12 @@ def failed(call: Call, exc: Exception, *, attempts: int, elapsed_ms: float) -> T
     )
 
 
-def _parse(content_type: str, raw: bytes) -> tuple[Any, str | None]:
-    """The body by its (lower-case) content type, and what is wrong with it, if anything."""
+def _parse(content_type: str, raw: bytes, redactor: Redactor) -> tuple[Any, str | None]:
+    """The body by its (lower-case) content type, and what is wrong with it, if anything.
+
+    A body kept as text only for display is cut to :data:`DISPLAY_CHARS` by the redactor, so
+    a secret across the cut does not show its first part.
+    """
     if not raw:
         return None, None
     if "json" in content_type:
@@ -242,11 +249,18 @@ def _parse(content_type: str, raw: bytes) -> tuple[Any, str | None]:
                 # what the fast parser refuses and JSON allows: a BOM, UTF-16 or UTF-32
                 return json.loads(raw), None
             except (ValueError, RecursionError):
-                return raw[:2048].decode("utf-8", "replace"), f"malformed JSON body: {exc}"
-    text = raw.decode("utf-8", "replace")
+                shown = _display(raw, redactor)
+                return shown, f"malformed JSON body: {exc}"
     if content_type.startswith("text/") or not content_type:
-        return text, None
-    return text[:2048], None
+        return raw.decode("utf-8", "replace"), None
+    return _display(raw, redactor), None
+
+
+def _display(raw: bytes, redactor: Redactor) -> str:
+    """The start of ``raw`` as text, cut to :data:`DISPLAY_CHARS`, secrets masked."""
+    # 4 bytes a character at most, and room for a secret that straddles the cut
+    text = raw[: 4 * DISPLAY_CHARS + 4096].decode("utf-8", "replace")
+    return redactor.cut(text, DISPLAY_CHARS)
 
 
 def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:

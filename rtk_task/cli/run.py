@@ -3,15 +3,17 @@ workflow on an engine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
+import signal
 import sys
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NoReturn
 
 import click
 
 from ..engines import ENGINES
-from ..errors import EXIT_BAD_INPUT, ConfigError, Problem, RtkError
+from ..errors import EXIT_BAD_INPUT, ConfigError, Problem
 from ._common import echo_json, parse_pairs, read_json
 
 # -- calling tasks ----------------------------------------------------------------------------
@@ -178,10 +180,9 @@ def test_step(
     A step that reads earlier steps' outputs takes them from --output, else from the newest
     run records in .rtk-task/runs/.
     """
-    from ..execute import error_result, preview
-    from ..secrets import Redactor
+    from ..execute import preview
     from ..workflows.model import load_workflow
-    from ..workflows.step import StepRun
+    from ..workflows.step import start_step
 
     wf = load_workflow(workflow)
     step = wf.step(step_id)
@@ -192,12 +193,10 @@ def test_step(
     check_workflow(wf, inputs, steps={step.id}).raise_for_problems()  # nothing sent on a problem
     outputs = _step_outputs(wf, step, output_pairs)
     manifest_ = wf.manifest(step)
-    try:
-        run = StepRun(wf, step, inputs, outputs)
-    except RtkError as exc:
-        token = os.environ.get(manifest_.auth.env)
-        result = error_result(step.task, exc, Redactor([token]))
-        _show(result, as_json=as_json, curl_text=None, dry_run=dry_run)
+    run, failed = start_step(wf, step, inputs, outputs)  # masks as `run` does
+    if run is None:
+        assert failed is not None
+        _show(failed, as_json=as_json, curl_text=None, dry_run=dry_run)
         return
     result, curl_text = preview(
         manifest_, run.inputs, base_url=base_url, secrets=run.secrets.values()
@@ -248,13 +247,16 @@ def run_cmd(
     concurrency: int,
     as_json: bool,
 ) -> None:
-    """Run a workflow: steps in dependency order, each step's status as it finishes."""
-    import os
+    """Run a workflow: steps in dependency order, each step's status as it finishes.
 
+    The run record (.rtk-task/runs/) is written before the first request and kept up to date:
+    an interrupt (Ctrl-C: exit 130; SIGTERM: 143) or a failing disk leaves one that says
+    which steps were sent with an unknown outcome.
+    """
     from ..engines import get_engine
     from ..secrets import Redactor
     from ..workflows.model import load_workflow
-    from ..workflows.records import write_record
+    from ..workflows.records import RunRecord
     from .present import format_step_line
 
     wf = load_workflow(workflow)
@@ -262,27 +264,83 @@ def run_cmd(
     from ..workflows.check import check_workflow
 
     check_workflow(wf, inputs).raise_for_problems()  # the whole workflow, before any request
+    # the token rule: each task's own variable
+    token_envs = {wf.manifest(s).auth.env for s in wf.steps if wf.manifest(s).auth.env}
+    redactor = Redactor.from_env([*token_envs, *wf.secrets.values()])
+    record = RunRecord(wf.file, wf.name, inputs=inputs, redactor=redactor)
+    runner = get_engine(engine, concurrency=concurrency)
+    record.begin()  # nothing is sent without a record: a FileError here exits 2
+
+    def started(step: Any) -> None:
+        record.started(step.id, step.task)
 
     def show(step: Any, result: Any) -> None:
+        record.finished(step.id, result)
         if not as_json:
             click.echo(format_step_line(step.id, result))
 
-    runner = get_engine(engine, concurrency=concurrency)
-    run = runner.run(wf, inputs, base_url=base_url, on_step=show)
-    redactor = Redactor(
-        [
-            # the token rule: each task's own variable
-            *(os.environ.get(env) for env in {wf.manifest(s).auth.env for s in wf.steps}),
-            *(os.environ.get(env) for env in wf.secrets.values()),
-        ]
-    )
-    path = write_record(wf.file, wf.name, run.steps, ok=run.ok, inputs=inputs, redactor=redactor)
+    with _signals_as_interrupts() as caught:
+        try:
+            run = runner.run(wf, inputs, base_url=base_url, on_step=show, on_start=started)
+        except KeyboardInterrupt:
+            record.end(ok=False, state="interrupted")
+            _interrupted(record, caught[0] if caught else signal.SIGINT)
+        except BaseException:
+            record.end(ok=False, state="crashed")
+            raise
+    record.end(ok=run.ok)
     if as_json:
         echo_json(run.to_json())
     else:
         click.echo(
             f"{'ok' if run.ok else 'failed'}: {wf.name} ({len(run.steps)} steps); "
-            f"recorded in {path}"
+            + (f"recorded in {record.path}" if record.error is None else "NOT recorded")
         )
-    sent_nothing = all(not r.sent for r in run.steps.values() if not r.ok)
+    if record.error is not None:
+        click.echo(
+            click.style("error: ", fg="red", bold=True)
+            + "the run record could not be completed; the steps above were sent. "
+            + record.error.render(),
+            err=True,
+        )
+        sys.exit(1)
+    sent_nothing = all(not _sent(r) for r in run.steps.values() if not r.ok)
     sys.exit(0 if run.ok else (EXIT_BAD_INPUT if sent_nothing else 1))
+
+
+def _sent(result: Any) -> bool:
+    """Whether a result's request may have left: an answer, an attempt, or a sent kind."""
+    return bool(result.sent or result.attempts or result.status_code is not None)
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts() -> Iterator[list[signal.Signals]]:
+    """SIGTERM handled as Ctrl-C (the run is cancelled cleanly); the signal caught is listed."""
+    caught: list[signal.Signals] = []
+
+    def on_term(signum: int, frame: Any) -> None:
+        caught.append(signal.Signals(signum))
+        signal.raise_signal(signal.SIGINT)  # asyncio cancels the run on SIGINT, not SIGTERM
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread (an embedding caller): leave signals alone
+        yield caught
+        return
+    try:
+        yield caught
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(record: Any, signum: signal.Signals) -> NoReturn:
+    """Report an interrupted run and exit 128 + the signal's number."""
+    unknown = ", ".join(sorted(record.unknown)) or "none"
+    where = f"recorded in {record.path}" if record.error is None else "NOT recorded"
+    click.echo(
+        f"interrupted ({signum.name}): steps sent with an unknown outcome: {unknown}; {where}",
+        err=True,
+    )
+    if record.error is not None:
+        click.echo(click.style("error: ", fg="red", bold=True) + record.error.render(), err=True)
+    sys.exit(128 + int(signum))

@@ -6,10 +6,13 @@
     run = engine.run(workflow, inputs, base_url=..., on_step=...)
 
 Every engine is an :class:`Engine`: a ``name`` and ``run(workflow, inputs, *, base_url,
-on_step) -> RunResult``. ``local`` runs the steps in this process
-(:func:`rtk_task.workflows.runner.run_workflow`); ``temporal`` and ``prefect`` are thin
-adapters that schedule with the same :func:`~rtk_task.workflows.runner.schedule` and run each
-step through :func:`~rtk_task.workflows.runner.run_step_async` on one client per worker
+on_step, on_start) -> RunResult``. ``on_start`` hears a step before its request may leave
+(the local engine as each step starts; engines that run steps elsewhere, for every step
+before the run begins), so a run record can say "sent, outcome unknown" until ``on_step``.
+``local`` runs the steps in this process (:func:`rtk_task.workflows.runner.run_workflow`);
+``temporal`` and ``prefect`` are thin adapters that schedule with the same
+:func:`~rtk_task.workflows.runner.schedule` and run each step through
+:func:`~rtk_task.workflows.runner.run_step_async` on one client per worker
 (:mod:`rtk_task.engines.worker`).
 
 Guarantees: asking for an engine imports its library and nothing else; a missing extra is a
@@ -30,10 +33,12 @@ if TYPE_CHECKING:
     from ..workflows.model import Step, Workflow
     from ..workflows.runner import RunResult
 
-__all__ = ["ENGINES", "Engine", "OnStep", "get_engine", "run_on_engine"]
+__all__ = ["ENGINES", "Engine", "OnStart", "OnStep", "get_engine", "run_on_engine", "starting"]
 
 #: Called with each step and its result, in file order, as the run reports them.
 OnStep = Callable[["Step", "TaskResult"], None]
+#: Called with a step before its request may be sent.
+OnStart = Callable[["Step"], None]
 
 #: Engine name -> (module, class, the extra that installs its library or ``None``).
 _REGISTRY: dict[str, tuple[str, str, str | None]] = {
@@ -61,8 +66,10 @@ class Engine(Protocol):
         *,
         base_url: str | None = None,
         on_step: OnStep | None = None,
+        on_start: OnStart | None = None,
     ) -> RunResult:
-        """Run ``workflow`` with ``inputs``; ``on_step`` hears each finished step."""
+        """Run ``workflow`` with ``inputs``; ``on_start`` hears each step before it may be
+        sent, ``on_step`` each finished step."""
 
 
 def get_engine(name: str, *, concurrency: int = 4) -> Engine:
@@ -88,6 +95,13 @@ def get_engine(name: str, *, concurrency: int = 4) -> Engine:
         ) from None
     engine: Engine = getattr(module, class_name)(concurrency=concurrency)
     return engine
+
+
+def starting(workflow: Workflow, on_start: OnStart | None) -> None:
+    """Tell ``on_start`` of every step: for engines whose steps start out of our sight."""
+    if on_start is not None:
+        for step in workflow.steps:
+            on_start(step)
 
 
 def run_on_engine(

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..workflows.model import Workflow
 from ..workflows.runner import RunResult, run_workflow
-from . import OnStep
+from . import OnStart, OnStep
 
 __all__ = ["LocalEngine"]
 
@@ -32,8 +32,14 @@ class LocalEngine:
         *,
         base_url: str | None = None,
         on_step: OnStep | None = None,
+        on_start: OnStart | None = None,
     ) -> RunResult:
         """Run ``workflow`` in this process; ``on_step`` hears each step as it finishes."""
         return run_workflow(
-            workflow, inputs, base_url=base_url, concurrency=self.concurrency, on_step=on_step
+            workflow,
+            inputs,
+            base_url=base_url,
+            concurrency=self.concurrency,
+            on_step=on_step,
+            on_start=on_start,
         )

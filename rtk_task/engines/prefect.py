@@ -48,7 +48,7 @@ from prefect import flow, task
 from ..result import TaskResult
 from ..workflows.model import Step, Workflow
 from ..workflows.runner import RunResult, schedule
-from . import OnStep, run_on_engine
+from . import OnStart, OnStep, run_on_engine, starting
 from .worker import SharedClient, WorkerConfig, parsed_workflow, step_options
 
 __all__ = ["PrefectEngine", "http_task", "run_step_task", "workflow_flow"]
@@ -167,9 +167,11 @@ class PrefectEngine:
         *,
         base_url: str | None = None,
         on_step: OnStep | None = None,
+        on_start: OnStart | None = None,
     ) -> RunResult:
         """Run ``workflow`` as a Prefect flow; ``on_step`` hears each step, in file order."""
         values = workflow.resolve_inputs(dict(inputs))
+        starting(workflow, on_start)  # the steps start on the engine, out of our sight
         with _configured(WorkerConfig.for_run(workflow, base_url)):
             return run_on_engine(
                 "prefect",

@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from ..result import TaskResult
     from ..workflows.model import Step, Workflow
     from ..workflows.runner import RunResult, schedule
-    from . import OnStep, run_on_engine
+    from . import OnStart, OnStep, run_on_engine, starting
     from .worker import SharedClient, WorkerConfig, parsed_workflow, step_options
 
 __all__ = [
@@ -266,9 +266,11 @@ class TemporalEngine:
         *,
         base_url: str | None = None,
         on_step: OnStep | None = None,
+        on_start: OnStart | None = None,
     ) -> RunResult:
         """Run ``workflow`` on Temporal; ``on_step`` hears each step, in file order, after."""
         values = workflow.resolve_inputs(dict(inputs))
+        starting(workflow, on_start)  # the steps start on the engine, out of our sight
         address = os.environ.get("RTK_TEMPORAL_ADDRESS")
         return run_on_engine(
             "temporal",

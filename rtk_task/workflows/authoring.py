@@ -3,16 +3,25 @@
 The file is edited as round-trip YAML, so the user's comments, key order and formatting stay
 as they were; the new step goes at the end. The result is checked as a workflow before it is
 written, and written whole or not at all.
+
+Concurrent edits do not lose each other: an edit holds an exclusive lock (``flock``) on a lock
+file beside the workflow (``.NAME.lock``) from reading to writing, so ten ``add`` at once all
+land. The file keeps its mode, and a symlink is followed: the file it points to is edited and
+the link stays.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, WorkflowError
-from ..files import write_atomic
+from ..files import real_path, write_atomic
 from ..manifests.model import INPUT_LOCATIONS, Manifest, ParamType
 from ..manifests.registry import load_task
 
@@ -39,8 +48,31 @@ def add_step(workflow_file: Path, task_id: str, step_id: str | None = None) -> s
     """Append a step for ``task_id`` with every required parameter as an input placeholder.
 
     Missing workflow inputs are declared; the file is created if it does not exist. Returns
-    the step id.
+    the step id. Holds the workflow's lock while it reads and writes (see the module).
     """
+    with _locked(real_path(workflow_file)):
+        return _add_step(workflow_file, task_id, step_id)
+
+
+@contextlib.contextmanager
+def _locked(target: Path) -> Iterator[None]:
+    """An exclusive lock on ``.NAME.lock`` beside ``target``, held until the block ends."""
+    lock = target.parent / f".{target.name}.lock"
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise WorkflowError(
+            Problem(str(lock), f"cannot lock the workflow: {exc.strerror or exc}")
+        ) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits for another edit of the same file to finish
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _add_step(workflow_file: Path, task_id: str, step_id: str | None) -> str:
+    """:func:`add_step`, under the lock."""
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 

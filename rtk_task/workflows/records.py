@@ -1,8 +1,15 @@
 """Run records under ``.rtk-task/runs/`` in the working directory.
 
-Every ``run`` and live ``test`` writes one JSON file (whole or not at all; results are already
-masked). ``test --step`` of a later step reads the outputs its step needs from the newest
-records that have them.
+Every ``run`` and live ``test`` writes one JSON file (whole or not at all each time; results
+are already masked). ``test --step`` of a later step reads the outputs its step needs from the
+newest records that have them.
+
+A :class:`RunRecord` is written BEFORE the first request (``state: "running"``), again when a
+step starts (its result says ``ambiguous``: "sent, outcome unknown") and when it finishes,
+and at the end (``"finished"`` or ``"interrupted"``). So an interrupt, a kill, a crash or a
+full disk after a send leaves a record saying which steps were sent and which outcomes are
+unknown. The first write failing means nothing may be sent (:class:`~rtk_task.errors.FileError`);
+a later one is kept in :attr:`RunRecord.error` and the run goes on to report its results.
 """
 
 from __future__ import annotations
@@ -12,13 +19,104 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import FileError, Problem
 from ..files import write_atomic
-from ..result import TaskResult
+from ..result import ErrorInfo, TaskResult
 from ..secrets import Redactor
 
-__all__ = ["RUNS_DIR", "latest_outputs", "write_record"]
+__all__ = ["OUTCOME_UNKNOWN", "RUNS_DIR", "RunRecord", "latest_outputs", "write_record"]
 
 RUNS_DIR = Path(".rtk-task") / "runs"
+#: The message of a step that was started and has no answer on record.
+OUTCOME_UNKNOWN = "sent, outcome unknown: the run ended before its answer was recorded"
+
+
+class RunRecord:
+    """One run's record on disk, rewritten whole as the run goes."""
+
+    __slots__ = ("_data", "_steps", "error", "path", "unknown")
+
+    def __init__(
+        self,
+        workflow_file: str,
+        name: str,
+        *,
+        inputs: dict[str, Any],
+        redactor: Redactor,
+        kind: str = "run",
+        root: Path | None = None,
+        step_id: str | None = None,
+    ) -> None:
+        folder = (root or Path.cwd()) / RUNS_DIR
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"{time.time_ns() % 10**9:09d}"
+        step_part = f"-{step_id}" if step_id else ""
+        self.path = folder / f"{stamp}-{_safe(name)}{step_part}.json"
+        self._data: dict[str, Any] = {
+            "kind": kind,
+            "workflow": str(Path(workflow_file).resolve()),
+            "name": name,
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "state": "running",
+            "ok": False,
+            "inputs": redactor.value(inputs),
+        }
+        self._steps: dict[str, dict[str, Any]] = {}
+        #: Steps started and not finished: sent (or maybe sent), outcome unknown.
+        self.unknown: dict[str, str] = {}
+        #: The first failure to write after :meth:`begin` (the run went on without a record).
+        self.error: FileError | None = None
+
+    def begin(self) -> Path:
+        """Write the record before anything is sent; a :class:`FileError` if it cannot be."""
+        self._write()
+        return self.path
+
+    def started(self, step_id: str, task: str) -> None:
+        """A step is about to be sent: on record as sent, outcome unknown, until finished."""
+        self.unknown[step_id] = task
+        self._steps[step_id] = _unknown(task)
+        self._flush()
+
+    def finished(self, step_id: str, result: TaskResult) -> None:
+        """A step's result (masked already)."""
+        self.unknown.pop(step_id, None)
+        self._steps[step_id] = result.model_dump(mode="json")
+        self._flush()
+
+    def end(self, *, ok: bool, state: str = "finished") -> None:
+        """The run is over (``"finished"`` or ``"interrupted"``); steps in flight stay unknown."""
+        self._data["state"] = state
+        self._data["ok"] = ok and not self.unknown
+        self._flush()
+
+    def _flush(self) -> None:
+        try:
+            self._write()
+        except FileError as exc:
+            self.error = self.error or exc
+
+    def _write(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FileError(
+                Problem(
+                    str(self.path.parent),
+                    f"cannot make the run records folder: {exc.strerror or exc}",
+                    "is .rtk-task a file? remove it, or run from another folder",
+                )
+            ) from None
+        record = {**self._data, "steps": self._steps}
+        write_atomic(self.path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+
+def _unknown(task: str) -> dict[str, Any]:
+    error = ErrorInfo(
+        kind="ambiguous",
+        message=OUTCOME_UNKNOWN,
+        hint="the request may have reached the server: check before running it again",
+    )
+    return TaskResult(ok=False, task=task, error=error).model_dump(mode="json")
 
 
 def write_record(
@@ -32,23 +130,16 @@ def write_record(
     kind: str = "run",
     root: Path | None = None,
 ) -> Path:
-    """Write a record; its file name sorts by time."""
-    folder = (root or Path.cwd()) / RUNS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"{time.time_ns() % 10**9:09d}"
-    step_part = f"-{next(iter(steps))}" if kind == "test" and steps else ""
-    path = folder / f"{stamp}-{_safe(name)}{step_part}.json"
-    record = {
-        "kind": kind,
-        "workflow": str(Path(workflow_file).resolve()),
-        "name": name,
-        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "ok": ok,
-        "inputs": redactor.value(inputs),
-        "steps": {k: r.model_dump(mode="json") for k, r in steps.items()},
-    }
-    write_atomic(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    return path
+    """Write a finished run's record in one go; its file name sorts by time."""
+    step_id = next(iter(steps)) if kind == "test" and steps else None
+    record = RunRecord(
+        workflow_file, name, inputs=inputs, redactor=redactor, kind=kind, root=root, step_id=step_id
+    )
+    for sid, result in steps.items():
+        record._steps[sid] = result.model_dump(mode="json")
+    record._data.update(state="finished", ok=ok)
+    record.begin()
+    return record.path
 
 
 def latest_outputs(

@@ -102,8 +102,13 @@ async def schedule(
     *,
     concurrency: int = 4,
     on_step: Callable[[Step, TaskResult], None] | None = None,
+    on_start: Callable[[Step], None] | None = None,
 ) -> RunResult:
     """Run steps in dependency order, independent ones concurrently (at most ``concurrency``).
+
+    ``on_start(step)`` is called just before a step is started (its request may leave from
+    then on), ``on_step(step, result)`` when it has finished: a run record written by the
+    first says "sent, outcome unknown" until the second completes it.
 
     ``run_one(step, inputs, outputs)`` runs one step: locally, as a Temporal activity, or as a
     Prefect task. The first failure stops the run (steps already running finish) unless the
@@ -145,10 +150,18 @@ async def schedule(
                 if failed:
                     settle(step_id, _not_run(step, f"depends on {', '.join(failed)}, which failed"))
                     continue
+                if on_start is not None:
+                    on_start(step)
                 running[asyncio.ensure_future(start(step))] = step_id
         if not running:
             break
-        finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the run was interrupted: stop the steps in flight
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
         for task in sorted(finished, key=lambda t: list(by_id).index(running[t])):
             step_id = running.pop(task)
             result = task.result()
@@ -169,6 +182,7 @@ async def run_workflow_async(
     *,
     concurrency: int = 4,
     on_step: Callable[[Step, TaskResult], None] | None = None,
+    on_start: Callable[[Step], None] | None = None,
 ) -> RunResult:
     """:func:`schedule` with each step sent by ``client``."""
 
@@ -177,7 +191,9 @@ async def run_workflow_async(
     ) -> TaskResult:
         return await run_step_async(client, workflow, step, values, outputs)
 
-    return await schedule(workflow, inputs, run_one, concurrency=concurrency, on_step=on_step)
+    return await schedule(
+        workflow, inputs, run_one, concurrency=concurrency, on_step=on_step, on_start=on_start
+    )
 
 
 def run_workflow(
@@ -189,13 +205,19 @@ def run_workflow(
     transport: httpx.AsyncBaseTransport | None = None,
     concurrency: int = 4,
     on_step: Callable[[Step, TaskResult], None] | None = None,
+    on_start: Callable[[Step], None] | None = None,
 ) -> RunResult:
     """:func:`run_workflow_async` with a client of its own, for callers without a loop."""
 
     async def main() -> RunResult:
         async with AsyncClient(base_url=base_url, token=token, transport=transport) as client:
             return await run_workflow_async(
-                client, workflow, inputs, concurrency=concurrency, on_step=on_step
+                client,
+                workflow,
+                inputs,
+                concurrency=concurrency,
+                on_step=on_step,
+                on_start=on_start,
             )
 
     return asyncio.run(main())

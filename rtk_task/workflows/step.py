@@ -2,20 +2,24 @@
 
 The context a step renders against is ``inputs``, ``secrets`` and ``steps.<id>.outputs`` of
 the steps before it; a step's own ``outputs`` templates also see ``response`` (``status_code``,
-``headers``, ``body``). Secrets are resolved from the environment and masked in every result.
+``headers``, ``body``). Secrets are resolved from the environment (trailing CR/LF stripped)
+and masked in every result; :func:`start_step` is the one place a step is rendered, so a
+rendering error is masked the same (token and secrets) by ``test``, ``run`` and every engine.
+An output template that fails after the request was sent keeps the response (status, body)
+and says ``template``: the result still shows that the request went out.
 Rendering needs no HTTP client: a dry run never imports httpx.
 """
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem, RtkError, TemplateError, WorkflowError
 from ..execute import error_result
 from ..result import ErrorInfo, TaskResult
-from ..secrets import Redactor
+from ..secrets import Redactor, read_env
 from .model import Step, Workflow
 
 if TYPE_CHECKING:
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
     from ..client import AsyncClient, Client
     from ..manifests.model import Manifest
 
-__all__ = ["StepRun", "run_step", "run_step_async"]
+__all__ = ["StepRun", "run_step", "run_step_async", "start_step", "step_redactor"]
 
 
 class StepRun:
@@ -123,39 +127,65 @@ class StepRun:
                 "body": result.body,
             },
         }
+        where = f"steps.{self.step.id}.outputs"
         try:
-            extra = self.step.compiled_outputs().render(context, f"steps.{self.step.id}.outputs")
+            extra = self.step.compiled_outputs().render(context, where)
+            # an output must be plain JSON: it goes into results, records and later steps
+            json.dumps(extra, allow_nan=False)
         except TemplateError as exc:
-            return result.model_copy(
-                update={
-                    "ok": False,
-                    "error": ErrorInfo(
-                        kind="template",
-                        message=self.redactor.text(exc.render()),
-                        field_path=exc.first.where,
-                        hint=exc.first.hint or None,
-                    ),
-                }
-            )
+            return self._output_failed(result, exc.render(), exc.first.where, exc.first.hint)
+        except (TypeError, ValueError, RecursionError) as exc:
+            message = f"{where}: an output is not a JSON value ({exc})"
+            return self._output_failed(result, message, where, "make it a string or number")
         return result.model_copy(
             update={"outputs": {**result.outputs, **self.redactor.value(extra)}}
+        )
+
+    def _output_failed(
+        self, result: TaskResult, message: str, where: str, hint: str | None
+    ) -> TaskResult:
+        """The sent call's result (status, body kept) failed by its outputs template."""
+        return result.model_copy(
+            update={
+                "ok": False,
+                "error": ErrorInfo(
+                    kind="template",
+                    message=self.redactor.text(message),
+                    field_path=where,
+                    hint=self.redactor.text(hint) if hint else None,
+                ),
+            }
         )
 
 
 _Prepared = tuple[StepRun | None, TaskResult | None]
 
 
-def _start(
+def start_step(
     workflow: Workflow,
     step: Step,
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Mapping[str, Any]],
 ) -> _Prepared:
+    """The rendered step, or the result of a step that cannot be rendered (nothing sent).
+
+    The result's error masks the API token and every workflow secret, whoever shows it.
+    """
     try:
         return StepRun(workflow, step, inputs, outputs), None
     except RtkError as exc:
-        redactor = Redactor(os.environ.get(env) for env in workflow.secrets.values())
-        return None, error_result(step.task, exc, redactor)
+        return None, error_result(step.task, exc, step_redactor(workflow, step))
+
+
+def step_redactor(workflow: Workflow, step: Step) -> Redactor:
+    """What a step's output masks: its task's token and the workflow's secrets."""
+    from ..errors import ManifestError
+
+    try:
+        token_env: str | None = workflow.manifest(step).auth.env
+    except (ManifestError, KeyError):
+        token_env = None
+    return Redactor.from_env([token_env, *workflow.secrets.values()])
 
 
 def run_step(
@@ -166,7 +196,7 @@ def run_step(
     outputs: Mapping[str, Mapping[str, Any]],
 ) -> TaskResult:
     """Render ``step`` and call its task."""
-    run, failed = _start(workflow, step, inputs, outputs)
+    run, failed = start_step(workflow, step, inputs, outputs)
     if run is None:
         assert failed is not None
         return failed
@@ -181,7 +211,7 @@ async def run_step_async(
     outputs: Mapping[str, Mapping[str, Any]],
 ) -> TaskResult:
     """Render ``step`` and call its task, with ``await``."""
-    run, failed = _start(workflow, step, inputs, outputs)
+    run, failed = start_step(workflow, step, inputs, outputs)
     if run is None:
         assert failed is not None
         return failed
@@ -193,7 +223,7 @@ def _secrets(workflow: Workflow, step: Step) -> dict[str, str]:
     values: dict[str, str] = {}
     missing = []
     for name, env in workflow.secrets.items():
-        value = os.environ.get(env)
+        value = read_env(env)
         if value is None:
             missing.append((name, env))
         else:
