@@ -21,8 +21,8 @@ from ..errors import ManifestError, Problem, TemplateError, WorkflowError, did_y
 from ..manifests.model import Manifest
 from ..manifests.registry import load_task
 from ..policy import RetryPolicy
-from .references import reference_findings
-from .render import CompiledValue, compile_value, references
+from .references import StepFacts, reference_findings, step_facts
+from .render import CompiledValue, compile_value
 
 __all__ = [
     "InputSpec",
@@ -109,8 +109,8 @@ class Step(_UserModel):
 
     _compiled_with: CompiledValue | None = PrivateAttr(None)
     _compiled_outputs: CompiledValue | None = PrivateAttr(None)
-    _references: frozenset[tuple[str, ...]] | None = PrivateAttr(None)
     _compiled_when: CompiledValue | None = PrivateAttr(None)
+    _facts: StepFacts | None = PrivateAttr(None)
 
     @field_validator("id")
     @classmethod
@@ -122,7 +122,7 @@ class Step(_UserModel):
     @property
     def needs(self) -> frozenset[str]:
         """Ids of the steps whose outputs this step reads."""
-        return frozenset(c[1] for c in self.references() if c[0] == "steps" and len(c) > 1)
+        return self.facts().needs
 
     @property
     def after(self) -> frozenset[str]:
@@ -144,12 +144,17 @@ class Step(_UserModel):
 
     def references(self) -> frozenset[tuple[str, ...]]:
         """Attribute chains its templates read (``("steps", "a", "outputs", "id")``)."""
-        if self._references is None:
-            when = self.when if isinstance(self.when, str) else ""
-            self._references = frozenset(
-                references(self.with_) | references(self.outputs) | references(when)
-            )
-        return self._references
+        return self.facts().references
+
+    def facts(self) -> StepFacts:
+        """Its templated strings with what each reads, each parsed once (cached)."""
+        # read the private dict itself: pydantic's attribute lookup of a private attribute
+        # costs more than the rest of a step's check together
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        facts = private["_facts"]
+        if facts is None:
+            facts = private["_facts"] = step_facts(self)
+        return facts  # type: ignore[no-any-return]
 
     def compiled_when(self) -> CompiledValue:
         """The ``when`` condition, compiled once."""

@@ -7,19 +7,41 @@ declared input, a declared secret, and an output of a step that runs earlier (it
 and the steps after it that read it never run. Used when a workflow is loaded and by
 :func:`rtk_task.workflows.check.check_workflow`; findings carry their location in the file so
 the caller can add line numbers.
+
+Each template text is parsed once per process (:func:`analyse`, a bounded cache keyed by the
+text) and each step keeps its templated leaves with what they read (:class:`StepFacts`,
+cached on the step), so checking a workflow again parses nothing.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+from jinja2 import TemplateSyntaxError, nodes
 
 from ..errors import RtkError, did_you_mean
-from .render import leaves, references
+from .render import attribute_chain, environment, leaves
 
 if TYPE_CHECKING:
     from .model import Step, Workflow
 
-__all__ = ["Finding", "never_runs", "reference_findings", "step_outputs"]
+__all__ = [
+    "Finding",
+    "Leaf",
+    "OneReference",
+    "StepFacts",
+    "analyse",
+    "never_runs",
+    "reference_findings",
+    "step_facts",
+    "step_outputs",
+]
+
+#: What a whole text stands for: the chain of exactly ``{{ a.b.c }}``; ``None`` for one
+#: computed expression (a filter, arithmetic) or a syntax error; ``False`` for text around
+#: templates (it renders to a string).
+OneReference = tuple[str, ...] | Literal[False] | None
 
 
 class Finding(NamedTuple):
@@ -30,26 +52,104 @@ class Finding(NamedTuple):
     hint: str = ""
 
 
+class Leaf(NamedTuple):
+    """One templated string of a step: where it is, and what it reads."""
+
+    part: Literal["with", "outputs", "when"]
+    at: tuple[Any, ...]  # the path inside ``part``
+    text: str
+    #: Every attribute chain the template reads (``("steps", "a", "outputs", "id")``).
+    chains: frozenset[tuple[str, ...]]
+    one: OneReference
+
+
+@lru_cache(maxsize=8192)
+def analyse(text: str) -> tuple[frozenset[tuple[str, ...]], OneReference]:
+    """The chains a template text reads, and what the whole text stands for (parsed once)."""
+    env = environment()
+    try:
+        ast = env.parse(text)
+    except TemplateSyntaxError:
+        return frozenset(), None  # reported when the value is compiled
+    chains = frozenset(
+        chain
+        for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Name))
+        if (chain := attribute_chain(node))
+    )
+    stripped = text.strip()
+    if stripped != text:  # whitespace around one expression still renders it natively
+        ast = env.parse(stripped)
+    one: OneReference = False
+    if len(ast.body) == 1 and isinstance(ast.body[0], nodes.Output):
+        parts = ast.body[0].nodes
+        if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
+            one = attribute_chain(parts[0])
+    return chains, one
+
+
+class StepFacts:
+    """What a step's templates read, worked out once per step (:meth:`Step.facts`)."""
+
+    __slots__ = ("checked", "leaves", "needs", "reads", "references")
+
+    def __init__(self, leaves: tuple[Leaf, ...]) -> None:
+        self.leaves = leaves
+        #: Every attribute chain its templates read.
+        self.references = frozenset(c for leaf in leaves for c in leaf.chains)
+        #: Ids of the steps whose outputs it reads.
+        self.needs = frozenset(c[1] for c in self.references if c[0] == "steps" and len(c) > 1)
+        #: Per templated leaf with references: the chains to check, the longest of each
+        #: ``(root, name)`` (``steps.a.outputs.x`` over ``steps.a``), in a stable order.
+        self.reads = tuple((leaf, _longest(leaf.chains)) for leaf in leaves if leaf.chains)
+        #: The last check of the step's values: (what it depended on, what it found).
+        self.checked: tuple[Any, Any] | None = None
+
+
+def _longest(chains: frozenset[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    seen: set[tuple[str, ...]] = set()
+    kept: list[tuple[str, ...]] = []
+    for chain in sorted(chains, key=lambda c: (-len(c), c)):
+        if chain[:2] not in seen:
+            seen.add(chain[:2])
+            kept.append(chain)
+    return tuple(kept)
+
+
+def step_facts(step: Step) -> StepFacts:
+    """The :class:`StepFacts` of ``step``, its templated strings analysed."""
+    when = step.when if isinstance(step.when, str) else ""
+    parts: tuple[tuple[Literal["with", "outputs", "when"], Any], ...] = (
+        ("with", step.with_),
+        ("outputs", step.outputs),
+        ("when", when),
+    )
+    return StepFacts(
+        tuple(
+            Leaf(part, at, text, *analyse(text))
+            for part, value in parts
+            for at, text in leaves(value, ())
+        )
+    )
+
+
 def reference_findings(workflow: Workflow, only: set[str] | None = None) -> list[Finding]:
     """Every reference that cannot work: to an unknown, this or a later step, to an output a
     step does not have, to an undeclared input or secret, ``response`` outside outputs; a
     ``depends_on`` naming no step; a cycle. ``only`` limits it to those step ids."""
     found: list[Finding] = []
     position = {s.id: i for i, s in reversed(list(enumerate(workflow.steps)))}
+    outputs: dict[int, list[str]] = {}  # step index -> its outputs, worked out once
     for i, step in enumerate(workflow.steps):
         if only is not None and step.id not in only:
             continue
-        if not step.references() and not step.depends_on:
-            continue
-        when = step.when if isinstance(step.when, str) else ""
-        for part, value in (("with", step.with_), ("outputs", step.outputs), ("when", when)):
-            for leaf, text in leaves(value, ("steps", i, part)):
-                found.extend(
-                    Finding(leaf, message, hint)
-                    for message, hint in _reference_problems(
-                        workflow, i, position, text, part == "outputs"
-                    )
-                )
+        for leaf, chains in step.facts().reads:
+            problems = _reference_problems(
+                workflow, i, position, outputs, chains, leaf.part == "outputs"
+            )
+            found.extend(
+                Finding(("steps", i, leaf.part, *leaf.at), message, hint)
+                for message, hint in problems
+            )
         for j, target in enumerate(step.depends_on):
             if target == step.id or target not in position:
                 ids = [s.id for s in workflow.steps if s.id != step.id]
@@ -74,19 +174,19 @@ def step_outputs(workflow: Workflow, step: Step) -> list[str]:
 
 
 def _reference_problems(
-    workflow: Workflow, index: int, position: dict[str, int], value: str, is_outputs: bool
+    workflow: Workflow,
+    index: int,
+    position: dict[str, int],
+    outputs: dict[int, list[str]],
+    chains: tuple[tuple[str, ...], ...],
+    is_outputs: bool,
 ) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
 
     def earlier() -> list[str]:
         return [s.id for s in workflow.steps[:index]]
 
-    # keep the longest chain of each (root, name): `steps.a.outputs.x` over `steps.a`
-    seen: set[tuple[str, ...]] = set()
-    for chain in sorted(references(value), key=len, reverse=True):
-        if chain[:2] in seen:
-            continue
-        seen.add(chain[:2])
+    for chain in chains:
         head = chain[0]
         if head == "steps" and len(chain) > 1:
             target = chain[1]
@@ -100,7 +200,9 @@ def _reference_problems(
                         )
                     )
                 elif len(chain) > 3 and workflow.steps[at].task in workflow._manifests:
-                    names = step_outputs(workflow, workflow.steps[at])
+                    names = outputs.get(at)
+                    if names is None:
+                        names = outputs[at] = step_outputs(workflow, workflow.steps[at])
                     if chain[3] not in names:
                         problems.append(
                             (
