@@ -122,7 +122,7 @@ def check_workflow(
     deferred: list[Deferred] = []
     scope = _Scope(workflow)
     for i, step in enumerate(workflow.steps):
-        if (steps is None or step.id in steps) and step.task in workflow._manifests:
+        if (steps is None or step.id in steps) and step.task in scope.manifests:
             found, later = _value_findings(scope, i, step, inputs)
             findings.extend(found)
             deferred.extend(later)
@@ -156,14 +156,25 @@ class _Given(NamedTuple):
 class _Scope:
     """What one check works out once for the whole workflow: positions, outputs, their types."""
 
-    __slots__ = ("_names", "_types", "position", "workflow")
+    __slots__ = ("_names", "_stands", "_types", "manifests", "position", "workflow")
 
     def __init__(self, workflow: Workflow) -> None:
         self.workflow = workflow
+        self.manifests = workflow._manifests
         #: Each step id at its first position (a duplicate id is reported at load).
         self.position = {s.id: i for i, s in reversed(list(enumerate(workflow.steps)))}
         self._names: dict[int, frozenset[str]] = {}
         self._types: dict[tuple[int, str], str | None] = {}
+        self._stands: dict[tuple[tuple[str, ...], bool], _Stand] = {}
+
+    def stand(self, index: int, chain: tuple[str, ...]) -> _Stand:
+        """What a reference from step ``index`` stands for, worked out once per chain."""
+        target = self.position.get(chain[1]) if chain[0] == "steps" and len(chain) > 1 else None
+        key = (chain, target is not None and target < index)
+        stand = self._stands.get(key)
+        if stand is None:
+            stand = self._stands[key] = _reference_type(self, index, chain)
+        return stand
 
     def outputs(self, index: int) -> frozenset[str]:
         """The outputs step ``index`` has."""
@@ -191,21 +202,17 @@ def _value_findings(
     leaf stands for: the same as last time, the step's last answer is reused.
     """
     workflow = scope.workflow
-    manifest = workflow.manifest(step)
+    manifest = scope.manifests[step.task]
     facts = step.facts()
-    plan = [
-        (leaf.at, _stand_for(scope, index, leaf.one, leaf.text, given))
-        for leaf in facts.leaves
-        if leaf.part == "with"
-    ]
-    key = (manifest, index, tuple((at, s.key if isinstance(s, _Given) else s) for at, s in plan))
+    plan = [_stand_for(scope, index, leaf.one, leaf.text, given) for leaf in facts.values]
+    key = (manifest, index, tuple(s.key if isinstance(s, _Given) else s for s in plan))
     last = facts.checked
     if last is not None and last[0] == key:
         found, later = last[1]
         return list(found), list(later)
     replaced: dict[tuple[Any, ...], Any] = {}
     stands: dict[tuple[Any, ...], _Stand] = {}
-    for at, stand in plan:
+    for at, stand in zip((leaf.at for leaf in facts.values), plan, strict=True):
         if isinstance(stand, _Given):
             replaced[at] = stand.value
         else:
@@ -344,7 +351,7 @@ def _stand_for(
     if given is not None and len(one) == 2 and one[0] == "inputs" and one[1] in given:
         value = given[one[1]]
         return _Given(value, _freeze(value))
-    return _reference_type(scope, index, one)
+    return scope.stand(index, one)
 
 
 def _freeze(value: Any) -> Any:
@@ -378,7 +385,7 @@ def _reference_type(scope: _Scope, index: int, chain: tuple[str, ...]) -> _Stand
 def _output_type(scope: _Scope, index: int, name: str) -> str | None:
     """The type of one of a step's outputs, when its manifest's schema says it."""
     step = scope.workflow.steps[index]
-    manifest = scope.workflow._manifests.get(step.task)
+    manifest = scope.manifests.get(step.task)
     if manifest is None:
         return None
     if name in step.outputs:

@@ -90,10 +90,12 @@ def analyse(text: str) -> tuple[frozenset[tuple[str, ...]], OneReference]:
 class StepFacts:
     """What a step's templates read, worked out once per step (:meth:`Step.facts`)."""
 
-    __slots__ = ("checked", "leaves", "needs", "reads", "references")
+    __slots__ = ("checked", "leaves", "needs", "reads", "references", "values")
 
     def __init__(self, leaves: tuple[Leaf, ...]) -> None:
         self.leaves = leaves
+        #: The templated leaves of its ``with`` values.
+        self.values = tuple(leaf for leaf in leaves if leaf.part == "with")
         #: Every attribute chain its templates read.
         self.references = frozenset(c for leaf in leaves for c in leaf.chains)
         #: Ids of the steps whose outputs it reads.
@@ -109,6 +111,8 @@ def _longest(chains: frozenset[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
     seen: set[tuple[str, ...]] = set()
     kept: list[tuple[str, ...]] = []
     for chain in sorted(chains, key=lambda c: (-len(c), c)):
+        if len(chain) == 1 and chain != ("response",):
+            continue  # a bare name (`inputs`, `steps`) says nothing wrong by itself
         if chain[:2] not in seen:
             seen.add(chain[:2])
             kept.append(chain)
@@ -138,18 +142,15 @@ def reference_findings(workflow: Workflow, only: set[str] | None = None) -> list
     ``depends_on`` naming no step; a cycle. ``only`` limits it to those step ids."""
     found: list[Finding] = []
     position = {s.id: i for i, s in reversed(list(enumerate(workflow.steps)))}
-    outputs: dict[int, list[str]] = {}  # step index -> its outputs, worked out once
+    reader = _Reader(workflow, position)
     for i, step in enumerate(workflow.steps):
         if only is not None and step.id not in only:
             continue
         for leaf, chains in step.facts().reads:
-            problems = _reference_problems(
-                workflow, i, position, outputs, chains, leaf.part == "outputs"
-            )
-            found.extend(
-                Finding(("steps", i, leaf.part, *leaf.at), message, hint)
-                for message, hint in problems
-            )
+            for chain in chains:
+                problem = reader.problem(i, chain, leaf.part == "outputs")
+                if problem is not None:
+                    found.append(Finding(("steps", i, leaf.part, *leaf.at), *problem))
         for j, target in enumerate(step.depends_on):
             if target == step.id or target not in position:
                 ids = [s.id for s in workflow.steps if s.id != step.id]
@@ -173,78 +174,84 @@ def step_outputs(workflow: Workflow, step: Step) -> list[str]:
     return [*names, *(k for k in step.outputs if k not in names)]
 
 
-def _reference_problems(
-    workflow: Workflow,
-    index: int,
-    position: dict[str, int],
-    outputs: dict[int, list[str]],
-    chains: tuple[tuple[str, ...], ...],
-    is_outputs: bool,
-) -> list[tuple[str, str]]:
-    problems: list[tuple[str, str]] = []
+class _Reader:
+    """Whether a chain can be read from a step: each chain that works is worked out once."""
 
-    def earlier() -> list[str]:
-        return [s.id for s in workflow.steps[:index]]
+    __slots__ = ("_fine", "_manifests", "_outputs", "position", "workflow")
 
-    for chain in chains:
+    def __init__(self, workflow: Workflow, position: dict[str, int]) -> None:
+        self.workflow = workflow
+        self.position = position
+        self._manifests = workflow._manifests
+        self._outputs: dict[int, list[str]] = {}  # step index -> its outputs
+        # (chain, read from a later step, read in outputs) of the chains that work
+        self._fine: set[tuple[tuple[str, ...], bool, bool]] = set()
+
+    def problem(
+        self, index: int, chain: tuple[str, ...], is_outputs: bool
+    ) -> tuple[str, str] | None:
+        """What is wrong with reading ``chain`` in step ``index``: (message, hint), or None."""
+        at = self.position.get(chain[1]) if chain[0] == "steps" and len(chain) > 1 else None
+        key = (chain, at is not None and at < index, is_outputs)
+        if key in self._fine:
+            return None
+        problem = self._problem(index, chain, at, is_outputs)
+        if problem is None:
+            self._fine.add(key)
+        return problem
+
+    def _problem(
+        self, index: int, chain: tuple[str, ...], at: int | None, is_outputs: bool
+    ) -> tuple[str, str] | None:
+        workflow = self.workflow
         head = chain[0]
         if head == "steps" and len(chain) > 1:
             target = chain[1]
-            at = position.get(target)
             if at is not None and at < index:
                 if len(chain) > 2 and chain[2] != "outputs":
-                    problems.append(
-                        (
-                            f"steps.{target}.{chain[2]}: steps expose only outputs",
-                            f"steps.{target}.outputs.NAME",
-                        )
+                    return (
+                        f"steps.{target}.{chain[2]}: steps expose only outputs",
+                        f"steps.{target}.outputs.NAME",
                     )
-                elif len(chain) > 3 and workflow.steps[at].task in workflow._manifests:
-                    names = outputs.get(at)
+                if len(chain) > 3 and workflow.steps[at].task in self._manifests:
+                    names = self._outputs.get(at)
                     if names is None:
-                        names = outputs[at] = step_outputs(workflow, workflow.steps[at])
+                        names = self._outputs[at] = step_outputs(workflow, workflow.steps[at])
                     if chain[3] not in names:
-                        problems.append(
-                            (
-                                f"steps.{target} has no output {chain[3]!r}",
-                                did_you_mean(chain[3], names)
-                                or f"outputs: {', '.join(names) or 'none'}",
-                            )
+                        return (
+                            f"steps.{target} has no output {chain[3]!r}",
+                            did_you_mean(chain[3], names)
+                            or f"outputs: {', '.join(names) or 'none'}",
                         )
-                continue
-            problems.append(
-                (
-                    f"steps.{target} is this step or a later one"
-                    if at is not None
-                    else f"unknown step {target!r}",
-                    did_you_mean(target, earlier())
-                    or "a step reads only the outputs of the steps before it",
-                )
+                return None
+            earlier = [s.id for s in workflow.steps[:index]]
+            return (
+                f"steps.{target} is this step or a later one"
+                if at is not None
+                else f"unknown step {target!r}",
+                did_you_mean(target, earlier)
+                or "a step reads only the outputs of the steps before it",
             )
-        elif head == "inputs" and len(chain) > 1 and chain[1] not in workflow.inputs:
-            problems.append(
-                (
-                    f"undeclared input {chain[1]!r}",
-                    did_you_mean(chain[1], workflow.inputs) or "declare it under `inputs:`",
-                )
+        if head == "inputs" and len(chain) > 1 and chain[1] not in workflow.inputs:
+            return (
+                f"undeclared input {chain[1]!r}",
+                did_you_mean(chain[1], workflow.inputs) or "declare it under `inputs:`",
             )
-        elif head == "secrets" and len(chain) > 1 and chain[1] not in workflow.secrets:
-            problems.append(
-                (
-                    f"undeclared secret {chain[1]!r}",
-                    did_you_mean(chain[1], workflow.secrets)
-                    or "declare it under `secrets:` as NAME: ENV_VAR",
-                )
+        if head == "secrets" and len(chain) > 1 and chain[1] not in workflow.secrets:
+            return (
+                f"undeclared secret {chain[1]!r}",
+                did_you_mean(chain[1], workflow.secrets)
+                or "declare it under `secrets:` as NAME: ENV_VAR",
             )
-        elif head == "response" and not is_outputs and len(chain) == 1:
-            problems.append(
-                ("`response` exists only in a step's outputs", "use it under `outputs:`")
-            )
-    return problems
+        if head == "response" and not is_outputs and len(chain) == 1:
+            return ("`response` exists only in a step's outputs", "use it under `outputs:`")
+        return None
 
 
 def _cycles(workflow: Workflow, position: dict[str, int], only: set[str] | None) -> list[Finding]:
     """One finding per cycle through ``depends_on`` (references point only back)."""
+    if len(position) == len(workflow.steps) and not any(s.depends_on for s in workflow.steps):
+        return []  # every edge points to an earlier step: there is no cycle
     edges = {
         s.id: [
             d
@@ -306,7 +313,7 @@ def never_runs(workflow: Workflow, only: set[str] | None) -> list[Finding]:
                     )
                 )
             continue
-        blocked = sorted(d for d in step.needs if d in never)
+        blocked = sorted(d for d in step.needs if d in never) if never else None
         if blocked:
             never[step.id] = f"it reads the outputs of {blocked[0]}, which never runs"
             if reported:
