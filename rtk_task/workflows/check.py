@@ -37,8 +37,9 @@ from .references import (
     OneReference,
     analyse,
     never_runs,
+    outputs_of,
+    private,
     reference_findings,
-    step_outputs,
 )
 from .render import MARKERS
 
@@ -132,7 +133,8 @@ def check_workflow(
         Problem(workflow.locate(f.loc), f"{workflow.field_path(f.loc)}: {f.message}", f.hint)
         for f in findings
     )
-    return CheckReport(workflow.file, len(workflow.steps), problems, tuple(deferred))
+    file: str = private(workflow)["_file"]
+    return CheckReport(file, len(workflow.steps), problems, tuple(deferred))
 
 
 # -- references -------------------------------------------------------------------------------
@@ -144,6 +146,9 @@ class _Stand(NamedTuple):
     type: str | None  # None: unknown until run time
     source: str  # what it is read from, for messages
     why: str = ""
+
+
+_TEXT = _Stand("string", "text with a template")
 
 
 class _Given(NamedTuple):
@@ -160,7 +165,7 @@ class _Scope:
 
     def __init__(self, workflow: Workflow) -> None:
         self.workflow = workflow
-        self.manifests = workflow._manifests
+        self.manifests: dict[str, Manifest] = private(workflow)["_manifests"]
         #: Each step id at its first position (a duplicate id is reported at load).
         self.position = {s.id: i for i, s in reversed(list(enumerate(workflow.steps)))}
         self._names: dict[int, frozenset[str]] = {}
@@ -180,9 +185,9 @@ class _Scope:
         """The outputs step ``index`` has."""
         names = self._names.get(index)
         if names is None:
-            names = self._names[index] = frozenset(
-                step_outputs(self.workflow, self.workflow.steps[index])
-            )
+            step = self.workflow.steps[index]
+            names = frozenset(outputs_of(self.manifests.get(step.task), step))
+            self._names[index] = names
         return names
 
     def output_type(self, index: int, name: str) -> str | None:
@@ -345,7 +350,7 @@ def _stand_for(
 ) -> _Stand | _Given:
     """What a templated leaf of step ``index`` stands for while checking."""
     if one is False:
-        return _Stand("string", "text with a template")
+        return _TEXT
     if one is None:
         return _Stand(None, text, "a computed value (a filter or an expression)")
     if given is not None and len(one) == 2 and one[0] == "inputs" and one[1] in given:

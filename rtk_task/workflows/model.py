@@ -21,7 +21,7 @@ from ..errors import ManifestError, Problem, TemplateError, WorkflowError, did_y
 from ..manifests.model import Manifest
 from ..manifests.registry import load_task
 from ..policy import RetryPolicy
-from .references import StepFacts, reference_findings, step_facts
+from .references import StepFacts, private, reference_findings, step_facts
 from .render import CompiledValue, compile_value
 
 __all__ = [
@@ -148,12 +148,10 @@ class Step(_UserModel):
 
     def facts(self) -> StepFacts:
         """Its templated strings with what each reads, each parsed once (cached)."""
-        # read the private dict itself: pydantic's attribute lookup of a private attribute
-        # costs more than the rest of a step's check together
-        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
-        facts = private["_facts"]
+        attrs = private(self)  # not `self._facts`: pydantic's lookup costs more than a check
+        facts = attrs["_facts"]
         if facts is None:
-            facts = private["_facts"] = step_facts(self)
+            facts = attrs["_facts"] = step_facts(self)
         return facts  # type: ignore[no-any-return]
 
     def compiled_when(self) -> CompiledValue:

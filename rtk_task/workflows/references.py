@@ -24,6 +24,7 @@ from ..errors import RtkError, did_you_mean
 from .render import attribute_chain, environment, leaves
 
 if TYPE_CHECKING:
+    from ..manifests.model import Manifest
     from .model import Step, Workflow
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "StepFacts",
     "analyse",
     "never_runs",
+    "outputs_of",
+    "private",
     "reference_findings",
     "step_facts",
     "step_outputs",
@@ -85,6 +88,12 @@ def analyse(text: str) -> tuple[frozenset[tuple[str, ...]], OneReference]:
         if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
             one = attribute_chain(parts[0])
     return chains, one
+
+
+def private(model: Workflow | Step) -> dict[str, Any]:
+    """A model's private attributes (``_manifests``, ``_file``), read directly: pydantic's
+    lookup of a private attribute costs more than a step's whole check."""
+    return model.__pydantic_private__  # type: ignore[return-value]
 
 
 class StepFacts:
@@ -169,7 +178,11 @@ def reference_findings(workflow: Workflow, only: set[str] | None = None) -> list
 
 def step_outputs(workflow: Workflow, step: Step) -> list[str]:
     """The outputs a step can have: its manifest's, then its own ``outputs:``."""
-    manifest = workflow._manifests.get(step.task)
+    return outputs_of(workflow._manifests.get(step.task), step)
+
+
+def outputs_of(manifest: Manifest | None, step: Step) -> list[str]:
+    """The outputs ``step`` can have with ``manifest`` (``None``: an unknown task)."""
     names = [o.name for o in manifest.outputs] if manifest is not None else []
     return [*names, *(k for k in step.outputs if k not in names)]
 
@@ -182,7 +195,7 @@ class _Reader:
     def __init__(self, workflow: Workflow, position: dict[str, int]) -> None:
         self.workflow = workflow
         self.position = position
-        self._manifests = workflow._manifests
+        self._manifests: dict[str, Manifest] = private(workflow)["_manifests"]
         self._outputs: dict[int, list[str]] = {}  # step index -> its outputs
         # (chain, read from a later step, read in outputs) of the chains that work
         self._fine: set[tuple[tuple[str, ...], bool, bool]] = set()
@@ -216,7 +229,9 @@ class _Reader:
                 if len(chain) > 3 and workflow.steps[at].task in self._manifests:
                     names = self._outputs.get(at)
                     if names is None:
-                        names = self._outputs[at] = step_outputs(workflow, workflow.steps[at])
+                        step = workflow.steps[at]
+                        names = outputs_of(self._manifests[step.task], step)
+                        self._outputs[at] = names
                     if chain[3] not in names:
                         return (
                             f"steps.{target} has no output {chain[3]!r}",
