@@ -272,7 +272,7 @@ def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
     hints = {
         401: f"check {call.manifest.auth.env}",
         403: "the token lacks a permission",
-        404: "check the ids in the path",
+        404: _not_found_hint(call),
         429: "rate limited: wait and retry",
     }
     if status >= 500 and not call.manifest.idempotent:
@@ -294,6 +294,27 @@ def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
 
 
 _KNOWN_STATUSES = frozenset(HTTPStatus)
+
+
+def _not_found_hint(call: Call) -> str:
+    """A 404's hint: the API prefix, when the base URL lacks the manifest server's path."""
+    from urllib.parse import urlsplit
+
+    servers = call.manifest.servers
+    prefix = urlsplit(servers[0]).path.rstrip("/") if servers else ""
+    url = urlsplit(call.request.url)
+    templates = compiled(call.manifest).templates
+    lead = templates[0][0][0] if templates else ""  # the text before the first placeholder
+    cut = url.path.find(lead) if lead else -1
+    if not prefix or cut < 0:
+        return "check the ids in the path"
+    base = url.path[:cut].rstrip("/")
+    if base.endswith(prefix):
+        return "check the ids in the path"
+    origin = f"{url.scheme}://{url.netloc}{base}"
+    return call.redactor.text(
+        f"the base URL {origin} lacks the API prefix {prefix}: try --base-url {origin}{prefix}"
+    )
 
 
 def _ambiguous_hint(call: Call) -> str:

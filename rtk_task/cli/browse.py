@@ -1,4 +1,8 @@
-"""Browsing tasks: ``list``, ``search``, ``show``, ``schema``, ``validate``."""
+"""Browsing tasks: ``list``, ``search``, ``show``, ``schema``, ``validate``.
+
+``list`` and ``show`` say when a task is the user's own manifest (on ``RTK_MANIFEST_PATH``)
+standing in for a shipped one of the same id, so that nobody wonders why it differs.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +15,20 @@ import click
 from ..errors import RtkError
 from ._common import echo_json, read_json
 
+#: What ``list`` and ``show`` add to a user's manifest that replaces a shipped one.
+OVERRIDES = "(yours; overrides the shipped one)"
+
 
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_tasks(as_json: bool) -> None:
     """List every task, under a heading per resource."""
-    from ..manifests.registry import all_tasks
+    from ..manifests.registry import all_tasks, overridden_ids
     from ..providers import provider_for
 
     tasks = all_tasks()
     resources = {m.id: provider_for(m.path).resource(m.id) for m in tasks}
+    overridden = overridden_ids()
     if as_json:
         echo_json(
             [
@@ -30,6 +38,7 @@ def list_tasks(as_json: bool) -> None:
                     "method": m.method,
                     "path": m.path,
                     "summary": m.summary,
+                    "overrides_shipped": m.id in overridden,
                 }
                 for m in tasks
             ]
@@ -42,7 +51,8 @@ def list_tasks(as_json: bool) -> None:
     for n, (resource, members) in enumerate(sorted(groups.items())):
         click.echo(("\n" if n else "") + click.style(f"{resource} ({len(members)})", bold=True))
         for m in members:
-            click.echo(f"  {m.id:{width}}  {m.method:6} {m.summary or m.path}")
+            mine = f"  {OVERRIDES}" if m.id in overridden else ""
+            click.echo(f"  {m.id:{width}}  {m.method:6} {m.summary or m.path}{mine}")
 
 
 @click.command()
@@ -86,10 +96,13 @@ def search(words: tuple[str, ...], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest JSON.")
 def show(task: str, as_json: bool) -> None:
     """Show a task: request, parameters, outputs."""
-    from ..manifests.registry import load_task
+    from ..manifests.registry import find_manifest, load_task, overridden_ids
     from .describe import describe
 
     m = load_task(task)
+    if m.id in overridden_ids():
+        # on stderr with --json: the JSON stays the manifest itself
+        click.echo(f"{m.id} {OVERRIDES}: {find_manifest(m.id)}", err=as_json)
     click.echo(m.to_json() if as_json else describe(m), nl=not as_json)
 
 

@@ -135,6 +135,7 @@ def _step_outputs(wf: Any, step: Any, pairs: tuple[str, ...]) -> dict[str, dict[
         except ValueError:
             value = text
         outputs.setdefault(sid, {})[out] = value
+    WorkflowError.collect(_unknown_outputs(wf, step, outputs))
     if from_flags := sorted(set(step.needs) & set(outputs)):
         click.echo(f"using --output values for {', '.join(from_flags)}", err=True)
     needed = set(step.needs) - set(outputs)
@@ -151,6 +152,38 @@ def _step_outputs(wf: Any, step: Any, pairs: tuple[str, ...]) -> dict[str, dict[
             )
         )
     return outputs
+
+
+def _unknown_outputs(wf: Any, step: Any, given: dict[str, dict[str, Any]]) -> list[Problem]:
+    """A problem for each ``--output S.O`` naming no step, or an output S does not have."""
+    from ..errors import did_you_mean
+    from ..workflows.references import step_outputs
+
+    ids = [s.id for s in wf.steps if s.id != step.id]
+    problems: list[Problem] = []
+    for sid, values in given.items():
+        if sid not in ids:
+            # the steps this one reads first: the likeliest meant
+            pool = [*sorted(step.needs), *(i for i in ids if i not in step.needs)]
+            problems.append(
+                Problem(
+                    f"--output {sid}.{next(iter(values))}",
+                    f"no step {sid!r}" if sid != step.id else "a step's own outputs are not inputs",
+                    did_you_mean(sid, pool) or f"steps: {', '.join(pool) or 'none'}",
+                )
+            )
+            continue
+        names = step_outputs(wf, wf.step(sid))
+        problems.extend(
+            Problem(
+                f"--output {sid}.{out}",
+                f"step {sid} has no output {out!r}" if out else "no output named",
+                did_you_mean(out, names) or f"outputs of {sid}: {', '.join(names) or 'none'}",
+            )
+            for out in values
+            if out not in names
+        )
+    return problems
 
 
 @click.command("test")

@@ -315,9 +315,10 @@ def _outputs(
     A list gives ``items`` and the page counts (``total_count``...); one record gives
     ``<noun>_id`` from its ``id`` and its scalar fields; a record wrapped in one field of the
     payload (``data.session``) is read inside it, and several give one ``<field>_id`` each.
+    Without a schema, what the operation's shape allows (:func:`_shape_outputs`).
     """
     if not schema:
-        return ()
+        return _shape_outputs(provider, task_id, method, path, parameters)
     envelope = provider.envelope
     data_path = envelope.data or ""
     data = _at(schema, data_path)
@@ -340,6 +341,41 @@ def _outputs(
         for name in holders:
             outputs.append(Output(name=f"{_snake(name)}_id", path=_join(data_path, name, "id")))
     return _unique(outputs)
+
+
+def _shape_outputs(
+    provider: Provider, task_id: str, method: str, path: str, parameters: Parameters
+) -> tuple[Output, ...]:
+    """Outputs of an operation no source gives a response schema for (a docs page alone).
+
+    A GET on a collection whose query pages (a page number and size, an offset and size, or
+    a cursor) gives ``items`` at the envelope's payload and the page counts it pages by
+    (``total_count``, or the next ``cursor``); a create, or a GET on one item, gives
+    ``<noun>_id`` at the payload's ``id``. Anything else in the body is read by a step's own
+    ``outputs:`` from ``response.body``.
+    """
+    envelope = provider.envelope
+    data_path = envelope.data or ""
+    on_item = bool(_PLACEHOLDER.fullmatch(path.rstrip("/").rsplit("/", 1)[-1]))
+    style = provider.paging_style({p.name for p in parameters.query})
+    if method == "GET" and not on_item and style is not None:
+        shape = provider.list_shape(method, path) or ListShape(data_path, envelope.paging)
+        outputs = [Output(name="items", path=shape.items, description="every item of the page")]
+        if style == "cursor":
+            where, what = envelope.cursor, "the cursor of the next page"
+        else:
+            where, what = envelope.total, "every item"
+        name = "next_cursor" if style == "cursor" else envelope.total
+        outputs.append(Output(name=name, path=_join(shape.paging or "", where), description=what))
+        return tuple(outputs)
+    noun = _snake(provider.record_noun(task_id))
+    if task_id.rsplit(".", 1)[-1] == "create" and method == "POST":
+        what = f"the id of the new {noun}"
+        return (Output(name=f"{noun}_id", path=_join(data_path, "id"), description=what),)
+    if method == "GET" and on_item:
+        what = f"the {noun}'s id"
+        return (Output(name=f"{noun}_id", path=_join(data_path, "id"), description=what),)
+    return ()
 
 
 def _record(fields: dict[str, Any], where: str, noun: str) -> tuple[Output, ...]:

@@ -2,7 +2,8 @@
 
 A :class:`Provider` answers the questions the generic pipeline must not answer itself: the
 other forms of a path, the task id of an operation, whether an operation may be resent, the
-success envelope outputs are read from, and the shape of a list whose schema is wrong. This
+success envelope outputs are read from, how a list pages (:meth:`Provider.paging_style`), and
+the shape of a list whose schema is wrong. This
 base class answers them for an API it knows nothing about, so any OpenAPI document still
 builds; a vendor module subclasses it and changes only what its API does differently.
 """
@@ -11,8 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["PLACEHOLDER", "Envelope", "ListShape", "Provider", "literal_words"]
+__all__ = ["PLACEHOLDER", "Envelope", "ListShape", "PagingStyle", "Provider", "literal_words"]
+
+#: How a list asks for its next page: a page number, an offset, or the cursor it was given.
+PagingStyle = Literal["page", "offset", "cursor"]
 
 #: A ``{name}`` placeholder in a path template.
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -26,12 +31,13 @@ class Envelope:
 
     ``data`` is the key of the payload (``None``: the body itself is the payload); ``paging``
     the key of the page counts, beside the payload or inside it; ``total`` the count of every
-    item across pages.
+    item across pages; ``cursor`` the cursor of the next page, among the page counts.
     """
 
     data: str | None = None
     paging: str | None = None
     total: str = "total_count"
+    cursor: str = "next_cursor"
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,9 @@ class Provider:
     #: Query parameters that name a page number, and a page size.
     page_params: tuple[str, ...] = ("page", "page_number")
     size_params: tuple[str, ...] = ("page_size", "per_page", "limit")
+    #: Query parameters that name where a page starts: an item offset, or a cursor.
+    offset_params: tuple[str, ...] = ("offset",)
+    cursor_params: tuple[str, ...] = ("cursor", "page_token")
 
     def owns(self, path: str) -> bool:
         """Whether this provider describes ``path`` (the plain provider takes any)."""
@@ -108,6 +117,17 @@ class Provider:
     def pages(self, query: set[str]) -> bool:
         """Whether an operation with these query parameters pages (a page and a size)."""
         return bool(query & set(self.page_params)) and bool(query & set(self.size_params))
+
+    def paging_style(self, query: set[str]) -> PagingStyle | None:
+        """How an operation with these query parameters pages, if it does: a page number and
+        a size, an offset and a size, or a cursor."""
+        if self.pages(query):
+            return "page"
+        if query & set(self.offset_params) and query & set(self.size_params):
+            return "offset"
+        if query & set(self.cursor_params):
+            return "cursor"
+        return None
 
     def list_shape(self, method: str, path: str) -> ListShape | None:
         """Where a list keeps its items when its schema says it wrongly (``None``: as stated)."""

@@ -9,8 +9,9 @@
   ``/accounts/{account_id}/realtimekit/...``; the live one is canonical.
 - Task ids: ``realtimekit.<resource>[.<sub>].<verb>`` (:meth:`RealtimeKit.task_id` states the
   rule, :data:`NAMED` the operations whose method says less than they do).
-- Outputs come from the ``{success, data, paging}`` envelope; :data:`LIST_SHAPES` corrects the
-  lists whose published schema does not match what they answer.
+- Outputs come from the ``{success, data, paging}`` envelope (the rest of the v4 API:
+  ``{success, result, result_info}``); :data:`LIST_SHAPES` corrects the lists whose published
+  schema does not match what they answer.
 """
 
 from __future__ import annotations
@@ -181,9 +182,11 @@ realtimekit = RealtimeKit()
 
 
 class CloudflareV4(Provider):
-    """The rest of Cloudflare's v4 API: ids leave out the account scope every path starts with."""
+    """The rest of Cloudflare's v4 API: ids leave out the account scope every path starts with;
+    a success answers ``{success, errors, messages, result, result_info}``."""
 
     name = "cloudflare"
+    envelope = Envelope(data="result", paging="result_info", total="total_count", cursor="cursor")
 
     def owns(self, path: str) -> bool:
         """Paths under ``/accounts/{account_id}``."""

@@ -17,16 +17,17 @@
 What only the run can know (a filter's result, an output without a schema) is left to run
 time, and the report lists those fields (:attr:`CheckReport.deferred`). The check is linear
 in the number of steps and parses the file again (for line numbers) only when it found a
-problem.
+problem. Checking the same workflow again parses no template and reuses each step's last
+value check when nothing it depends on (manifest, position, the values or types its
+templates stand for) changed: cheap enough to run on every keystroke.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
-from jinja2 import TemplateSyntaxError, nodes
 from pydantic import ValidationError
 
 from ..errors import Problem, WorkflowError
@@ -34,8 +35,17 @@ from ..inputs import _node, _problem, input_model
 from ..manifests.http import HTTP_TASK
 from ..manifests.model import Location, Manifest
 from .model import Step, Workflow
-from .references import Finding, never_runs, reference_findings, step_outputs
-from .render import attribute_chain, environment, leaves
+from .references import (
+    Finding,
+    OneReference,
+    analyse,
+    manifest_of,
+    never_runs,
+    outputs_of,
+    private,
+    reference_findings,
+)
+from .render import MARKERS
 
 __all__ = [
     "CheckReport",
@@ -115,18 +125,22 @@ def check_workflow(
     findings = reference_findings(workflow, steps)
     findings.extend(never_runs(workflow, steps))
     deferred: list[Deferred] = []
+    scope = _Scope(workflow)
     for i, step in enumerate(workflow.steps):
         # an http step's values make its manifest (checked when the file loads): no more to do
         wanted = steps is None or step.id in steps
-        if wanted and step.task != HTTP_TASK and workflow.has_manifest(step):
-            findings.extend(_value_findings(workflow, i, step, inputs, deferred))
+        if wanted and step.task != HTTP_TASK and scope.manifest(step) is not None:
+            found, later = _value_findings(scope, i, step, inputs)
+            findings.extend(found)
+            deferred.extend(later)
     # in file order: by step, then as found
     findings.sort(key=lambda f: f.loc[1] if len(f.loc) > 1 and isinstance(f.loc[1], int) else -1)
     problems = tuple(
         Problem(workflow.locate(f.loc), f"{workflow.field_path(f.loc)}: {f.message}", f.hint)
         for f in findings
     )
-    return CheckReport(workflow.file, len(workflow.steps), problems, tuple(deferred))
+    file: str = private(workflow)["_file"]
+    return CheckReport(file, len(workflow.steps), problems, tuple(deferred))
 
 
 # -- references -------------------------------------------------------------------------------
@@ -140,21 +154,106 @@ class _Stand(NamedTuple):
     why: str = ""
 
 
+_TEXT = _Stand("string", "text with a template")
+
+
+class _Given(NamedTuple):
+    """A leaf that is exactly ``{{ inputs.X }}`` with X given: checked as the value itself."""
+
+    value: Any
+    key: Any  # the value frozen (hashable, types kept), to compare checks
+
+
+class _Scope:
+    """What one check works out once for the whole workflow: positions, outputs, their types."""
+
+    __slots__ = ("_attrs", "_names", "_stands", "_types", "position", "workflow")
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.workflow = workflow
+        self._attrs = private(workflow)
+        #: Each step id at its first position (a duplicate id is reported at load).
+        self.position = {s.id: i for i, s in reversed(list(enumerate(workflow.steps)))}
+        self._names: dict[int, frozenset[str]] = {}
+        self._types: dict[tuple[int, str], str | None] = {}
+        self._stands: dict[tuple[tuple[str, ...], bool], _Stand] = {}
+
+    def manifest(self, step: Step) -> Manifest | None:
+        """The manifest of ``step``, ``None`` when its task was not found."""
+        return manifest_of(self._attrs, step)
+
+    def stand(self, index: int, chain: tuple[str, ...]) -> _Stand:
+        """What a reference from step ``index`` stands for, worked out once per chain."""
+        target = self.position.get(chain[1]) if chain[0] == "steps" and len(chain) > 1 else None
+        key = (chain, target is not None and target < index)
+        stand = self._stands.get(key)
+        if stand is None:
+            stand = self._stands[key] = _reference_type(self, index, chain)
+        return stand
+
+    def outputs(self, index: int) -> frozenset[str]:
+        """The outputs step ``index`` has."""
+        names = self._names.get(index)
+        if names is None:
+            step = self.workflow.steps[index]
+            names = frozenset(outputs_of(self.manifest(step), step))
+            self._names[index] = names
+        return names
+
+    def output_type(self, index: int, name: str) -> str | None:
+        """The type of output ``name`` of step ``index``, worked out once."""
+        key = (index, name)
+        if key not in self._types:
+            self._types[key] = _output_type(self, index, name)
+        return self._types[key]
+
+
 def _value_findings(
-    workflow: Workflow,
-    index: int,
-    step: Step,
-    given: Mapping[str, Any] | None,
-    deferred: list[Deferred],
-) -> list[Finding]:
-    manifest = workflow.manifest(step)
+    scope: _Scope, index: int, step: Step, given: Mapping[str, Any] | None
+) -> tuple[list[Finding], list[Deferred]]:
+    """The problems of a step's values, and the fields only the run knows.
+
+    What it finds depends only on the manifest, the step's position and what each templated
+    leaf stands for: the same as last time, the step's last answer is reused.
+    """
+    workflow = scope.workflow
+    manifest = scope.manifest(step)
+    assert manifest is not None  # only steps whose task was found are checked
+    facts = step.facts()
+    plan = [_stand_for(scope, index, leaf.one, leaf.text, given) for leaf in facts.values]
+    key = (manifest, index, tuple(s.key if isinstance(s, _Given) else s for s in plan))
+    last = facts.checked
+    if last is not None and last[0] == key:
+        found, later = last[1]
+        return list(found), list(later)
+    replaced: dict[tuple[Any, ...], Any] = {}
     stands: dict[tuple[Any, ...], _Stand] = {}
-    probe = _probe(workflow, index, step.with_, (), given, stands)
+    for at, stand in zip((leaf.at for leaf in facts.values), plan, strict=True):
+        if isinstance(stand, _Given):
+            replaced[at] = stand.value
+        else:
+            stands[at] = stand
+            replaced[at] = None if stand.type is None else _SAMPLES[stand.type]
+    probe = _probe(step.with_, (), replaced) if replaced else step.with_
     root = ("steps", index, "with")
-    for loc, stand in stands.items():
-        if stand.type is None and stand.why:
-            deferred.append(Deferred(workflow.field_path((*root, *loc)), stand.why))
+    later = [
+        Deferred(workflow.field_path((*root, *at)), stand.why)
+        for at, stand in stands.items()
+        if stand.type is None and stand.why
+    ]
     found = _wrong_location(manifest, probe, root)
+    found.extend(_validation_findings(manifest, probe, root, stands))
+    facts.checked = (key, (tuple(found), tuple(later)))
+    return found, later
+
+
+def _validation_findings(
+    manifest: Manifest,
+    probe: Any,
+    root: tuple[Any, ...],
+    stands: dict[tuple[Any, ...], _Stand],
+) -> list[Finding]:
+    """The manifest's validator run on ``probe``; errors at stand-ins only when they are real."""
     data = probe if isinstance(probe, dict) else {}
     headers = data.get("headers")
     if "headers" not in data:
@@ -168,17 +267,21 @@ def _value_findings(
     try:
         input_model(manifest).validate_python(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            stand_at = next((loc[:n] for n in range(len(loc), 0, -1) if loc[:n] in stands), None)
-            if stand_at is not None and not _keep(manifest, err, stand_at, stands[stand_at]):
-                continue
-            problem = _problem(manifest, err)
-            message = problem.message
-            if stand_at is not None:
-                stand = stands[stand_at]
-                message += f" (got {stand.source}, a {stand.type})"
-            found.append(Finding((*root, *loc), message, problem.hint))
+        errors = exc.errors()
+    else:
+        return []
+    found: list[Finding] = []
+    for err in errors:
+        loc = tuple(err["loc"])
+        stand_at = next((loc[:n] for n in range(len(loc), 0, -1) if loc[:n] in stands), None)
+        if stand_at is not None and not _keep(manifest, err, stand_at, stands[stand_at]):
+            continue
+        problem = _problem(manifest, err)
+        message = problem.message
+        if stand_at is not None:
+            stand = stands[stand_at]
+            message += f" (got {stand.source}, a {stand.type})"
+        found.append(Finding((*root, *loc), message, problem.hint))
     return found
 
 
@@ -238,50 +341,46 @@ def _wrong_location(manifest: Manifest, probe: Any, root: tuple[Any, ...]) -> li
     return found
 
 
-def _probe(
-    workflow: Workflow,
-    index: int,
-    value: Any,
-    at: tuple[Any, ...],
-    given: Mapping[str, Any] | None,
-    stands: dict[tuple[Any, ...], _Stand],
-) -> Any:
-    """``value`` with each template replaced by what it stands for (recorded in ``stands``)."""
+def _probe(value: Any, at: tuple[Any, ...], replaced: dict[tuple[Any, ...], Any]) -> Any:
+    """``value`` with the leaf at each path of ``replaced`` replaced by what it stands for."""
+    if at in replaced:
+        return replaced[at]
     if isinstance(value, dict):
-        return {k: _probe(workflow, index, v, (*at, k), given, stands) for k, v in value.items()}
+        return {k: _probe(v, (*at, k), replaced) for k, v in value.items()}
     if isinstance(value, list):
-        return [_probe(workflow, index, v, (*at, i), given, stands) for i, v in enumerate(value)]
-    if not (isinstance(value, str) and leaves(value, ())):
-        return value
-    chain = _one_reference(value)
-    if chain is False:
-        stands[at] = _Stand("string", "text with a template")
-        return _SAMPLES["string"]
-    if chain is None:
-        stands[at] = _Stand(None, value, "a computed value (a filter or an expression)")
-        return None
-    if given is not None and len(chain) == 2 and chain[0] == "inputs" and chain[1] in given:
-        return given[chain[1]]  # the value itself: checked as a literal
-    stand = _reference_type(workflow, index, chain)
-    stands[at] = stand
-    return None if stand.type is None else _SAMPLES[stand.type]
+        return [_probe(v, (*at, i), replaced) for i, v in enumerate(value)]
+    return value
 
 
-def _one_reference(text: str) -> tuple[str, ...] | Literal[False] | None:
-    """The chain of a text that is exactly ``{{ a.b.c }}``; ``None`` for one computed
-    expression; ``False`` for text around templates (it renders to a string)."""
-    try:
-        ast = environment().parse(text.strip())
-    except TemplateSyntaxError:
-        return None
-    if len(ast.body) == 1 and isinstance(ast.body[0], nodes.Output):
-        parts = ast.body[0].nodes
-        if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
-            return attribute_chain(parts[0])
-    return False
+def _stand_for(
+    scope: _Scope,
+    index: int,
+    one: OneReference,
+    text: str,
+    given: Mapping[str, Any] | None,
+) -> _Stand | _Given:
+    """What a templated leaf of step ``index`` stands for while checking."""
+    if one is False:
+        return _TEXT
+    if one is None:
+        return _Stand(None, text, "a computed value (a filter or an expression)")
+    if given is not None and len(one) == 2 and one[0] == "inputs" and one[1] in given:
+        value = given[one[1]]
+        return _Given(value, _freeze(value))
+    return scope.stand(index, one)
 
 
-def _reference_type(workflow: Workflow, index: int, chain: tuple[str, ...]) -> _Stand:
+def _freeze(value: Any) -> Any:
+    """``value`` as a hashable key that tells ``1``, ``1.0`` and ``True`` apart."""
+    if isinstance(value, dict):
+        return ("{", tuple((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return ("[", tuple(_freeze(v) for v in value))
+    return (type(value), value) if value.__hash__ is not None else (type(value), repr(value))
+
+
+def _reference_type(scope: _Scope, index: int, chain: tuple[str, ...]) -> _Stand:
+    workflow = scope.workflow
     source = "{{ " + ".".join(chain) + " }}"
     head = chain[0]
     if head == "inputs" and len(chain) == 2 and chain[1] in workflow.inputs:
@@ -289,26 +388,27 @@ def _reference_type(workflow: Workflow, index: int, chain: tuple[str, ...]) -> _
     if head == "secrets" and len(chain) == 2:
         return _Stand("string", source)
     if head == "steps" and len(chain) == 4 and chain[2] == "outputs":
-        target = next((s for s in workflow.steps[:index] if s.id == chain[1]), None)
-        if target is not None:
-            if chain[3] not in step_outputs(workflow, target):
+        target = scope.position.get(chain[1])
+        if target is not None and target < index:
+            if chain[3] not in scope.outputs(target):
                 return _Stand(None, source)  # reported as a reference
-            kind = _output_type(workflow, target, chain[3])
+            kind = scope.output_type(target, chain[3])
             why = "" if kind else f"{'.'.join(chain)} has no type in the manifest"
             return _Stand(kind, source, why)
     return _Stand(None, source, f"{'.'.join(chain)} is known only at run time")
 
 
-def _output_type(workflow: Workflow, step: Step, name: str) -> str | None:
+def _output_type(scope: _Scope, index: int, name: str) -> str | None:
     """The type of one of a step's outputs, when its manifest's schema says it."""
-    manifest = workflow.manifest(step) if workflow.has_manifest(step) else None
+    step = scope.workflow.steps[index]
+    manifest = scope.manifest(step)
     if manifest is None:
         return None
     if name in step.outputs:
         own = step.outputs[name]
-        if not isinstance(own, str) or not leaves(own, ()):
+        if not isinstance(own, str) or not any(m in own for m in MARKERS):
             return _PY_TYPES.get(type(own))
-        chain = _one_reference(own)
+        chain = analyse(own)[1]
         if chain is False:
             return "string"
         if chain is None:
@@ -317,8 +417,7 @@ def _output_type(workflow: Workflow, step: Step, name: str) -> str | None:
             return "integer"
         if chain[:2] == ("response", "body"):
             return _schema_type(manifest.response_schema, chain[2:])
-        here = workflow.steps.index(step)
-        return _reference_type(workflow, here, chain).type
+        return _reference_type(scope, index, chain).type
     output = next((o for o in manifest.outputs if o.name == name), None)
     if output is None:
         return None

@@ -22,8 +22,8 @@ from ..manifests.http import HTTP_TASK, http_manifest
 from ..manifests.model import Manifest
 from ..manifests.registry import load_task
 from ..policy import RetryPolicy
-from .references import reference_findings
-from .render import CompiledValue, compile_value, references
+from .references import StepFacts, private, reference_findings, step_facts
+from .render import CompiledValue, compile_value
 
 __all__ = [
     "InputSpec",
@@ -110,8 +110,8 @@ class Step(_UserModel):
 
     _compiled_with: CompiledValue | None = PrivateAttr(None)
     _compiled_outputs: CompiledValue | None = PrivateAttr(None)
-    _references: frozenset[tuple[str, ...]] | None = PrivateAttr(None)
     _compiled_when: CompiledValue | None = PrivateAttr(None)
+    _facts: StepFacts | None = PrivateAttr(None)
 
     @field_validator("id")
     @classmethod
@@ -123,7 +123,7 @@ class Step(_UserModel):
     @property
     def needs(self) -> frozenset[str]:
         """Ids of the steps whose outputs this step reads."""
-        return frozenset(c[1] for c in self.references() if c[0] == "steps" and len(c) > 1)
+        return self.facts().needs
 
     @property
     def after(self) -> frozenset[str]:
@@ -145,12 +145,15 @@ class Step(_UserModel):
 
     def references(self) -> frozenset[tuple[str, ...]]:
         """Attribute chains its templates read (``("steps", "a", "outputs", "id")``)."""
-        if self._references is None:
-            when = self.when if isinstance(self.when, str) else ""
-            self._references = frozenset(
-                references(self.with_) | references(self.outputs) | references(when)
-            )
-        return self._references
+        return self.facts().references
+
+    def facts(self) -> StepFacts:
+        """Its templated strings with what each reads, each parsed once (cached)."""
+        attrs = private(self)  # not `self._facts`: pydantic's lookup costs more than a check
+        facts = attrs["_facts"]
+        if facts is None:
+            facts = attrs["_facts"] = step_facts(self)
+        return facts  # type: ignore[no-any-return]
 
     def compiled_when(self) -> CompiledValue:
         """The ``when`` condition, compiled once."""

@@ -4,7 +4,8 @@ Every string leaf is a template, compiled once (:func:`compile_value`) and rende
 A leaf that is exactly one expression (``"{{ x }}"``) keeps the native type of ``x``; mixed
 text renders to a string. Rendered values are never rendered again, so an output holding
 ``{{`` stays literal. Undefined names and sandbox violations become :class:`TemplateError`
-naming the field path and the variable, with a did-you-mean.
+naming the field path and the variable, with a did-you-mean; an index past the end of a list
+names the list and says it is empty, or how many items it has.
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ def _guard(run: Callable[[], Any], where: str, text: str, context: Mapping[str, 
         with rendering():
             return run()
     except Missing as exc:
+        if exc.size is not None:
+            raise TemplateError(_past_the_end(exc.name, exc.size, where, text)) from None
         hint = exc.hint or did_you_mean(exc.name, context) or f"names: {', '.join(context)}"
         raise TemplateError(
             Problem(where or "template", f"{exc.name!r} is undefined in {text!r}", hint)
@@ -154,6 +157,40 @@ def _guard(run: Callable[[], Any], where: str, text: str, context: Mapping[str, 
         raise TemplateError(
             Problem(where or "template", f"{type(exc).__name__}: {exc}", f"in {text!r}")
         ) from None
+
+
+def _past_the_end(index: str, size: int, where: str, text: str) -> Problem:
+    """The problem of ``LIST[index]`` on a list of ``size`` items: it names the list."""
+    name = "the list"
+    try:
+        ast = environment().parse(text)
+    except TemplateSyntaxError:
+        ast = None
+    for node in ast.find_all((nodes.Getitem, nodes.Getattr)) if ast is not None else ():
+        if isinstance(node, nodes.Getattr):
+            key, owner = node.attr, node.node
+        elif isinstance(node, nodes.Getitem):
+            try:
+                key, owner = node.arg.as_const(), node.node
+            except nodes.Impossible:
+                continue
+        else:
+            continue
+        chain = attribute_chain(owner)
+        if str(key) == index and chain:
+            name = ".".join(chain)
+            break
+    if not size:
+        return Problem(
+            where or "template",
+            f"{name} is empty: it has no item [{index}] (in {text!r})",
+            f'run the step only when it has items: when: "{{{{ {name} }}}}"',
+        )
+    return Problem(
+        where or "template",
+        f"{name} has no item [{index}]: it has {size} (in {text!r})",
+        f"its items are [0] to [{size - 1}]",
+    )
 
 
 def _join(where: str, key: str) -> str:

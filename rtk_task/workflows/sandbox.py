@@ -65,12 +65,16 @@ class BudgetExceeded(Exception):
 
 
 class Missing(UndefinedError):
-    """An undefined name, with a hint (a did-you-mean, or what is there instead)."""
+    """An undefined name, with a hint (a did-you-mean, or what is there instead).
 
-    def __init__(self, name: str, hint: str) -> None:
+    ``size`` is set when the name is an index past the end of a list: the list's length.
+    """
+
+    def __init__(self, name: str, hint: str, size: int | None = None) -> None:
         super().__init__(f"{name!r} is undefined")
         self.name = name
         self.hint = hint
+        self.size = size
 
 
 class _Undefined(StrictUndefined):
@@ -85,6 +89,9 @@ class _Undefined(StrictUndefined):
         owner = self._undefined_obj
         while isinstance(owner, _Undefined):  # `a.b.c` with `a` missing: name `a`
             name, owner = owner._undefined_name, owner._undefined_obj
+        if isinstance(owner, list | tuple) and str(name).lstrip("-").isdigit():
+            size = len(owner)
+            raise Missing(str(name), "it is empty" if not size else f"it has {size}", size)
         if isinstance(owner, Mapping):
             known = [str(k) for k in owner]
             hint = did_you_mean(str(name), known) or (
@@ -160,6 +167,13 @@ def _check_width(spec: Any) -> None:
 
 class _Environment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # a key wins over a method of the same name: `outputs.items` is the output named
+        # `items` (a list task's), not `dict.items`
+        if type(obj) is dict and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":

@@ -169,3 +169,32 @@ def test_a_user_manifest_with_a_shipped_id_wins(tmp_path: Path, monkeypatch: Any
     monkeypatch.delenv("RTK_MANIFEST_PATH")
     assert load_task("realtimekit.meetings.get").summary != "Mine."
     assert overridden_ids() == frozenset()
+
+
+def test_list_and_show_say_when_a_user_manifest_overrides_a_shipped_one(tmp_path: Path) -> None:
+    from rtk_task.manifests.registry import shipped_dir
+
+    shipped = json.loads((shipped_dir() / "realtimekit.meetings.get.json").read_text())
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "mine.json").write_text(json.dumps({**shipped, "summary": "Mine."}))
+    env = {"RTK_MANIFEST_PATH": str(folder)}
+    listed = run_cli("list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines() if line.startswith("  ")}
+    assert lines["realtimekit.meetings.get"].endswith("Mine.  (yours; overrides the shipped one)")
+    assert "overrides" not in lines["realtimekit.meetings.list"]
+    as_json = {t["id"]: t for t in json.loads(run_cli("list", "--json", env=env).stdout)}
+    assert as_json["realtimekit.meetings.get"]["overrides_shipped"] is True
+    assert as_json["realtimekit.meetings.list"]["overrides_shipped"] is False
+    shown = run_cli("show", "realtimekit.meetings.get", env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(
+        "realtimekit.meetings.get (yours; overrides the shipped one): "
+    ), shown.stdout
+    assert str(folder / "mine.json") in shown.stdout.splitlines()[0]
+    shown_json = run_cli("show", "realtimekit.meetings.get", "--json", env=env)
+    assert json.loads(shown_json.stdout)["summary"] == "Mine."
+    assert "(yours; overrides the shipped one)" in shown_json.stderr
+    plain = run_cli("show", "realtimekit.meetings.get")
+    assert "overrides" not in plain.stdout + plain.stderr

@@ -609,3 +609,128 @@ def test_rebuild_without_its_sources_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "sources" / SEED.name).unlink()
     with pytest.raises(ManifestError, match=f"source '{SEED.name}' not found"):
         rebuild(file)
+
+
+# -- a docs page alone: the outputs and paging its shape allows -----------------------------------
+
+
+def test_a_create_page_alone_gives_an_id_named_after_the_resource() -> None:
+    m = build_manifest(PAGES / "create_project.txt").manifest
+    assert m.response_schema is None
+    # /accounts/{account_id}/... is Cloudflare's v4 API: the payload is under `result`
+    assert [(o.name, o.path) for o in m.outputs] == [("project_id", "result.id")]
+    roles = build_manifest(PAGES / "assign_roles.txt").manifest
+    assert [(o.name, o.path) for o in roles.outputs] == [("role_id", "result.id")]
+
+
+def test_a_list_page_alone_pages_and_gives_items_and_the_total() -> None:
+    from rtk_task.paginate import Paging, paging_of
+
+    m = build_manifest(PAGES / "list_recordings.txt").manifest
+    assert [(o.name, o.path) for o in m.outputs] == [
+        ("items", "data"),
+        ("total_count", "paging.total_count"),
+    ]
+    assert paging_of(m) == Paging("page_no", "per_page")
+
+
+def test_an_update_page_alone_declares_nothing_it_cannot_know() -> None:
+    m = build_manifest(PAGES / "update_webhook.txt").manifest
+    assert m.outputs == ()
+
+
+@pytest.mark.parametrize(
+    ("query", "outputs"),
+    [
+        (
+            "page |\nInteger | No | |\nper_page |\nInteger | No | |\n",
+            [("items", "result"), ("total_count", "result_info.total_count")],
+        ),
+        (
+            "offset |\nInteger | No | |\nlimit |\nInteger | No | |\n",
+            [("items", "result"), ("total_count", "result_info.total_count")],
+        ),
+        (
+            "cursor |\nString | No | |\n",
+            [("items", "result"), ("next_cursor", "result_info.cursor")],
+        ),
+        ("name |\nString | No | |\n", []),
+    ],
+)
+def test_a_list_pages_by_page_offset_or_cursor(
+    tmp_path: Path, query: str, outputs: list[tuple[str, str]]
+) -> None:
+    page = tmp_path / "list_things.txt"
+    page.write_text(
+        f"GET /accounts/{{account_id}}/things\nList things.\nQuery parameters\n{HEADER}{query}"
+    )
+    m = build_manifest(page).manifest
+    assert m.id == "things.list"
+    assert [(o.name, o.path) for o in m.outputs] == outputs
+
+
+def test_a_get_page_alone_gives_the_id_and_a_plain_api_reads_the_body_itself(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "get_widget.txt"
+    page.write_text("GET /widgets/{widget_id}\nGet a widget.\n")
+    m = build_manifest(page).manifest
+    assert [(o.name, o.path) for o in m.outputs] == [("widget_id", "id")]
+
+
+def test_a_docs_only_list_pages_through_every_page_and_steps_read_the_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from rtk_task.client import Client
+    from rtk_task.workflows.check import check_workflow
+    from rtk_task.workflows.model import parse_workflow
+    from rtk_task.workflows.runner import run_workflow
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    m = build_manifest(PAGES / "list_recordings.txt", task_id="mine.recordings.list").manifest
+    (folder / "list.json").write_text(m.to_json())
+    monkeypatch.setenv("RTK_MANIFEST_PATH", str(folder))
+    everything = [{"id": f"r{i}"} for i in range(5)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page_no", "1"))
+        size = int(request.url.params["per_page"])
+        items = everything[(page - 1) * size : page * size]
+        body = {"success": True, "data": items, "paging": {"total_count": len(everything)}}
+        return httpx.Response(200, json=body)
+
+    with Client(
+        base_url="http://127.0.0.1:1/client/v4",
+        token="t-docs",
+        transport=httpx.MockTransport(handler),
+    ) as c:
+        result = c.call(m, {"account_id": "a", "app_id": "b", "per_page": 2}, paginate=True)
+    assert result.ok, result.error
+    assert result.outputs["items"] == everything
+    wf = parse_workflow(
+        "name: docs-only\nsteps:\n"
+        "  - id: every\n    task: mine.recordings.list\n"
+        "    with: {account_id: a, app_id: b, per_page: 2}\n    paginate: true\n"
+        "  - id: first\n    task: mine.recordings.list\n"
+        "    with: {account_id: a, app_id: b, per_page: 2}\n"
+        '    outputs: {first: "{{ response.body.data[0].id }}", '
+        'total: "{{ response.body.paging.total_count }}"}\n',
+        "wf.yaml",
+    )
+    report = check_workflow(wf)
+    assert report.ok, report.problems
+    run = run_workflow(
+        wf,
+        {},
+        base_url="http://127.0.0.1:1/client/v4",
+        token="t-docs",
+        transport=httpx.MockTransport(handler),
+    )
+    assert run.ok, {k: r.error for k, r in run.steps.items()}
+    assert run.steps["every"].outputs["items"] == everything
+    assert run.steps["first"].outputs["first"] == "r0"
+    assert run.steps["first"].outputs["total"] == 5
+    assert run.steps["first"].outputs["items"] == everything[:2]

@@ -12,6 +12,7 @@ from rtk_task.errors import WorkflowError
 from rtk_task.workflows.check import CheckReport, check_workflow
 from rtk_task.workflows.export import export_workflow
 from rtk_task.workflows.model import parse_workflow
+from rtk_task.workflows.render import environment
 from rtk_task.workflows.runner import run_workflow
 
 GOOD = """\
@@ -281,3 +282,57 @@ steps:
     assert seen == ["POST"]
     assert result.steps["second"].skipped
     assert "depends on first, which failed" in str(result.steps["second"].error)
+
+
+def test_checking_again_parses_nothing_and_finds_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    wf = parse_workflow(in_step_3("meeting_id:", "meeting_idd:"), "wf.yaml", references=False)
+    first = check_workflow(wf)
+    assert not first.ok
+
+    def no_parsing(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a template was parsed again")
+
+    monkeypatch.setattr(environment(), "parse", no_parsing)
+    again = check_workflow(wf)
+    assert [str(p) for p in again.problems] == [str(p) for p in first.problems]
+    assert again.deferred == first.deferred
+
+
+def test_a_check_again_with_other_inputs_sees_the_new_values() -> None:
+    # the per-step memo must key on the values given, and tell 1 from True and 1.0
+    wf = parse_workflow(GOOD, "wf.yaml", references=False)
+    values: dict[str, Any] = {"account_id": "a", "title": "t"}
+    assert check_workflow(wf, {**values, "width": 640}).ok
+    assert "less than or equal to 1920" in one(check_workflow(wf, {**values, "width": 5000}))
+    assert check_workflow(wf, {**values, "width": 1}).ok
+    assert "video_config.width" in one(check_workflow(wf, {**values, "width": True}))
+    assert check_workflow(wf, {**values, "width": 1}).ok
+    assert "video_config.width" in one(check_workflow(wf, {**values, "width": 1.0}))
+    assert check_workflow(wf, {**values, "width": 640}).ok
+    assert "video_config.width" in one(check_workflow(wf, {**values, "width": "640px"}))
+    # and without inputs, each input as its declared type again
+    assert check_workflow(wf).ok
+
+
+def test_an_upstream_output_type_change_reaches_a_checked_step() -> None:
+    # the same `add` step object is checked against what `create` gives it each time
+    text = edited(
+        "preset_name: host",
+        'preset_name: host\n      name: "{{ steps.create.outputs.meeting_id }}"',
+    )
+    wf = parse_workflow(text, "wf.yaml", references=False)
+    assert check_workflow(wf).ok
+    swapped = wf.model_copy(
+        update={
+            "steps": [
+                wf.steps[0].model_copy(
+                    update={"outputs": {"meeting_id": "{{ response.status_code }}"}}
+                ),
+                *wf.steps[1:],
+            ]
+        }
+    )
+    swapped._manifests = wf._manifests
+    assert "(got {{ steps.create.outputs.meeting_id }}, a integer)" in str(
+        check_workflow(swapped).problems
+    )
