@@ -62,8 +62,10 @@ class Engine(Protocol):
         *,
         base_url: str | None = None,
         on_step: OnStep | None = None,
+        details: bool = False,
     ) -> RunResult:
-        """Run ``workflow`` with ``inputs``; ``on_step`` hears each finished step."""
+        """Run ``workflow`` with ``inputs``; ``on_step`` hears each finished step; ``details``
+        keeps every ``for_each`` item's full result."""
 
 
 def get_engine(name: str, *, concurrency: int = 4) -> Engine:

@@ -32,8 +32,15 @@ class LocalEngine:
         *,
         base_url: str | None = None,
         on_step: OnStep | None = None,
+        details: bool = False,
     ) -> RunResult:
-        """Run ``workflow`` in this process; ``on_step`` hears each step as it finishes."""
+        """Run ``workflow`` in this process; ``on_step`` hears each step as it finishes;
+        ``details`` keeps every ``for_each`` item's full result."""
         return run_workflow(
-            workflow, inputs, base_url=base_url, concurrency=self.concurrency, on_step=on_step
+            workflow,
+            inputs,
+            base_url=base_url,
+            concurrency=self.concurrency,
+            on_step=on_step,
+            details=details,
         )

@@ -4,13 +4,16 @@ A :class:`Provider` answers the questions the generic pipeline must not answer i
 other forms of a path, the task id of an operation, whether an operation may be resent, the
 success envelope outputs are read from, and the shape of a list whose schema is wrong. This
 base class answers them for an API it knows nothing about, so any OpenAPI document still
-builds; a vendor module subclasses it and changes only what its API does differently.
+builds (and sets no rate limit); a vendor module subclasses it and changes only what its API
+does differently.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from ..ratelimit import RateLimit
 
 __all__ = ["PLACEHOLDER", "Envelope", "ListShape", "Provider", "literal_words"]
 
@@ -63,6 +66,14 @@ class Provider:
     #: Query parameters that name a page number, and a page size.
     page_params: tuple[str, ...] = ("page", "page_number")
     size_params: tuple[str, ...] = ("page_size", "per_page", "limit")
+
+    #: The documented account-wide limit (``None``: the API documents none).
+    account_limit: RateLimit | None = None
+
+    def rate_limits(self, task_id: str) -> tuple[tuple[str, RateLimit], ...]:
+        """The documented limits a call of ``task_id`` counts against, as ``(scope, limit)``:
+        the account-wide one (scope ``"account"``) first, then narrower ones."""
+        return (("account", self.account_limit),) if self.account_limit else ()
 
     def owns(self, path: str) -> bool:
         """Whether this provider describes ``path`` (the plain provider takes any)."""

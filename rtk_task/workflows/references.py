@@ -4,7 +4,9 @@ Every ``inputs.X``, ``secrets.X`` and ``steps.S.outputs.O`` a template reads mus
 declared input, a declared secret, and an output of a step that runs earlier (its manifest's
 ``outputs`` and its own ``outputs:``); ``response`` exists only in a step's own outputs;
 ``depends_on`` names steps and makes no cycle; a ``when:`` that is always false makes its step
-and the steps after it that read it never run. Used when a workflow is loaded and by
+and the steps after it that read it never run. ``item`` and ``index`` exist only in a
+``for_each`` step (not in its ``when``); ``response`` also in an ``until`` condition; the
+workflow's ``outputs`` may read every step. Used when a workflow is loaded and by
 :func:`rtk_task.workflows.check.check_workflow`; findings carry their location in the file so
 the caller can add line numbers.
 """
@@ -42,12 +44,21 @@ def reference_findings(workflow: Workflow, only: set[str] | None = None) -> list
         if not step.references() and not step.depends_on:
             continue
         when = step.when if isinstance(step.when, str) else ""
-        for part, value in (("with", step.with_), ("outputs", step.outputs), ("when", when)):
-            for leaf, text in leaves(value, ("steps", i, part)):
+        parts: list[tuple[tuple[Any, ...], Any]] = [
+            (("with",), step.with_),
+            (("outputs",), step.outputs),
+            (("when",), when),
+            (("for_each",), step.for_each),
+        ]
+        if step.until is not None:
+            parts.append((("until", "condition"), step.until.condition))
+        for part, value in parts:
+            item_scope = step.for_each is not None and part[0] not in ("when", "for_each")
+            for leaf, text in leaves(value, ("steps", i, *part)):
                 found.extend(
                     Finding(leaf, message, hint)
                     for message, hint in _reference_problems(
-                        workflow, i, position, text, part == "outputs"
+                        workflow, i, position, text, part[0] in ("outputs", "until"), item_scope
                     )
                 )
         for j, target in enumerate(step.depends_on):
@@ -62,6 +73,14 @@ def reference_findings(workflow: Workflow, only: set[str] | None = None) -> list
                         did_you_mean(target, ids) or f"steps: {', '.join(ids)}",
                     )
                 )
+    if only is None:
+        for leaf, text in leaves(workflow.outputs, ("outputs",)):
+            found.extend(
+                Finding(leaf, message, hint)
+                for message, hint in _reference_problems(
+                    workflow, len(workflow.steps), position, text, False, False
+                )
+            )
     found.extend(_cycles(workflow, position, only))
     return found
 
@@ -74,7 +93,12 @@ def step_outputs(workflow: Workflow, step: Step) -> list[str]:
 
 
 def _reference_problems(
-    workflow: Workflow, index: int, position: dict[str, int], value: str, is_outputs: bool
+    workflow: Workflow,
+    index: int,
+    position: dict[str, int],
+    value: str,
+    is_outputs: bool,
+    item_scope: bool = False,
 ) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
 
@@ -132,6 +156,15 @@ def _reference_problems(
                     f"undeclared secret {chain[1]!r}",
                     did_you_mean(chain[1], workflow.secrets)
                     or "declare it under `secrets:` as NAME: ENV_VAR",
+                )
+            )
+        elif head in ("item", "index") and not item_scope:
+            problems.append(
+                (
+                    f"`{head}` exists only in a for_each step's with, outputs and until",
+                    'add for_each: "{{ inputs.LIST }}" to the step'
+                    if index < len(workflow.steps)
+                    else "read a for_each step's outputs (lists) instead",
                 )
             )
         elif head == "response" and not is_outputs and len(chain) == 1:

@@ -1,8 +1,10 @@
 """One step of a workflow, rendered and called: :class:`StepRun`, :func:`run_step`.
 
 The context a step renders against is ``inputs``, ``secrets`` and ``steps.<id>.outputs`` of
-the steps before it; a step's own ``outputs`` templates also see ``response`` (``status_code``,
-``headers``, ``body``). Secrets are resolved from the environment and masked in every result.
+the steps before it (and ``item``/``index`` for an item of a ``for_each``); a step's own
+``outputs`` templates also see ``response`` (``status_code``, ``headers``, ``body``). Every call
+keeps to the workflow's ``rate_limit`` (default: the provider's documented limits). Secrets
+are resolved from the environment and masked in every result.
 Rendering needs no HTTP client: a dry run never imports httpx.
 """
 
@@ -47,6 +49,7 @@ class StepRun:
         step: Step,
         inputs: Mapping[str, Any],
         outputs: Mapping[str, Mapping[str, Any]],
+        scope: Mapping[str, Any] | None = None,
     ) -> None:
         self.workflow = workflow
         self.step = step
@@ -56,6 +59,7 @@ class StepRun:
             "inputs": inputs,
             "secrets": self.secrets,
             "steps": {sid: {"outputs": out} for sid, out in outputs.items()},
+            **(scope or {}),
         }
         self.inputs: dict[str, Any] = step.compiled_with().render(context, f"steps.{step.id}.with")
         self.timeout = _timeout(step)
@@ -76,6 +80,7 @@ class StepRun:
             retry=self.retry,
             paginate=self.step.paginate,
             max_pages=self.step.max_pages,
+            rate_limit=self.workflow.rate_limit,
         )
         return self.add_outputs(result)
 
@@ -93,6 +98,7 @@ class StepRun:
             retry=self.retry,
             paginate=self.step.paginate,
             max_pages=self.step.max_pages,
+            rate_limit=self.workflow.rate_limit,
         )
         return self.add_outputs(result)
 
@@ -150,9 +156,10 @@ def _start(
     step: Step,
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Mapping[str, Any]],
+    scope: Mapping[str, Any] | None = None,
 ) -> _Prepared:
     try:
-        return StepRun(workflow, step, inputs, outputs), None
+        return StepRun(workflow, step, inputs, outputs, scope), None
     except RtkError as exc:
         redactor = Redactor(os.environ.get(env) for env in workflow.secrets.values())
         return None, error_result(step.task, exc, redactor)
@@ -164,9 +171,11 @@ def run_step(
     step: Step,
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Mapping[str, Any]],
+    *,
+    scope: Mapping[str, Any] | None = None,
 ) -> TaskResult:
-    """Render ``step`` and call its task."""
-    run, failed = _start(workflow, step, inputs, outputs)
+    """Render ``step`` (with ``scope``: ``item`` and ``index``) and call its task."""
+    run, failed = _start(workflow, step, inputs, outputs, scope)
     if run is None:
         assert failed is not None
         return failed
@@ -179,9 +188,11 @@ async def run_step_async(
     step: Step,
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Mapping[str, Any]],
+    *,
+    scope: Mapping[str, Any] | None = None,
 ) -> TaskResult:
     """Render ``step`` and call its task, with ``await``."""
-    run, failed = _start(workflow, step, inputs, outputs)
+    run, failed = _start(workflow, step, inputs, outputs, scope)
     if run is None:
         assert failed is not None
         return failed
