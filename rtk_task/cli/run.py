@@ -238,7 +238,12 @@ def test_step(
     show_default=True,
     help="Independent steps run at once (local engine).",
 )
-@click.option("--json", "as_json", is_flag=True, help='Print {"ok", "steps": {id: TaskResult}}.')
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"ok", "steps": {id: TaskResult}, "outputs"}.'
+)
+@click.option(
+    "--details", is_flag=True, help="Keep every for_each item's full result (not a summary)."
+)
 def run_cmd(
     workflow: str,
     input_pairs: tuple[str, ...],
@@ -246,6 +251,7 @@ def run_cmd(
     engine: str,
     concurrency: int,
     as_json: bool,
+    details: bool = False,
 ) -> None:
     """Run a workflow: steps in dependency order, each step's status as it finishes."""
     import os
@@ -267,7 +273,7 @@ def run_cmd(
             click.echo(format_step_line(step.id, result))
 
     runner = get_engine(engine, concurrency=concurrency)
-    run = runner.run(wf, inputs, base_url=base_url, on_step=show)
+    run = runner.run(wf, inputs, base_url=base_url, on_step=show, details=details)
     redactor = Redactor(
         [
             os.environ.get("CLOUDFLARE_API_TOKEN"),
@@ -276,8 +282,12 @@ def run_cmd(
     )
     path = write_record(wf.file, wf.name, run.steps, ok=run.ok, inputs=inputs, redactor=redactor)
     if as_json:
-        echo_json(run.to_json())
+        echo_json(redactor.value(run.to_json()))
     else:
+        for name, value in redactor.value(run.outputs).items():
+            click.echo(f"output {name}: {json.dumps(value)}")
+        if run.output_error:
+            click.echo(f"outputs failed: {redactor.text(run.output_error)}")
         click.echo(
             f"{'ok' if run.ok else 'failed'}: {wf.name} ({len(run.steps)} steps); "
             f"recorded in {path}"
