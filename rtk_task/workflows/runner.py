@@ -141,7 +141,9 @@ async def schedule(
 
     def settle(step_id: str, result: TaskResult) -> None:
         results[step_id] = result
-        if result.ok and not result.skipped:
+        # a for_each step's lists stand even when some items failed (None at their index)
+        partial = by_id[step_id].for_each is not None and bool(result.outputs)
+        if (result.ok or partial) and not result.skipped:
             outputs[step_id] = result.outputs
         if on_step is not None:
             on_step(by_id[step_id], result)
