@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 #: Each slot is this share of its window later than the bare limit allows.
-MARGIN = 0.03
+MARGIN = 0.05
 
 
 class RateLimit(BaseModel):
