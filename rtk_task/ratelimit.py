@@ -141,6 +141,22 @@ class Limiter:
             self.waited += at - now
             return at - now
 
+    def sent(self, limits: Iterable[tuple[str, RateLimit]], booked: float) -> None:
+        """A request booked at ``booked`` leaves now: its slot moves to now if later (a late
+        wake-up must not let the next window start early)."""
+        with self._lock:
+            now = self.clock()
+            if now <= booked:
+                return
+            for key, _ in limits:
+                slots = self._windows[key].slots if key in self._windows else None
+                if slots is None:
+                    continue
+                for i in range(len(slots) - 1, -1, -1):
+                    if slots[i] == booked:
+                        slots[i] = now
+                        break
+
     def paused(self, keys: Iterable[str]) -> float:
         """Seconds until every one of ``keys`` may send again (a server-ordered pause)."""
         with self._lock:
@@ -184,10 +200,17 @@ class Gate:
 
     limiter: Limiter
     limits: tuple[tuple[str, RateLimit], ...]
+    _booked: float = 0.0
 
     def reserve(self) -> float:
         """Book a slot under every limit; seconds to wait before sending."""
-        return self.limiter.reserve(self.limits)
+        wait = self.limiter.reserve(self.limits)
+        self._booked = self.limiter.clock() + wait
+        return wait
+
+    def sent(self) -> None:
+        """The booked request leaves now (its slot moves here if it woke up late)."""
+        self.limiter.sent(self.limits, self._booked)
 
     def paused(self) -> float:
         """Seconds of a server-ordered pause still to wait."""

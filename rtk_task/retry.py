@@ -167,7 +167,9 @@ def gated(flow: Flow, gate: Gate) -> Flow:
                 wait = gate.reserve()
                 while wait > 0:
                     yield Sleep(wait)
-                    wait = gate.paused()  # a pause another caller heard while this one slept
+                    # a pause another caller heard while this one slept: book again after it
+                    wait = gate.reserve() if gate.paused() > 0 else 0.0
+                gate.sent()
                 attempt: Attempt = yield action
                 gate.observe(attempt.result.status_code, attempt.result.headers)
                 action = flow.send(attempt)
