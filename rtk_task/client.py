@@ -11,6 +11,11 @@ and remote failures are results with ``ok: false``, never raised (use
 :meth:`TaskResult.raise_for_error` to raise). ``prepare`` is the dry run: a result holding
 the request that would be sent, nothing sent.
 
+Rate limits (:mod:`rtk_task.ratelimit`): with ``rate_limit=True`` every call keeps to the
+limits its provider documents, with a :class:`~rtk_task.ratelimit.RateLimit` to that limit
+per account (and the provider's narrower ones), per token and account, on the process's
+shared limiter; the default (``None``) sets none. A call's own ``rate_limit`` wins.
+
 The token: one given to the client is used for every task; a client given none reads the
 environment variable the called task's manifest names (``auth.env``), at call time, with
 trailing CR/LF stripped (a token saved with Windows line ends); a token holding any other
@@ -20,6 +25,7 @@ control character is a ``config`` error and nothing is sent.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Iterable
 from functools import cached_property
@@ -45,6 +51,8 @@ from .execute import (
 from .manifests.model import Manifest
 from .manifests.registry import load_task
 from .paginate import page_flow, paging_of
+from .providers import provider_for
+from .ratelimit import Gate, Limiter, RateLimit, shared_limiter, token_key
 from .result import TaskResult
 from .retry import (
     DEFAULT_POLICY,
@@ -52,6 +60,7 @@ from .retry import (
     Flow,
     RetryPolicy,
     Send,
+    gated,
     retry_after_seconds,
     retry_flow,
 )
@@ -62,6 +71,9 @@ __all__ = ["AsyncClient", "Client", "Task"]
 #: What names a task: its id, a manifest file, or a loaded manifest.
 Task = str | Path | Manifest
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: ``True``: the provider's documented limits; a :class:`RateLimit`: that one per account;
+#: ``False`` or ``None``: no client-side limit.
+RateLimitSetting = RateLimit | bool | None
 
 
 class _Base:
@@ -75,8 +87,13 @@ class _Base:
         timeout: httpx.Timeout | float | None = None,
         max_response_bytes: int = DEFAULT_MAX_BYTES,
         retry: RetryPolicy | None = None,
+        rate_limit: RateLimitSetting = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.base_url = base_url
+        self.rate_limit = rate_limit
+        #: Where slots are booked: the process's shared limiter unless one is given.
+        self.limiter = limiter or shared_limiter()
         self._token = SecretStr(token) if isinstance(token, str) else token
         self._redactor = Redactor([self._token.get_secret_value()] if self._token else [])
         #: Tokens read from the environment, by variable: (value, secret, its redactor).
@@ -136,6 +153,7 @@ class _Base:
         retry: RetryPolicy | None,
         paginate: bool,
         max_pages: int | None,
+        rate_limit: RateLimitSetting = None,
     ) -> Flow | TaskResult:
         """The flow of one call, or the result of a call that cannot start (nothing sent)."""
         manifest = self._manifest(task)
@@ -147,11 +165,14 @@ class _Base:
             redactor = redactor.extend(secrets)
         base_url = base_url or self.base_url
         policy = retry or self.retry
+        setting = self.rate_limit if rate_limit is None else rate_limit
         if not paginate:
             prepared = prepare(manifest, inputs, base_url=base_url, token=token, redactor=redactor)
             if isinstance(prepared, TaskResult):
                 return prepared
-            return retry_flow(prepared, policy)
+            flow = retry_flow(prepared, policy)
+            gate = self._gate(manifest, prepared, token, setting)
+            return flow if gate is None else gated(flow, gate)
         paging = paging_of(manifest)
         if paging is None:
             problem = Problem(
@@ -164,7 +185,29 @@ class _Base:
         def build(values: dict[str, Any]) -> Call | TaskResult:
             return prepare(manifest, values, base_url=base_url, token=token, redactor=redactor)
 
-        return page_flow(paging, inputs, build, policy, max_pages=max_pages)
+        pages = page_flow(paging, inputs, build, policy, max_pages=max_pages)
+        first = build(inputs)
+        gate = (
+            None if isinstance(first, TaskResult) else self._gate(manifest, first, token, setting)
+        )
+        return pages if gate is None else gated(pages, gate)
+
+    def _gate(
+        self, manifest: Manifest, call: Call, token: SecretStr | None, setting: RateLimitSetting
+    ) -> Gate | None:
+        """The limits a call counts against, keyed by server, token and account."""
+        if not setting:
+            return None
+        limits = provider_for(manifest.path).rate_limits(manifest.id)
+        if isinstance(setting, RateLimit):
+            limits = (("account", setting), *limits[1:])
+        if not limits:
+            return None
+        url = httpx.URL(call.request.url)
+        match = _ACCOUNT.search(url.path)
+        who = token_key(token.get_secret_value() if token else None)
+        prefix = f"{url.host}:{url.port}|{who}|{match.group(1) if match else '-'}"
+        return Gate(self.limiter, tuple((f"{prefix}|{scope}", lim) for scope, lim in limits))
 
     def prepare(
         self,
@@ -231,9 +274,17 @@ class Client(_Base):
         max_response_bytes: int = DEFAULT_MAX_BYTES,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        rate_limit: RateLimitSetting = None,
+        limiter: Limiter | None = None,
     ) -> None:
         super().__init__(
-            base_url, token, timeout=timeout, max_response_bytes=max_response_bytes, retry=retry
+            base_url,
+            token,
+            timeout=timeout,
+            max_response_bytes=max_response_bytes,
+            retry=retry,
+            rate_limit=rate_limit,
+            limiter=limiter,
         )
         self._owns = http_client is None
         self._given = http_client
@@ -255,6 +306,7 @@ class Client(_Base):
         retry: RetryPolicy | None = None,
         paginate: bool = False,
         max_pages: int | None = None,
+        rate_limit: RateLimitSetting = None,
     ) -> TaskResult:
         """Validate, send and read one call of ``task`` with ``inputs`` (plain data).
 
@@ -262,8 +314,9 @@ class Client(_Base):
         creates something is resent only when the server surely did not process it. With
         ``paginate`` a list task's pages (at most ``max_pages``) are gathered into one result
         whose ``items`` output holds every item and ``pages`` counts the pages.
+        ``rate_limit`` (default: the client's) keeps the call to a rate limit; it may wait.
         """
-        flow = self._flow(task, inputs, secrets, base_url, retry, paginate, max_pages)
+        flow = self._flow(task, inputs, secrets, base_url, retry, paginate, max_pages, rate_limit)
         if isinstance(flow, TaskResult):
             return flow
         try:
@@ -331,9 +384,17 @@ class AsyncClient(_Base):
         max_response_bytes: int = DEFAULT_MAX_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        rate_limit: RateLimitSetting = None,
+        limiter: Limiter | None = None,
     ) -> None:
         super().__init__(
-            base_url, token, timeout=timeout, max_response_bytes=max_response_bytes, retry=retry
+            base_url,
+            token,
+            timeout=timeout,
+            max_response_bytes=max_response_bytes,
+            retry=retry,
+            rate_limit=rate_limit,
+            limiter=limiter,
         )
         self._owns = http_client is None
         self._given = http_client
@@ -355,9 +416,10 @@ class AsyncClient(_Base):
         retry: RetryPolicy | None = None,
         paginate: bool = False,
         max_pages: int | None = None,
+        rate_limit: RateLimitSetting = None,
     ) -> TaskResult:
         """:meth:`Client.call` with ``await``: the same flow, driven asynchronously."""
-        flow = self._flow(task, inputs, secrets, base_url, retry, paginate, max_pages)
+        flow = self._flow(task, inputs, secrets, base_url, retry, paginate, max_pages, rate_limit)
         if isinstance(flow, TaskResult):
             return flow
         try:
@@ -410,6 +472,9 @@ class AsyncClient(_Base):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+_ACCOUNT = re.compile(r"/accounts/([^/]+)")
 
 
 def _retry_after(status: int, headers: dict[str, str]) -> float | None:

@@ -18,6 +18,11 @@ generator that yields :class:`Send` ("send this request, tell me the outcome") a
 drive it, :class:`~rtk_task.Client` with ``time.sleep`` and blocking I/O,
 :class:`~rtk_task.AsyncClient` with ``asyncio.sleep`` and ``await``: one behaviour, two
 drivers. Paging (:mod:`rtk_task.paginate`) is a flow over this one.
+
+Client-side rate limits are a flow around a flow: :func:`gated` books a slot on a
+:class:`~rtk_task.ratelimit.Gate` before every ``Send`` of the flow it wraps, yields the wait
+as a ``Sleep``, and tells the gate what the server answered (a 429's ``Retry-After``, the
+rate-limit headers), so every caller of the same token and account slows down together.
 """
 
 from __future__ import annotations
@@ -26,13 +31,13 @@ import random
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from .execute import Call
 from .policy import RetryPolicy
+from .ratelimit import Gate, retry_after_seconds
 from .result import TaskResult
 
 __all__ = [
@@ -43,6 +48,7 @@ __all__ = [
     "Send",
     "Sleep",
     "classify",
+    "gated",
     "retry_after_seconds",
     "retry_flow",
 ]
@@ -87,20 +93,6 @@ class Sleep:
 
 #: A sans-I/O flow: yields actions, receives their outcomes, returns the call's result.
 Flow = Generator[Send | Sleep, Any, TaskResult]
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds from now (a number or an HTTP date), or ``None``."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.replace(".", "", 1).isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def classify(attempt: Attempt, call: Call, policy: RetryPolicy) -> Attempt:
@@ -163,6 +155,29 @@ def retry_flow(call: Call, policy: RetryPolicy) -> Flow:
         number += 1
         attempt = classify((yield send), call, policy)
     return final(attempt, number, started)
+
+
+def gated(flow: Flow, gate: Gate) -> Flow:
+    """``flow`` with every send booked on ``gate`` first: a ``Sleep`` until its slot (and
+    any pause the server ordered), then the send; each answer is shown to the gate."""
+    try:
+        action = next(flow)
+        while True:
+            if isinstance(action, Send):
+                wait = gate.reserve()
+                while wait > 0:
+                    yield Sleep(wait)
+                    # a pause another caller heard while this one slept: book again after it
+                    wait = gate.reserve() if gate.paused() > 0 else 0.0
+                gate.sent()
+                attempt: Attempt = yield action
+                gate.observe(attempt.result.status_code, attempt.result.headers)
+                action = flow.send(attempt)
+            else:
+                action = flow.send((yield action))
+    except StopIteration as done:
+        result: TaskResult = done.value
+        return result
 
 
 def final(attempt: Attempt, attempts: int, started: float) -> TaskResult:

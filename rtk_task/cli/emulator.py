@@ -34,12 +34,35 @@ __all__ = ["emulator_command"]
     type=click.Path(exists=True, dir_okay=False),
     help="A JSON file of records to start with; see rtk_task.emulator.seed.",
 )
+@click.option(
+    "--rate-limit",
+    metavar="N/WINDOW",
+    help="Answer 429 past N requests per window per token and account (e.g. 250/10s).",
+)
 def emulator_command(
-    host: str, port: int, token: str | None, faults: tuple[str, ...], seed_file: str | None
+    host: str,
+    port: int,
+    token: str | None,
+    faults: tuple[str, ...],
+    seed_file: str | None,
+    rate_limit: str | None = None,
 ) -> None:
     """Serve an in-memory RealtimeKit API; prints its base URL once it accepts connections."""
+    import os
+
+    from ..emulator.ratelimit import parse_limit
     from ..emulator.routes import Refused
     from ..emulator.server import run_emulator
+
+    if rate_limit is not None:
+        try:
+            parse_limit(rate_limit)
+        except ValueError as exc:
+            raise ConfigError(
+                Problem("--rate-limit", str(exc), "e.g. --rate-limit 250/10s")
+            ) from None
+        # the emulator reads it when it is made (run_emulator takes no rate limit yet)
+        os.environ["RTK_EMULATOR_RATE_LIMIT"] = rate_limit
 
     seed = None
     if seed_file:

@@ -271,7 +271,12 @@ def test_step(
     show_default=True,
     help="Independent steps run at once (local engine).",
 )
-@click.option("--json", "as_json", is_flag=True, help='Print {"ok", "steps": {id: TaskResult}}.')
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"ok", "steps": {id: TaskResult}, "outputs"}.'
+)
+@click.option(
+    "--details", is_flag=True, help="Keep every for_each item's full result (not a summary)."
+)
 def run_cmd(
     workflow: str,
     input_pairs: tuple[str, ...],
@@ -279,6 +284,7 @@ def run_cmd(
     engine: str,
     concurrency: int,
     as_json: bool,
+    details: bool = False,
 ) -> None:
     """Run a workflow: steps in dependency order, each step's status as it finishes.
 
@@ -314,7 +320,9 @@ def run_cmd(
 
     with _signals_as_interrupts() as caught:
         try:
-            run = runner.run(wf, inputs, base_url=base_url, on_step=show, on_start=started)
+            run = runner.run(
+                wf, inputs, base_url=base_url, on_step=show, on_start=started, details=details
+            )
         except KeyboardInterrupt:
             record.end(ok=False, state="interrupted")
             _interrupted(record, caught[0] if caught else signal.SIGINT)
@@ -323,8 +331,12 @@ def run_cmd(
             raise
     record.end(ok=run.ok)
     if as_json:
-        echo_json(run.to_json())
+        echo_json(redactor.value(run.to_json()))
     else:
+        for name, value in redactor.value(run.outputs).items():
+            click.echo(f"output {name}: {json.dumps(value)}")
+        if run.output_error:
+            click.echo(f"outputs failed: {redactor.text(run.output_error)}")
         click.echo(
             f"{'ok' if run.ok else 'failed'}: {wf.name} ({len(run.steps)} steps); "
             + (f"recorded in {record.path}" if record.error is None else "NOT recorded")

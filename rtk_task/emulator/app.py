@@ -18,13 +18,16 @@ Control routes need no token (the emulator binds to loopback):
   participant of the meeting join its live session (the first join starts the session);
 - ``POST /__emulator/leave`` (same body) and ``POST /__emulator/chat``
   ``{"account_id", "meeting_id", "participant_id", "message"}``;
-- ``POST /__emulator/seed`` (a seed document, see :mod:`rtk_task.emulator.seed`).
+- ``POST /__emulator/seed`` (a seed document, see :mod:`rtk_task.emulator.seed`);
+- ``POST /__emulator/rate-limit`` ``{"limit": "100/1s"}`` (``null`` lifts it): answer 429
+  past N requests per window per token and account (:mod:`rtk_task.emulator.ratelimit`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -42,6 +45,7 @@ from . import live
 from .clock import Clock
 from .faults import FaultPlan, FaultRule
 from .hooks import Hooks
+from .ratelimit import RateLimiter, parse_limit
 from .routes import api_routes
 from .routes.base import Refused, error_body
 from .seed import load_seed
@@ -62,7 +66,8 @@ class Emulator:
     """The emulator's state: document, store, clock, webhooks, faults, counters, token.
 
     ``recording_delays`` is (seconds from INVOKED to RECORDING, seconds from UPLOADING to
-    UPLOADED); move the clock with ``clock.advance`` instead of waiting.
+    UPLOADED); move the clock with ``clock.advance`` instead of waiting. ``rate_limit``
+    (``"250/10s"``; default ``$RTK_EMULATOR_RATE_LIMIT``, else none) answers 429 past it.
     """
 
     def __init__(
@@ -72,9 +77,12 @@ class Emulator:
         *,
         recording_delays: tuple[float, float] = (1.0, 2.0),
         seed: dict[str, Any] | None = None,
+        rate_limit: str | tuple[int, float] | None = None,
     ) -> None:
         self.token = token
         self.clock = Clock()
+        self.limiter: RateLimiter | None = None
+        self.set_rate_limit(rate_limit or os.environ.get("RTK_EMULATOR_RATE_LIMIT") or None)
         self.store = Store(self.clock)
         self.hooks = Hooks()
         self.faults = FaultPlan(faults)
@@ -86,6 +94,14 @@ class Emulator:
         self.hidden = self.schemas.write_only()
         if seed:
             load_seed(self.store, seed)
+
+    def set_rate_limit(self, limit: str | tuple[int, float] | None) -> None:
+        """Enforce ``limit`` (``"100/1s"`` or ``(100, 1.0)``) from now on; ``None`` lifts it."""
+        if limit is None:
+            self.limiter = None
+            return
+        requests, per = parse_limit(limit) if isinstance(limit, str) else limit
+        self.limiter = RateLimiter(requests, per, self.clock.now)
 
     def tick(self) -> None:
         """Apply what the clock says has happened by now (recordings moving on)."""
@@ -99,6 +115,7 @@ class Emulator:
             "webhooks_sent": self.hooks.sent,
             "webhooks_failed": self.hooks.failed,
             "faults_fired": self.faults.fired,
+            "rate_limited": self.limiter.refused if self.limiter else 0,
         }
 
     def reset(self) -> None:
@@ -136,10 +153,17 @@ def create_app(emulator: Emulator) -> Starlette:
                 or (emulator.token is not None and token != emulator.token)
             ):
                 return _unauthorized()
-            rule = emulator.faults.pick(request.method, request.url.path, operation)
-            if rule is None:
-                return await handler(request)
-            return await _faulty(rule, handler, request)
+            limiter = emulator.limiter
+            if limiter is None:
+                return await _answer(emulator, handler, request, operation)
+            verdict = limiter.count(f"{token}|{request.path_params.get('account_id', '-')}")
+            headers = verdict.headers(limiter.requests, limiter.per)
+            if not verdict.allowed:
+                response: Response = _error(429, "Rate limit exceeded")
+            else:
+                response = await _answer(emulator, handler, request, operation)
+            response.headers.update(headers)
+            return response
 
         return endpoint
 
@@ -195,7 +219,12 @@ def create_app(emulator: Emulator) -> Starlette:
         kind = "text/csv" if str(p["name"]).endswith(".csv") else "text/plain"
         return Response(text, media_type=kind)
 
+    def rate_limit(body: dict[str, Any]) -> Any:
+        emulator.set_rate_limit(body.get("limit"))
+        return body.get("limit")
+
     routes += [
+        Route("/__emulator/rate-limit", control(rate_limit), methods=["POST"]),
         Route("/__emulator/files/{account_id}/{session_id}/{name}", files, methods=["GET"]),
         Route("/__emulator/faults", add_faults, methods=["POST"]),
         Route("/__emulator/faults", clear_faults, methods=["DELETE"]),
@@ -219,6 +248,15 @@ def create_app(emulator: Emulator) -> Starlette:
         return _error(405, f"{request.method} is not allowed on {request.url.path}")
 
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
+
+
+async def _answer(
+    emulator: Emulator, handler: Handler, request: Request, operation: str
+) -> Response:
+    rule = emulator.faults.pick(request.method, request.url.path, operation)
+    if rule is None:
+        return await handler(request)
+    return await _faulty(rule, handler, request)
 
 
 async def _faulty(rule: FaultRule, handler: Handler, request: Request) -> Response:

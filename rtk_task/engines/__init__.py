@@ -67,9 +67,11 @@ class Engine(Protocol):
         base_url: str | None = None,
         on_step: OnStep | None = None,
         on_start: OnStart | None = None,
+        details: bool = False,
     ) -> RunResult:
         """Run ``workflow`` with ``inputs``; ``on_start`` hears each step before it may be
-        sent, ``on_step`` each finished step."""
+        sent, ``on_step`` each finished step; ``details`` keeps every ``for_each`` item's full
+        result."""
 
 
 def get_engine(name: str, *, concurrency: int = 4) -> Engine:

@@ -33,8 +33,10 @@ class LocalEngine:
         base_url: str | None = None,
         on_step: OnStep | None = None,
         on_start: OnStart | None = None,
+        details: bool = False,
     ) -> RunResult:
-        """Run ``workflow`` in this process; ``on_step`` hears each step as it finishes."""
+        """Run ``workflow`` in this process; ``on_step`` hears each step as it finishes;
+        ``details`` keeps every ``for_each`` item's full result."""
         return run_workflow(
             workflow,
             inputs,
@@ -42,4 +44,5 @@ class LocalEngine:
             concurrency=self.concurrency,
             on_step=on_step,
             on_start=on_start,
+            details=details,
         )

@@ -22,6 +22,9 @@ other than its own (``RTK_BASE_URL``) or a secret outside ``RTK_ALLOW_SECRETS`` 
 (kind ``config``) before anything is sent. ``rtk-task run --engine prefect`` allows its own
 run's base URL and secrets.
 
+``for_each`` items are tasks of their own; ``until`` waits in the flow between tasks (the same
+semantics as the local loop); rate limits are kept per process running the tasks.
+
 Retries are mapped from the step's effective policy (its ``retry:``, else the workflow's): a
 non-idempotent call (a create) gets no Prefect retry, since the client already retries what
 is safe and Prefect must never send a create twice; ``timeout_seconds`` is the policy's
@@ -108,12 +111,14 @@ async def run_step_task(
     inputs: dict[str, Any],
     outputs: dict[str, dict[str, Any]],
     base_url: str | None = None,
+    scope: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run one step of a workflow definition (JSON or YAML text)."""
+    """Run one step of a workflow definition (JSON or YAML text); ``scope`` holds ``item``
+    and ``index`` for one item of a ``for_each``."""
     wf = parsed_workflow(definition, _WHERE)
     worker = _current_worker()
     result = await worker.config.run_step(
-        worker.clients, base_url, wf, wf.step(step_id), inputs, outputs, _WHERE
+        worker.clients, base_url, wf, wf.step(step_id), inputs, outputs, _WHERE, scope
     )
     return result.model_dump(mode="json")
 
@@ -129,13 +134,21 @@ def _task_options(wf: Workflow, step: Step) -> dict[str, Any]:
 
 @flow(name="rtk-task workflow", persist_result=False)
 async def workflow_flow(
-    definition: str, inputs: dict[str, Any], base_url: str | None = None, concurrency: int = 4
+    definition: str,
+    inputs: dict[str, Any],
+    base_url: str | None = None,
+    concurrency: int = 4,
+    details: bool = False,
 ) -> dict[str, Any]:
-    """Run a workflow definition's steps in dependency order, each as a Prefect task."""
+    """Run a workflow definition's steps in dependency order, each (each item of a
+    ``for_each``) as a Prefect task; returns ``RunResult.to_json()``, ``outputs`` included."""
     wf = parsed_workflow(definition, _WHERE)
 
     async def run_one(
-        step: Step, values: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
+        step: Step,
+        values: Mapping[str, Any],
+        outputs: Mapping[str, Mapping[str, Any]],
+        scope: Mapping[str, Any] | None = None,
     ) -> TaskResult:
         data = await run_step_task.with_options(**_task_options(wf, step))(
             definition,
@@ -143,11 +156,13 @@ async def workflow_flow(
             dict(values),
             {k: dict(v) for k, v in outputs.items()},
             base_url,
+            dict(scope) if scope is not None else None,
         )
         return TaskResult.model_validate(data)
 
     try:
-        return (await schedule(wf, inputs, run_one, concurrency=concurrency)).to_json()
+        run = await schedule(wf, inputs, run_one, concurrency=concurrency, details=details)
+        return run.to_json()
     finally:
         await _current_worker().clients.aclose()
 
@@ -168,6 +183,7 @@ class PrefectEngine:
         base_url: str | None = None,
         on_step: OnStep | None = None,
         on_start: OnStart | None = None,
+        details: bool = False,
     ) -> RunResult:
         """Run ``workflow`` as a Prefect flow; ``on_step`` hears each step, in file order."""
         values = workflow.resolve_inputs(dict(inputs))
@@ -177,6 +193,8 @@ class PrefectEngine:
                 "prefect",
                 "check PREFECT_API_URL, or unset it for a local run",
                 workflow,
-                lambda: workflow_flow(workflow.definition(), values, base_url, self.concurrency),
+                lambda: workflow_flow(
+                    workflow.definition(), values, base_url, self.concurrency, details
+                ),
                 on_step,
             )

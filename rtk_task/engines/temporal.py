@@ -5,7 +5,11 @@
     RTK_TEMPORAL_ADDRESS=host:7233 rtk-task run wf.yaml --engine temporal
     rtk-task temporal worker --address host:7233 --base-url URL --allow-secret ENV_NAME
 
-The workflow runs :func:`rtk_task.workflows.runner.schedule`, the scheduler of the local engine;
+The workflow runs :func:`rtk_task.workflows.runner.schedule`, the scheduler of the local engine,
+with its flow control: each ``for_each`` item is an activity of its own, and ``until`` waits on
+durable workflow timers between activities (``asyncio.sleep`` in a workflow is a Temporal
+timer), never in a sleeping activity. The workflow's result is ``RunResult.to_json()``, the
+workflow's ``outputs`` included. Rate limits are kept per worker process.
 each step is the activity :meth:`StepActivities.run_step`, which runs
 :func:`~rtk_task.workflows.runner.run_step_async` on the worker's one shared client (one
 connection pool per worker, closed when the worker stops). Payloads carry the workflow
@@ -84,6 +88,7 @@ class StepActivities:
             payload["inputs"],
             payload["outputs"],
             _WHERE,
+            payload.get("scope"),
         )
         return result.model_dump(mode="json")
 
@@ -111,7 +116,10 @@ class RunWorkflow:
         idempotent: dict[str, bool] = payload["idempotent"]
 
         async def run_one(
-            step: Step, inputs: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
+            step: Step,
+            inputs: Mapping[str, Any],
+            outputs: Mapping[str, Mapping[str, Any]],
+            scope: Mapping[str, Any] | None = None,
         ) -> TaskResult:
             data = await workflow.execute_activity_method(
                 StepActivities.run_step,
@@ -121,19 +129,28 @@ class RunWorkflow:
                     "inputs": dict(inputs),
                     "outputs": {k: dict(v) for k, v in outputs.items()},
                     "base_url": payload.get("base_url"),
+                    "scope": dict(scope) if scope is not None else None,
                 },
                 **_activity_options(wf, step, idempotent.get(step.id, False)),
             )
             return TaskResult.model_validate(data)
 
         result = await schedule(
-            wf, payload["inputs"], run_one, concurrency=int(payload.get("concurrency", 4))
+            wf,
+            payload["inputs"],
+            run_one,
+            concurrency=int(payload.get("concurrency", 4)),
+            details=bool(payload.get("details", False)),
         )
         return result.to_json()
 
 
 def _payload(
-    wf: Workflow, inputs: Mapping[str, Any], base_url: str | None, concurrency: int = 4
+    wf: Workflow,
+    inputs: Mapping[str, Any],
+    base_url: str | None,
+    concurrency: int = 4,
+    details: bool = False,
 ) -> dict[str, Any]:
     return {
         "definition": wf.definition(),
@@ -141,6 +158,7 @@ def _payload(
         "base_url": base_url,
         "idempotent": {s.id: wf.manifest(s).idempotent for s in wf.steps},
         "concurrency": concurrency,
+        "details": details,
     }
 
 
@@ -208,9 +226,10 @@ async def _run(
     base_url: str | None,
     address: str | None,
     concurrency: int,
+    details: bool = False,
 ) -> dict[str, Any]:
     config = WorkerConfig.for_run(wf, base_url)
-    payload = _payload(wf, inputs, base_url, concurrency)
+    payload = _payload(wf, inputs, base_url, concurrency, details)
     if address:
         queue = TASK_QUEUE  # workers started with `rtk-task temporal worker` help
         client = await TemporalClient.connect(address)
@@ -267,6 +286,7 @@ class TemporalEngine:
         base_url: str | None = None,
         on_step: OnStep | None = None,
         on_start: OnStart | None = None,
+        details: bool = False,
     ) -> RunResult:
         """Run ``workflow`` on Temporal; ``on_step`` hears each step, in file order, after."""
         values = workflow.resolve_inputs(dict(inputs))
@@ -276,7 +296,7 @@ class TemporalEngine:
             "temporal",
             "is the Temporal server reachable? (RTK_TEMPORAL_ADDRESS)",
             workflow,
-            lambda: _run(workflow, values, base_url, address, self.concurrency),
+            lambda: _run(workflow, values, base_url, address, self.concurrency, details),
             on_step,
         )
 

@@ -9,6 +9,10 @@ A worker (a Temporal worker, the process running Prefect tasks) trusts no payloa
 - :class:`SharedClient` is the one :class:`~rtk_task.client.AsyncClient` (one connection
   pool) of a worker: made on the first step, reused by every later step, closed when the
   worker stops. One per event loop, since an httpx pool cannot cross loops.
+- Rate limits are booked on the process's one limiter
+  (:func:`rtk_task.ratelimit.shared_limiter`): each worker process keeps to the limit on its
+  own, so workers sharing a token and account should each be given a share of it
+  (``rate_limit:`` in the workflow).
 - :func:`step_options` maps a step's effective retry policy (its own ``retry:``, else the
   workflow's) onto the engine: attempts (always 1 for a step that is not idempotent: a create
   is never resent by an engine) and the time one attempt may take.
@@ -137,12 +141,14 @@ class WorkerConfig:
         inputs: Mapping[str, Any],
         outputs: Mapping[str, Mapping[str, Any]],
         where: str,
+        scope: Mapping[str, Any] | None = None,
     ) -> TaskResult:
-        """Check the payload, then run ``step`` on this worker's shared client."""
+        """Check the payload, then run ``step`` (one item of it, with ``scope``) on this
+        worker's shared client."""
         refused = self.refused(step.task, workflow, payload_base_url, where)
         if refused is not None:
             return refused
-        return await run_step_async(clients.get(), workflow, step, inputs, outputs)
+        return await run_step_async(clients.get(), workflow, step, inputs, outputs, scope=scope)
 
 
 class SharedClient:

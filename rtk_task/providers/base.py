@@ -5,7 +5,8 @@ other forms of a path, the task id of an operation, whether an operation may be 
 success envelope outputs are read from, how a list pages (:meth:`Provider.paging_style`), and
 the shape of a list whose schema is wrong. This
 base class answers them for an API it knows nothing about, so any OpenAPI document still
-builds; a vendor module subclasses it and changes only what its API does differently.
+builds (and sets no rate limit); a vendor module subclasses it and changes only what its API
+does differently.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
+
+from ..ratelimit import RateLimit
 
 __all__ = ["PLACEHOLDER", "Envelope", "ListShape", "PagingStyle", "Provider", "literal_words"]
 
@@ -72,6 +75,14 @@ class Provider:
     #: Query parameters that name where a page starts: an item offset, or a cursor.
     offset_params: tuple[str, ...] = ("offset",)
     cursor_params: tuple[str, ...] = ("cursor", "page_token")
+
+    #: The documented account-wide limit (``None``: the API documents none).
+    account_limit: RateLimit | None = None
+
+    def rate_limits(self, task_id: str) -> tuple[tuple[str, RateLimit], ...]:
+        """The documented limits a call of ``task_id`` counts against, as ``(scope, limit)``:
+        the account-wide one (scope ``"account"``) first, then narrower ones."""
+        return (("account", self.account_limit),) if self.account_limit else ()
 
     def owns(self, path: str) -> bool:
         """Whether this provider describes ``path`` (the plain provider takes any)."""

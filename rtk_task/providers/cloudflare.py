@@ -9,6 +9,8 @@
   ``/accounts/{account_id}/realtimekit/...``; the live one is canonical.
 - Task ids: ``realtimekit.<resource>[.<sub>].<verb>`` (:meth:`RealtimeKit.task_id` states the
   rule, :data:`NAMED` the operations whose method says less than they do).
+- Rate limits (documented): RealtimeKit 250 requests per 10 s per account, recordings also
+  1,000 per 60 s; the rest of the v4 API 1,200 per 5 minutes per user.
 - Outputs come from the ``{success, data, paging}`` envelope (the rest of the v4 API:
   ``{success, result, result_info}``); :data:`LIST_SHAPES` corrects the lists whose published
   schema does not match what they answer.
@@ -17,8 +19,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
+from ..ratelimit import RateLimit
 from .base import PLACEHOLDER, Envelope, ListShape, Provider, literal_words
 
 __all__ = [
@@ -104,6 +107,16 @@ class RealtimeKit(Provider):
     page_params = PAGE_PARAMS
     size_params = SIZE_PARAMS
     namespace = "realtimekit"
+    account_limit = RateLimit(requests=250, per=10)
+    #: Narrower documented limits by resource, counted on top of the account's.
+    resource_limits: ClassVar[dict[str, RateLimit]] = {
+        "recordings": RateLimit(requests=1000, per=60)
+    }
+
+    def rate_limits(self, task_id: str) -> tuple[tuple[str, RateLimit], ...]:
+        """The account's 250 / 10 s, and for recordings also 1,000 / 60 s."""
+        narrower = self.resource_limits.get(self.resource(task_id))
+        return (*super().rate_limits(task_id), *((("recordings", narrower),) if narrower else ()))
 
     def owns(self, path: str) -> bool:
         """Paths under ``/accounts/{account_id}/realtime/kit`` or ``.../realtimekit``."""
@@ -187,6 +200,7 @@ class CloudflareV4(Provider):
 
     name = "cloudflare"
     envelope = Envelope(data="result", paging="result_info", total="total_count", cursor="cursor")
+    account_limit = RateLimit(requests=1200, per=300)
 
     def owns(self, path: str) -> bool:
         """Paths under ``/accounts/{account_id}``."""

@@ -12,7 +12,9 @@
 - types through references: a value that is exactly one reference takes the type of what it
   names (a workflow input's declared type, an output's type from the manifest's
   ``response_schema``); mixed text is a string;
-- a ``when:`` that is always false, and the steps that can never run because of it.
+- a ``when:`` that is always false, and the steps that can never run because of it;
+- a ``for_each`` that is not a list (a literal, or one reference of another type); ``item``
+  and ``index`` only inside a ``for_each`` step; a ``for_each`` step's outputs are lists.
 
 What only the run can know (a filter's result, an output without a schema) is left to run
 time, and the report lists those fields (:attr:`CheckReport.deferred`). The check is linear
@@ -133,6 +135,8 @@ def check_workflow(
             found, later = _value_findings(scope, i, step, inputs)
             findings.extend(found)
             deferred.extend(later)
+        if wanted and step.for_each is not None:
+            findings.extend(_for_each_findings(scope, i, step, inputs))
     # in file order: by step, then as found
     findings.sort(key=lambda f: f.loc[1] if len(f.loc) > 1 and isinstance(f.loc[1], int) else -1)
     problems = tuple(
@@ -285,6 +289,35 @@ def _validation_findings(
     return found
 
 
+def _for_each_findings(
+    scope: _Scope, index: int, step: Step, given: Mapping[str, Any] | None
+) -> list[Finding]:
+    """A ``for_each`` that is surely not a list."""
+    value = step.for_each
+    kind: str | None = "array" if isinstance(value, list) else None
+    source = "a literal"
+    if isinstance(value, str):
+        chain = analyse(value)[1]
+        if chain is False:
+            kind, source = "string", "text with a template"
+        elif chain:
+            source = "{{ " + ".".join(chain) + " }}"
+            if given is not None and chain[:1] == ("inputs",) and len(chain) == 2:
+                found = given.get(chain[1])
+                kind = _PY_TYPES.get(type(found)) if chain[1] in given else None
+            else:
+                kind = scope.stand(index, chain).type
+    if kind is None or kind == "array":
+        return []
+    return [
+        Finding(
+            ("steps", index, "for_each"),
+            f"for_each needs a list, got {source} (a {kind})",
+            "give an array input, a list output of an earlier step, or a literal list",
+        )
+    ]
+
+
 def _keep(manifest: Manifest, err: Any, at: tuple[Any, ...], stand: _Stand) -> bool:
     """Whether an error at a stand-in is real: its name or its type, at the stand-in itself."""
     if err["type"] == "extra_forbidden":
@@ -392,6 +425,8 @@ def _reference_type(scope: _Scope, index: int, chain: tuple[str, ...]) -> _Stand
         if target is not None and target < index:
             if chain[3] not in scope.outputs(target):
                 return _Stand(None, source)  # reported as a reference
+            if scope.workflow.steps[target].for_each is not None:
+                return _Stand("array", source)  # one value per item, in item order
             kind = scope.output_type(target, chain[3])
             why = "" if kind else f"{'.'.join(chain)} has no type in the manifest"
             return _Stand(kind, source, why)

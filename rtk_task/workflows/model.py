@@ -6,6 +6,12 @@ unknown task, a duplicate step id, a reference to an unknown or later step or to
 the step does not have, an undeclared input or secret, a ``depends_on`` naming no step or
 closing a cycle. Each step's templates are compiled once, when the file is loaded. The
 values themselves (against each task's manifest) are checked by :mod:`.check`.
+
+Flow control (run by :mod:`.flow`): a step's ``for_each`` (a list; ``item`` and ``index`` in
+its templates, at most ``concurrency`` items at once; its outputs become lists in item
+order), ``until`` (repeat the call every ``interval`` s until ``condition`` holds, up to
+``timeout``), the workflow's ``rate_limit`` (``{requests, per}``, ``false`` for none; default
+the provider's documented limits) and its ``outputs`` (templates over steps' outputs).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from ..manifests.http import HTTP_TASK, http_manifest
 from ..manifests.model import Manifest
 from ..manifests.registry import load_task
 from ..policy import RetryPolicy
+from ..ratelimit import RateLimit
 from .references import StepFacts, private, reference_findings, step_facts
 from .render import CompiledValue, compile_value
 
@@ -29,6 +36,7 @@ __all__ = [
     "InputSpec",
     "Step",
     "Timeout",
+    "Until",
     "Workflow",
     "dotted",
     "load_workflow",
@@ -87,6 +95,16 @@ class Timeout(_UserModel):
     read: float = Field(10.0, gt=0)
 
 
+class Until(_UserModel):
+    """Repeat a step's call until ``condition`` (a template over ``response``) is true."""
+
+    condition: str
+    #: Seconds between calls.
+    interval: float = Field(2.0, gt=0)
+    #: Seconds after the first call when waiting gives up (an error of kind ``timeout``).
+    timeout: float = Field(60.0, gt=0)
+
+
 class Step(_UserModel):
     """One step: a task called with templated inputs."""
 
@@ -107,11 +125,19 @@ class Step(_UserModel):
     retry: RetryPolicy | None = None
     #: Steps that must finish first although no template reads their outputs.
     depends_on: tuple[str, ...] = ()
+    #: Run the call once per element of this list (a template or a literal list).
+    for_each: str | list[Any] | None = None
+    #: How many items of a ``for_each`` run at once.
+    concurrency: int = Field(4, ge=1, le=256)
+    #: Repeat the call until a condition over the response holds.
+    until: Until | None = None
 
     _compiled_with: CompiledValue | None = PrivateAttr(None)
     _compiled_outputs: CompiledValue | None = PrivateAttr(None)
     _compiled_when: CompiledValue | None = PrivateAttr(None)
     _facts: StepFacts | None = PrivateAttr(None)
+    _compiled_for_each: CompiledValue | None = PrivateAttr(None)
+    _compiled_until: CompiledValue | None = PrivateAttr(None)
 
     @field_validator("id")
     @classmethod
@@ -167,6 +193,19 @@ class Step(_UserModel):
             self._compiled_outputs = compile_value(self.outputs, f"steps.{self.id}.outputs")
         return self._compiled_outputs
 
+    def compiled_for_each(self) -> CompiledValue:
+        """The ``for_each`` list, compiled once."""
+        if self._compiled_for_each is None:
+            self._compiled_for_each = compile_value(self.for_each, f"steps.{self.id}.for_each")
+        return self._compiled_for_each
+
+    def compiled_until(self) -> CompiledValue:
+        """The ``until.condition``, compiled once."""
+        if self._compiled_until is None:
+            condition = self.until.condition if self.until else True
+            self._compiled_until = compile_value(condition, f"steps.{self.id}.until.condition")
+        return self._compiled_until
+
 
 class Workflow(_UserModel):
     """A workflow file."""
@@ -179,6 +218,11 @@ class Workflow(_UserModel):
     #: The retry policy of every step that sets none.
     retry: RetryPolicy | None = None
     steps: list[Step] = Field(min_length=1)
+    #: Client-side rate limit of every request of a run (``false``: none; default: the
+    #: limits each task's provider documents).
+    rate_limit: RateLimit | bool = True
+    #: What a run returns: templates over ``inputs`` and ``steps.<id>.outputs``.
+    outputs: dict[str, Any] = Field(default_factory=dict)
 
     _file: str = PrivateAttr("<workflow>")
     _text: str | None = PrivateAttr(None)
@@ -186,6 +230,13 @@ class Workflow(_UserModel):
     _manifests: dict[str, Manifest] = PrivateAttr(default_factory=dict)
     #: Step id -> the synthetic manifest of an ``http`` step (each is its own).
     _step_manifests: dict[str, Manifest] = PrivateAttr(default_factory=dict)
+    _compiled_outputs: CompiledValue | None = PrivateAttr(None)
+
+    def compiled_outputs(self) -> CompiledValue:
+        """The workflow's ``outputs`` templates, compiled once."""
+        if self._compiled_outputs is None:
+            self._compiled_outputs = compile_value(self.outputs, "outputs")
+        return self._compiled_outputs
 
     @property
     def file(self) -> str:
@@ -372,7 +423,7 @@ def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> 
                         exc.first.hint,
                     )
                 )
-        for part in ("with", "outputs", "when"):
+        for part in ("with", "outputs", "when", "for_each", "until"):
             if part == "with" and step.task == HTTP_TASK:
                 continue  # compiled with its manifest
             try:
@@ -380,6 +431,10 @@ def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> 
                     step.compiled_with()
                 elif part == "outputs":
                     step.compiled_outputs()
+                elif part == "for_each":
+                    step.compiled_for_each()
+                elif part == "until":
+                    step.compiled_until()
                 else:
                     step.compiled_when()
             except TemplateError as exc:
@@ -388,6 +443,12 @@ def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> 
                     problems.append(
                         Problem(f"{file}:{_line(data, leaf)}", f"{p.where}: {p.message}", p.hint)
                     )
+    try:
+        workflow.compiled_outputs()
+    except TemplateError as exc:
+        for p in exc.problems:
+            leaf = ("outputs", *_path_of(p.where, "outputs"))
+            problems.append(Problem(f"{file}:{_line(data, leaf)}", p.where, p.hint))
     if check_references:
         problems.extend(
             Problem(
@@ -486,6 +547,8 @@ def _hint(err: Any) -> str:
         model: type[BaseModel] = Workflow
         if len(loc) >= 4 and loc[0] == "steps" and loc[2] == "retry":
             model = RetryPolicy
+        elif len(loc) >= 4 and loc[0] == "steps" and loc[2] == "until":
+            model = Until
         elif loc[0] == "steps" and len(loc) == 3:
             model = Step
         elif loc[0] == "inputs" and len(loc) == 3:

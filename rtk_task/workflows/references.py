@@ -4,7 +4,9 @@ Every ``inputs.X``, ``secrets.X`` and ``steps.S.outputs.O`` a template reads mus
 declared input, a declared secret, and an output of a step that runs earlier (its manifest's
 ``outputs`` and its own ``outputs:``); ``response`` exists only in a step's own outputs;
 ``depends_on`` names steps and makes no cycle; a ``when:`` that is always false makes its step
-and the steps after it that read it never run. Used when a workflow is loaded and by
+and the steps after it that read it never run. ``item`` and ``index`` exist only in a
+``for_each`` step (not in its ``when``); ``response`` also in an ``until`` condition; the
+workflow's ``outputs`` may read every step. Used when a workflow is loaded and by
 :func:`rtk_task.workflows.check.check_workflow`; findings carry their location in the file so
 the caller can add line numbers.
 
@@ -59,7 +61,7 @@ class Finding(NamedTuple):
 class Leaf(NamedTuple):
     """One templated string of a step: where it is, and what it reads."""
 
-    part: Literal["with", "outputs", "when"]
+    part: Literal["with", "outputs", "when", "for_each", "until"]
     at: tuple[Any, ...]  # the path inside ``part``
     text: str
     #: Every attribute chain the template reads (``("steps", "a", "outputs", "id")``).
@@ -130,7 +132,7 @@ def _longest(chains: frozenset[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
     seen: set[tuple[str, ...]] = set()
     kept: list[tuple[str, ...]] = []
     for chain in sorted(chains, key=lambda c: (-len(c), c)):
-        if len(chain) == 1 and chain != ("response",):
+        if len(chain) == 1 and chain[0] not in ("response", "item", "index"):
             continue  # a bare name (`inputs`, `steps`) says nothing wrong by itself
         if chain[:2] not in seen:
             seen.add(chain[:2])
@@ -141,10 +143,13 @@ def _longest(chains: frozenset[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
 def step_facts(step: Step) -> StepFacts:
     """The :class:`StepFacts` of ``step``, its templated strings analysed."""
     when = step.when if isinstance(step.when, str) else ""
-    parts: tuple[tuple[Literal["with", "outputs", "when"], Any], ...] = (
+    until = {"condition": step.until.condition} if step.until is not None else {}
+    parts: tuple[tuple[Literal["with", "outputs", "when", "for_each", "until"], Any], ...] = (
         ("with", step.with_),
         ("outputs", step.outputs),
         ("when", when),
+        ("for_each", step.for_each),
+        ("until", until),
     )
     return StepFacts(
         tuple(
@@ -166,8 +171,11 @@ def reference_findings(workflow: Workflow, only: set[str] | None = None) -> list
         if only is not None and step.id not in only:
             continue
         for leaf, chains in step.facts().reads:
+            # `item` and `index` exist in a for_each step's with, outputs and until
+            item_scope = step.for_each is not None and leaf.part not in ("when", "for_each")
+            response = leaf.part in ("outputs", "until")
             for chain in chains:
-                problem = reader.problem(i, chain, leaf.part == "outputs")
+                problem = reader.problem(i, chain, response, item_scope)
                 if problem is not None:
                     found.append(Finding(("steps", i, leaf.part, *leaf.at), *problem))
         for j, target in enumerate(step.depends_on):
@@ -182,6 +190,12 @@ def reference_findings(workflow: Workflow, only: set[str] | None = None) -> list
                         did_you_mean(target, ids) or f"steps: {', '.join(ids)}",
                     )
                 )
+    if only is None:  # the workflow's own outputs read any step, after the run
+        for at, text in leaves(workflow.outputs, ("outputs",)):
+            for chain in _longest(analyse(text)[0]):
+                problem = reader.problem(len(workflow.steps), chain, False, False)
+                if problem is not None:
+                    found.append(Finding(at, *problem))
     found.extend(_cycles(workflow, position, only))
     return found
 
@@ -208,23 +222,24 @@ class _Reader:
         self._attrs = private(workflow)
         self._outputs: dict[int, list[str]] = {}  # step index -> its outputs
         # (chain, read from a later step, read in outputs) of the chains that work
-        self._fine: set[tuple[tuple[str, ...], bool, bool]] = set()
+        self._fine: set[tuple[tuple[str, ...], bool, bool, bool]] = set()
 
     def problem(
-        self, index: int, chain: tuple[str, ...], is_outputs: bool
+        self, index: int, chain: tuple[str, ...], is_outputs: bool, item_scope: bool = False
     ) -> tuple[str, str] | None:
-        """What is wrong with reading ``chain`` in step ``index``: (message, hint), or None."""
+        """What is wrong with reading ``chain`` in step ``index`` (``len(steps)``: the
+        workflow's outputs): (message, hint), or None."""
         at = self.position.get(chain[1]) if chain[0] == "steps" and len(chain) > 1 else None
-        key = (chain, at is not None and at < index, is_outputs)
+        key = (chain, at is not None and at < index, is_outputs, item_scope)
         if key in self._fine:
             return None
-        problem = self._problem(index, chain, at, is_outputs)
+        problem = self._problem(index, chain, at, is_outputs, item_scope)
         if problem is None:
             self._fine.add(key)
         return problem
 
     def _problem(
-        self, index: int, chain: tuple[str, ...], at: int | None, is_outputs: bool
+        self, index: int, chain: tuple[str, ...], at: int | None, is_outputs: bool, item_scope: bool
     ) -> tuple[str, str] | None:
         workflow = self.workflow
         head = chain[0]
@@ -268,6 +283,13 @@ class _Reader:
                 f"undeclared secret {chain[1]!r}",
                 did_you_mean(chain[1], workflow.secrets)
                 or "declare it under `secrets:` as NAME: ENV_VAR",
+            )
+        if head in ("item", "index") and not item_scope:
+            return (
+                f"`{head}` exists only in a for_each step's with, outputs and until",
+                'add for_each: "{{ inputs.LIST }}" to the step'
+                if index < len(workflow.steps)
+                else "read a for_each step's outputs (lists) instead",
             )
         if head == "response" and not is_outputs and len(chain) == 1:
             return ("`response` exists only in a step's outputs", "use it under `outputs:`")

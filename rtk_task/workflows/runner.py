@@ -1,7 +1,8 @@
 """Running a workflow: steps in dependency order, with bounded concurrency, on any engine.
 
-One step is rendered and called by :mod:`rtk_task.workflows.step`; this module decides which steps
-run, when, and what a run's result is.
+One step is rendered and called by :mod:`rtk_task.workflows.step`; a step's ``for_each`` and
+``until`` are run by :mod:`rtk_task.workflows.flow`; this module decides which steps run,
+when, and what a run's result is (every step's result and the workflow's ``outputs``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..errors import TemplateError
 from ..execute import error_result
 from ..result import ErrorInfo, TaskResult
 from ..secrets import Redactor
+from .flow import render_workflow_outputs, run_flow_step
 from .model import Step, Workflow
 from .step import StepRun, run_step, run_step_async
 
@@ -32,13 +34,22 @@ __all__ = [
 
 
 class RunResult:
-    """A workflow run: ``ok`` and every step's result, in file order."""
+    """A workflow run: ``ok``, every step's result in file order, the workflow's ``outputs``
+    (and ``output_error`` when they could not be rendered)."""
 
-    __slots__ = ("ok", "steps")
+    __slots__ = ("ok", "output_error", "outputs", "steps")
 
-    def __init__(self, ok: bool, steps: dict[str, TaskResult]) -> None:
+    def __init__(
+        self,
+        ok: bool,
+        steps: dict[str, TaskResult],
+        outputs: dict[str, Any] | None = None,
+        output_error: str | None = None,
+    ) -> None:
         self.ok = ok
         self.steps = steps
+        self.outputs = outputs or {}
+        self.output_error = output_error
 
     @classmethod
     def from_json(
@@ -53,14 +64,21 @@ class RunResult:
             for step in workflow.steps:
                 if step.id in steps:
                     on_step(step, steps[step.id])
-        return cls(bool(data["ok"]), steps)
+        return cls(
+            bool(data["ok"]), steps, dict(data.get("outputs") or {}), data.get("output_error")
+        )
 
     def to_json(self) -> dict[str, Any]:
-        """``{"ok": bool, "steps": {"<id>": TaskResult, ...}}`` as plain JSON."""
-        return {
+        """``{"ok": bool, "steps": {"<id>": TaskResult, ...}, "outputs": {...}}`` as plain
+        JSON (with ``"output_error"`` when the outputs could not be rendered)."""
+        data = {
             "ok": self.ok,
             "steps": {k: r.model_dump(mode="json") for k, r in self.steps.items()},
+            "outputs": self.outputs,
         }
+        if self.output_error is not None:
+            data["output_error"] = self.output_error
+        return data
 
 
 def _not_run(step: Step, why: str) -> TaskResult:
@@ -72,9 +90,9 @@ def _not_run(step: Step, why: str) -> TaskResult:
     )
 
 
-StepCall = Callable[
-    [Step, Mapping[str, Any], Mapping[str, Mapping[str, Any]]], Awaitable[TaskResult]
-]
+#: ``run_one(step, inputs, outputs)``; for an item of a ``for_each`` it is called with
+#: ``scope={"item": ..., "index": ...}`` as well.
+StepCall = Callable[..., Awaitable[TaskResult]]
 
 
 def _when(
@@ -103,6 +121,7 @@ async def schedule(
     concurrency: int = 4,
     on_step: Callable[[Step, TaskResult], None] | None = None,
     on_start: Callable[[Step], None] | None = None,
+    details: bool = False,
 ) -> RunResult:
     """Run steps in dependency order, independent ones concurrently (at most ``concurrency``).
 
@@ -114,7 +133,8 @@ async def schedule(
     Prefect task. The first failure stops the run (steps already running finish) unless the
     failed step says ``continue_on_error``. A step waits for the steps it reads and those in its
     ``depends_on``; one whose inputs come from a step that failed or was skipped, or that
-    depends on a step that failed, does not run.
+    depends on a step that failed, does not run. A ``for_each`` step's result keeps every
+    item's full result only with ``details``; the workflow's ``outputs`` are rendered last.
     """
     values = workflow.resolve_inputs(dict(inputs))
     by_id = {s.id: s for s in workflow.steps}
@@ -126,13 +146,17 @@ async def schedule(
 
     def settle(step_id: str, result: TaskResult) -> None:
         results[step_id] = result
-        if result.ok and not result.skipped:
+        # a for_each step's lists stand even when some items failed (None at their index)
+        partial = by_id[step_id].for_each is not None and bool(result.outputs)
+        if (result.ok or partial) and not result.skipped:
             outputs[step_id] = result.outputs
         if on_step is not None:
             on_step(by_id[step_id], result)
 
     async def start(step: Step) -> TaskResult:
-        return _when(step, values, outputs) or await run_one(step, values, dict(outputs))
+        return _when(step, values, outputs) or await run_flow_step(
+            step, values, dict(outputs), run_one, details=details
+        )
 
     while pending or running:
         if stopped_by is None:
@@ -172,7 +196,9 @@ async def schedule(
         settle(step_id, _not_run(step, f"the run stopped after {stopped_by} failed"))
     ordered = {s.id: results[s.id] for s in workflow.steps if s.id in results}
     ok = all(r.ok or by_id[k].continue_on_error for k, r in ordered.items())
-    return RunResult(ok and stopped_by is None, ordered)
+    rendered, output_error = render_workflow_outputs(workflow, values, outputs)
+    ok = ok and stopped_by is None and output_error is None
+    return RunResult(ok, ordered, rendered, output_error)
 
 
 async def run_workflow_async(
@@ -183,16 +209,26 @@ async def run_workflow_async(
     concurrency: int = 4,
     on_step: Callable[[Step, TaskResult], None] | None = None,
     on_start: Callable[[Step], None] | None = None,
+    details: bool = False,
 ) -> RunResult:
     """:func:`schedule` with each step sent by ``client``."""
 
     async def run_one(
-        step: Step, values: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
+        step: Step,
+        values: Mapping[str, Any],
+        outputs: Mapping[str, Mapping[str, Any]],
+        scope: Mapping[str, Any] | None = None,
     ) -> TaskResult:
-        return await run_step_async(client, workflow, step, values, outputs)
+        return await run_step_async(client, workflow, step, values, outputs, scope=scope)
 
     return await schedule(
-        workflow, inputs, run_one, concurrency=concurrency, on_step=on_step, on_start=on_start
+        workflow,
+        inputs,
+        run_one,
+        concurrency=concurrency,
+        on_step=on_step,
+        on_start=on_start,
+        details=details,
     )
 
 
@@ -206,6 +242,7 @@ def run_workflow(
     concurrency: int = 4,
     on_step: Callable[[Step, TaskResult], None] | None = None,
     on_start: Callable[[Step], None] | None = None,
+    details: bool = False,
 ) -> RunResult:
     """:func:`run_workflow_async` with a client of its own, for callers without a loop."""
 
@@ -218,6 +255,7 @@ def run_workflow(
                 concurrency=concurrency,
                 on_step=on_step,
                 on_start=on_start,
+                details=details,
             )
 
     return asyncio.run(main())

@@ -1,12 +1,14 @@
 """One step of a workflow, rendered and called: :class:`StepRun`, :func:`run_step`.
 
 The context a step renders against is ``inputs``, ``secrets`` and ``steps.<id>.outputs`` of
-the steps before it; a step's own ``outputs`` templates also see ``response`` (``status_code``,
-``headers``, ``body``). Secrets are resolved from the environment (trailing CR/LF stripped)
-and masked in every result; :func:`start_step` is the one place a step is rendered, so a
-rendering error is masked the same (token and secrets) by ``test``, ``run`` and every engine.
-An output template that fails after the request was sent keeps the response (status, body)
-and says ``template``: the result still shows that the request went out.
+the steps before it (and ``item``/``index`` for an item of a ``for_each``); a step's own
+``outputs`` templates also see ``response`` (``status_code``, ``headers``, ``body``). Every call
+keeps to the workflow's ``rate_limit`` (default: the provider's documented limits). Secrets are
+resolved from the environment (trailing CR/LF stripped) and masked in every result;
+:func:`start_step` is the one place a step is rendered, so a rendering error is masked the same
+(token and secrets) by ``test``, ``run`` and every engine. An output template that fails after
+the request was sent keeps the response (status, body) and says ``template``: the result still
+shows that the request went out.
 Rendering needs no HTTP client: a dry run never imports httpx.
 """
 
@@ -51,6 +53,7 @@ class StepRun:
         step: Step,
         inputs: Mapping[str, Any],
         outputs: Mapping[str, Mapping[str, Any]],
+        scope: Mapping[str, Any] | None = None,
     ) -> None:
         self.workflow = workflow
         self.step = step
@@ -60,6 +63,7 @@ class StepRun:
             "inputs": inputs,
             "secrets": self.secrets,
             "steps": {sid: {"outputs": out} for sid, out in outputs.items()},
+            **(scope or {}),
         }
         self.inputs: dict[str, Any] = step.compiled_with().render(context, f"steps.{step.id}.with")
         self.timeout = _timeout(step)
@@ -80,6 +84,7 @@ class StepRun:
             retry=self.retry,
             paginate=self.step.paginate,
             max_pages=self.step.max_pages,
+            rate_limit=self.workflow.rate_limit,
         )
         return self.add_outputs(result)
 
@@ -97,6 +102,7 @@ class StepRun:
             retry=self.retry,
             paginate=self.step.paginate,
             max_pages=self.step.max_pages,
+            rate_limit=self.workflow.rate_limit,
         )
         return self.add_outputs(result)
 
@@ -166,13 +172,14 @@ def start_step(
     step: Step,
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Mapping[str, Any]],
+    scope: Mapping[str, Any] | None = None,
 ) -> _Prepared:
     """The rendered step, or the result of a step that cannot be rendered (nothing sent).
 
     The result's error masks the API token and every workflow secret, whoever shows it.
     """
     try:
-        return StepRun(workflow, step, inputs, outputs), None
+        return StepRun(workflow, step, inputs, outputs, scope), None
     except RtkError as exc:
         return None, error_result(step.task, exc, step_redactor(workflow, step))
 
@@ -194,9 +201,11 @@ def run_step(
     step: Step,
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Mapping[str, Any]],
+    *,
+    scope: Mapping[str, Any] | None = None,
 ) -> TaskResult:
-    """Render ``step`` and call its task."""
-    run, failed = start_step(workflow, step, inputs, outputs)
+    """Render ``step`` (with ``scope``: ``item`` and ``index``) and call its task."""
+    run, failed = start_step(workflow, step, inputs, outputs, scope)
     if run is None:
         assert failed is not None
         return failed
@@ -209,9 +218,11 @@ async def run_step_async(
     step: Step,
     inputs: Mapping[str, Any],
     outputs: Mapping[str, Mapping[str, Any]],
+    *,
+    scope: Mapping[str, Any] | None = None,
 ) -> TaskResult:
     """Render ``step`` and call its task, with ``await``."""
-    run, failed = start_step(workflow, step, inputs, outputs)
+    run, failed = start_step(workflow, step, inputs, outputs, scope)
     if run is None:
         assert failed is not None
         return failed
