@@ -63,7 +63,11 @@ class TaskResult(_Plain):
 
     @property
     def sent(self) -> bool:
-        """Whether the request may have reached the server."""
+        """Whether the request may have reached the server: an answer came, an attempt was
+        made, or the error is of a kind found only after sending (an output template that
+        fails after a 201 is ``template``, and the request still went out)."""
+        if self.status_code is not None or self.attempts:
+            return True
         return self.error is None or self.error.kind not in NOT_SENT
 
     def raise_for_error(self) -> TaskResult:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -10,14 +12,25 @@ from typing import Any, NoReturn
 import click
 
 from ..errors import ConfigError, Problem, RtkError
+from ..secrets import Redactor
 
 __all__ = ["echo_json", "fail", "parse_pairs", "read_json"]
 
 
 def fail(error: RtkError) -> NoReturn:
-    """Print ``error`` as one readable message and exit with its code."""
-    click.echo(click.style("error: ", fg="red", bold=True) + error.render(), err=True)
+    """Print ``error`` as one readable message and exit with its code.
+
+    Masked on the way out: an error can quote a value that came from the environment, so
+    every variable named like a credential is masked in it, whichever command raised it.
+    """
+    redactor = Redactor.from_env(name for name in os.environ if _CREDENTIAL.search(name))
+    message = redactor.text(error.render())
+    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
     sys.exit(error.exit_code)
+
+
+#: Environment variables that hold credentials, by their names' usual endings.
+_CREDENTIAL = re.compile(r"(TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
 
 
 def echo_json(data: Any) -> None:

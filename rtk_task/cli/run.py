@@ -349,13 +349,8 @@ def run_cmd(
             err=True,
         )
         sys.exit(1)
-    sent_nothing = all(not _sent(r) for r in run.steps.values() if not r.ok)
+    sent_nothing = all(not r.sent for r in run.steps.values() if not r.ok)
     sys.exit(0 if run.ok else (EXIT_BAD_INPUT if sent_nothing else 1))
-
-
-def _sent(result: Any) -> bool:
-    """Whether a result's request may have left: an answer, an attempt, or a sent kind."""
-    return bool(result.sent or result.attempts or result.status_code is not None)
 
 
 @contextlib.contextmanager
