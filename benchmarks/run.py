@@ -518,6 +518,34 @@ def _memory_child(kind: str, total: int) -> float:
 # -- main --------------------------------------------------------------------------------------
 
 
+#: Benchmarks kept in modules of their own (``bench_*.py``, each with ``measure(quick)``): the
+#: figures each gives, as (key, figure, target).
+EXTERNAL: dict[str, list[tuple[str, str, str]]] = {
+    "bench_check": [
+        ("ratio_1000_vs_100", "check: 1,000-step / 100-step workflow (linear)", "<= 12"),
+        ("ratio_check_10_vs_call", "check: 10-step workflow again / one call", "<= 0.5"),
+        ("ratio_check_10_cold_vs_call", "check: 10-step workflow, freshly parsed / one call", "-"),
+    ],
+}
+
+
+def external(quick: bool) -> list[dict[str, Any]]:
+    """The figures of the ``bench_*.py`` modules, as rows (their min is what they report)."""
+    import importlib
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    rows = []
+    for module, figures in EXTERNAL.items():
+        measured = importlib.import_module(module).measure(quick)
+        for key, figure, target in figures:
+            if key in measured:
+                value = round(float(measured[key]), 3)
+                rows.append(
+                    {"figure": figure, "ratio_min": value, "ratio_median": value, "target": target}
+                )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repeats: proves it runs")
@@ -541,6 +569,7 @@ def main() -> int:
         rows += async_throughput(args.quick, base_url)
     rows += [cold_start(args.quick), manifest_build(args.quick), memory(args.quick)]
     rows.append(memory_async(args.quick))
+    rows += external(args.quick)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"rtk-task benchmarks ({'quick' if args.quick else 'full'}; {machine})")
     print(f"{'figure':66} {'min':>8} {'median':>8}  target")
