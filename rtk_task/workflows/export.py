@@ -65,7 +65,7 @@ def export_workflow(workflow: Workflow, target: Target, *, base_url: str | None 
     """The workflow as ``target`` JSON (pretty, deterministic)."""
     exporter = _Exporter(workflow, target, base_url)
     data = exporter.document()
-    WorkflowError.collect(exporter.problems)
+    WorkflowError.collect(_located(workflow, exporter.problems))
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -86,9 +86,7 @@ class _Exporter:
 
     def problem(self, loc: tuple[Any, ...], message: str, hint: str = "") -> None:
         """A problem at ``loc`` (``("steps", 2, "when")``): its field path and FILE:LINE."""
-        at = self.workflow.locate(loc)
-        field = self.workflow.field_path(loc)
-        self.problems.append(Problem(field, f"{message} (at {at})", hint))
+        self.problems.append(Problem(self.workflow.field_path(loc), message, hint))
 
     # -- references -----------------------------------------------------------------------
 
@@ -512,6 +510,21 @@ class _Exporter:
             )
         body = {k: v for k, v in values.items() if locations.get(k) is Location.BODY}
         return url, headers, (body or None)
+
+
+def _located(workflow: Workflow, problems: list[Problem]) -> list[Problem]:
+    """Each problem at a field path with the ``FILE:LINE`` of that field added."""
+    ids = {s.id: i for i, s in enumerate(workflow.steps)}
+    out: list[Problem] = []
+    for p in problems:
+        parts: list[Any] = [
+            int(x) if x.isdigit() else x for x in re.split(r"\.|\[|\]", p.where) if x
+        ]
+        if len(parts) >= 2 and parts[0] == "steps" and parts[1] in ids:
+            parts[1] = ids[parts[1]]
+            p = Problem(p.where, f"{p.message} (at {workflow.locate(tuple(parts))})", p.hint)
+        out.append(p)
+    return out
 
 
 def _text(value: Any) -> str:

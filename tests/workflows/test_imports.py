@@ -148,7 +148,9 @@ def test_export_to_conductor_and_back_sends_the_same_calls(emulator: Any) -> Non
     exported = export_workflow(parse_workflow(WORKFLOW), "conductor", base_url=emulator.base_url)
     assert '"inputTemplate"' in exported
     assert "Daily standup" in exported
-    assert "%20standup" in exported  # the literal query text is encoded
+    # the query value (input and literal text) is encoded by the engine, in a jq task
+    assert "search=${find_values.output.result.k" in exported
+    assert '((.v1 | tostring) + \\" standup\\") | @uri)' in exported
     back = import_conductor(exported)
     assert [s.step["task"] for s in back.steps] == [
         "realtimekit.meetings.create",
