@@ -1,4 +1,4 @@
-"""``rtk-task import``: bring requests in from a cURL command or Conductor.
+"""``rtk-task import``: bring requests in from a cURL command, Conductor or n8n.
 
 Each command reads its source, makes steps (:mod:`rtk_task.workflows.imports`) and either
 adds them to ``--workflow FILE`` (comments kept, checked before writing) or prints a whole
@@ -20,7 +20,7 @@ __all__ = ["import_group"]
 
 @click.group("import")
 def import_group() -> None:
-    """Import requests as workflow steps: from cURL or a Conductor workflow."""
+    """Import requests as workflow steps: from cURL, a Conductor or an n8n workflow."""
 
 
 def _emit(steps: list, workflow_file: str | None, name: str) -> None:  # type: ignore[type-arg]
@@ -75,6 +75,19 @@ def conductor(file: str, workflow_file: str | None) -> None:
     _emit(imported.steps, workflow_file, imported.name)
     for note in imported.notes:
         click.echo(f"note: {note}", err=True)
+
+
+@import_group.command("n8n")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--workflow", "workflow_file", type=click.Path(dir_okay=False), help="Add to it.")
+def n8n(file: str, workflow_file: str | None) -> None:
+    """Import an n8n workflow's HTTP Request nodes as steps, in connection order."""
+    from ..workflows.imports.n8n import import_n8n
+
+    imported = import_n8n(_read(file), file)
+    for note in imported.notes:
+        click.echo(f"note: {note}", err=True)
+    _emit(imported.steps, workflow_file, imported.name)
 
 
 def _read(file: str) -> str:

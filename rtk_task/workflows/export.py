@@ -1,9 +1,23 @@
 """A workflow file as another engine's HTTP tasks: SimWorkflow or Conductor JSON.
 
-Only references translate: a template must be plain text around ``{{ inputs.X }}``,
-``{{ steps.S.outputs.O }}`` or ``{{ secrets.N }}``; anything computed (``{{ x * 2 }}``,
-filters, ``when``, ``paginate``) is refused with the field that holds it, never dropped.
-Secrets and the API token become the engine's secret references, never values.
+References translate to both: plain text around ``{{ inputs.X }}``,
+``{{ steps.S.outputs.O }}`` or ``{{ secrets.N }}``. Conductor keeps the rest of the meaning
+with its own system tasks (the expressions go through :mod:`.imports.exprs`):
+
+- a computed value (``| length``, ``| first``, ``| join(...)``, ``| default(...)``,
+  arithmetic, comparisons) is a ``JSON_JQ_TRANSFORM`` task ``S_values`` before the step,
+  whose ``result`` the step reads;
+- ``when:`` is a ``SWITCH`` (a JavaScript condition over its ``inputParameters``) whose
+  ``"true"`` case holds the step;
+- ``for_each`` is a ``DO_WHILE`` over the list: a ``JSON_JQ_TRANSFORM`` ``S_item`` gives
+  ``item`` and ``index`` of each iteration (the items run one after another);
+- the inputs carry their types and defaults: ``inputTemplate`` and an ``inputSchema``.
+
+Refused, each with its field and ``FILE:LINE``: ``paginate`` and ``until`` (no counterpart
+that keeps their bounds), a filter or test with no counterpart, and reading the outputs of a
+``for_each`` step (a ``DO_WHILE`` keeps only the last iteration's). SimWorkflow has no
+system tasks: anything computed is refused there. Secrets and the API token become the
+engine's secret references, never values.
 
 References in the output:
 
@@ -33,6 +47,7 @@ from jinja2 import nodes
 from ..errors import Problem, WorkflowError
 from ..manifests.http import _AS_TEXT, HTTP_TASK
 from ..manifests.model import Location, Manifest
+from .imports.exprs import Tree, Untranslatable, emit, from_jinja
 from .model import Step, Workflow
 from .render import attribute_chain, environment
 
@@ -42,13 +57,15 @@ Target = Literal["simworkflow", "conductor"]
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _REFERENCE = re.compile(r"(\$\{[^{}]+\})")
 _RESPONSE_PREFIX = ("response", "body")
+#: The jq of a for_each loop's item task (DO_WHILE iterations count from 1).
+LOOP_ITEM = '{"item": .items[.i - 1], "index": (.i - 1)}'
 
 
 def export_workflow(workflow: Workflow, target: Target, *, base_url: str | None = None) -> str:
     """The workflow as ``target`` JSON (pretty, deterministic)."""
     exporter = _Exporter(workflow, target, base_url)
     data = exporter.document()
-    WorkflowError.collect(exporter.problems)
+    WorkflowError.collect(_located(workflow, exporter.problems))
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -60,6 +77,16 @@ class _Exporter:
         self.problems: list[Problem] = []
         #: step id -> output name -> response path (``data.id``)
         self.output_paths: dict[str, dict[str, str]] = {}
+        #: computed values of the step being exported: (jq tree, references by name)
+        self.computed: dict[str, Tree] = {}
+        self.computed_refs: dict[str, str] = {}
+        self.current = ""
+        self.loop = False
+        self.for_each_steps = {s.id for s in workflow.steps if s.for_each is not None}
+
+    def problem(self, loc: tuple[Any, ...], message: str, hint: str = "") -> None:
+        """A problem at ``loc`` (``("steps", 2, "when")``): its field path and FILE:LINE."""
+        self.problems.append(Problem(self.workflow.field_path(loc), message, hint))
 
     # -- references -----------------------------------------------------------------------
 
@@ -71,8 +98,20 @@ class _Exporter:
         if head == "secrets" and len(rest) == 1:
             name = self.workflow.secrets.get(rest[0], rest[0])
             return f"${{workflow.secrets.{name}}}" if conductor else f"${{secrets.{name}}}"
+        if head in ("item", "index") and conductor and self.loop:
+            return "${" + ".".join((f"{self.current}_item.output.result", *chain)) + "}"
         if head == "steps" and len(rest) >= 3 and rest[1] == "outputs":
             step_id, name, extra = rest[0], rest[2], rest[3:]
+            if conductor and step_id in self.for_each_steps:
+                self.problems.append(
+                    Problem(
+                        where,
+                        f"steps.{step_id} runs for_each: its outputs are lists, and Conductor's"
+                        " DO_WHILE keeps only the last iteration's output",
+                        "read the list in a step of rtk-task run, or drop the reference",
+                    )
+                )
+                return None
             path = self.output_paths.get(step_id, {}).get(name)
             if path is None:
                 self.problems.append(Problem(where, f"steps.{step_id} has no output {name!r}"))
@@ -109,6 +148,16 @@ class _Exporter:
             ast = environment().parse(text)
         except Exception:  # reported when the workflow was loaded; keep the text
             return text
+        computed = self.target == "conductor" and any(
+            isinstance(node, nodes.Output)
+            and any(
+                not isinstance(p, nodes.TemplateData) and attribute_chain(p) is None
+                for p in node.nodes
+            )
+            for node in ast.body
+        )
+        if computed:
+            return self.computed_value(ast, text, where)
         out: list[str] = []
         for node in ast.body:
             if not isinstance(node, nodes.Output):
@@ -138,11 +187,97 @@ class _Exporter:
                 out.append(ref)
         return "".join(out)
 
+    def tree(self, node: nodes.Node, where: str) -> Tree:
+        """The jq/JavaScript tree of a jinja expression; references become ``vN`` names."""
+
+        def ref(chain: tuple[str, ...]) -> Tree:
+            got = self.ref(chain, where)
+            if got is None:
+                raise Untranslatable(f"{'.'.join(chain)}")
+            for name, value in self.computed_refs.items():
+                if value == got:
+                    return ("ref", name)
+            name = f"v{len(self.computed_refs)}"
+            self.computed_refs[name] = got
+            return ("ref", name)
+
+        return from_jinja(node, ref)
+
+    def computed_value(self, ast: nodes.Template, text: str, where: str) -> str | None:
+        """A computed template as ``${S_values.output.result.kN}`` (a jq task's output)."""
+        parts: list[nodes.Node] = []
+        for node in ast.body:
+            if not isinstance(node, nodes.Output):
+                self.problems.append(
+                    Problem(
+                        where,
+                        f"{text!r} uses a statement",
+                        "only {{ expressions }} can be exported",
+                    )
+                )
+                return None
+            parts.extend(node.nodes)
+        try:
+            trees = [
+                ("const", p.data) if isinstance(p, nodes.TemplateData) else self.tree(p, where)
+                for p in parts
+            ]
+        except Untranslatable as exc:
+            self.problems.append(
+                Problem(
+                    where,
+                    f"{text!r}: {exc} has no counterpart in Conductor",
+                    "use length, first, last, join, default, comparisons or arithmetic",
+                )
+            )
+            return None
+        tree = trees[0]
+        if len(trees) > 1:  # text around values: one string, as the template renders it
+            tree = ("filter", "string", tree, None) if tree[0] != "const" else tree
+            for t in trees[1:]:
+                t = ("filter", "string", t, None) if t[0] != "const" else t
+                tree = ("op", "+", tree, t)
+        key = f"k{len(self.computed)}"
+        self.computed[key] = tree
+        return f"${{{self.current}_values.output.result.{key}}}"
+
+    def encoded(self, text: str) -> str:
+        """``text`` (literal parts and ``${...}`` references) percent-encoded by a jq task."""
+        tree: Tree | None = None
+        for part in _REFERENCE.split(text):
+            if not part:
+                continue
+            if _REFERENCE.fullmatch(part):
+                name = next((n for n, r in self.computed_refs.items() if r == part), None)
+                if name is None:
+                    name = f"v{len(self.computed_refs)}"
+                    self.computed_refs[name] = part
+                leaf: Tree = ("filter", "string", ("ref", name), None)
+            else:
+                leaf = ("const", part)
+            tree = leaf if tree is None else ("op", "+", tree, leaf)
+        key = f"k{len(self.computed)}"
+        self.computed[key] = ("filter", "uri", tree, None)
+        return f"${{{self.current}_values.output.result.{key}}}"
+
     # -- documents ------------------------------------------------------------------------
 
     def document(self) -> dict[str, Any]:
-        tasks = [self.step(step) for step in _in_order(self.workflow.steps)]
         if self.target == "conductor":
+            tasks = [t for step in _in_order(self.workflow.steps) for t in self.conductor(step)]
+            kinds = {"integer": "integer", "number": "number", "boolean": "boolean"}
+            schema: dict[str, Any] = {
+                "type": "object",
+                "properties": {
+                    k: {
+                        "type": kinds.get(v.type, v.type),
+                        **({"default": v.default} if v.default is not None else {}),
+                        **({"description": v.description} if v.description else {}),
+                    }
+                    for k, v in self.workflow.inputs.items()
+                },
+                "required": [k for k, v in self.workflow.inputs.items() if v.is_required],
+            }
             return {
                 "name": self.workflow.name,
                 "description": self.workflow.description,
@@ -153,8 +288,14 @@ class _Exporter:
                 "inputTemplate": {
                     k: v.default for k, v in self.workflow.inputs.items() if v.default is not None
                 },
+                "inputSchema": {
+                    "name": f"{self.workflow.name}-input",
+                    "type": "JSON",
+                    "data": schema,
+                },
                 "tasks": tasks,
             }
+        tasks = [self.step(step) for step in _in_order(self.workflow.steps)]
         return {
             "name": self.workflow.name,
             "description": self.workflow.description,
@@ -164,17 +305,111 @@ class _Exporter:
             "steps": tasks,
         }
 
+    def conductor(self, step: Step) -> list[dict[str, Any]]:
+        """The step's tasks: its computed values, the call, in a loop and a switch."""
+        index = self.workflow.steps.index(step)
+        self.current, self.computed, self.computed_refs = step.id, {}, {}
+        self.loop = step.for_each is not None
+        tasks = [self.step(step)]
+        if self.computed:
+            query = (
+                "{"
+                + ", ".join(
+                    f"{json.dumps(k)}: {emit(t, 'jq', lambda n: '.' + n)}"
+                    for k, t in self.computed.items()
+                )
+                + "}"
+            )
+            tasks.insert(
+                0,
+                {
+                    "name": f"{step.id}_values",
+                    "taskReferenceName": f"{step.id}_values",
+                    "type": "JSON_JQ_TRANSFORM",
+                    "description": f"the computed values of {step.id}",
+                    "inputParameters": {**self.computed_refs, "queryExpression": query},
+                },
+            )
+        if step.for_each is not None:
+            self.loop = False
+            items = self.value(step.for_each, f"steps.{step.id}.for_each")
+            loop = f"{step.id}_loop"
+            item: dict[str, Any] = {
+                "name": f"{step.id}_item",
+                "taskReferenceName": f"{step.id}_item",
+                "type": "JSON_JQ_TRANSFORM",
+                "description": f"item and index of this iteration of {step.id}",
+                "inputParameters": {
+                    "items": items,
+                    "i": f"${{{loop}.output.iteration}}",
+                    "queryExpression": LOOP_ITEM,
+                },
+            }
+            tasks = [
+                {
+                    "name": loop,
+                    "taskReferenceName": loop,
+                    "type": "DO_WHILE",
+                    "description": f"{step.id} for each item, one after another",
+                    "inputParameters": {"items": items},
+                    "loopCondition": f"$.{loop}['iteration'] < $.items.length",
+                    "loopOver": [item, *tasks],
+                }
+            ]
+        if step.when is not None and step.when is not True:
+            self.computed_refs = {}
+            condition = self.condition(step.when, ("steps", index, "when"))
+            if condition is not None:
+                tasks = [
+                    {
+                        "name": f"{step.id}_when",
+                        "taskReferenceName": f"{step.id}_when",
+                        "type": "SWITCH",
+                        "evaluatorType": "javascript",
+                        "expression": f"({condition}) ? 'true' : 'false'",
+                        "inputParameters": dict(self.computed_refs),
+                        "decisionCases": {"true": tasks},
+                        "defaultCase": [],
+                    }
+                ]
+        return tasks
+
+    def condition(self, when: str | bool, loc: tuple[Any, ...]) -> str | None:
+        """A ``when:`` as JavaScript over ``$.vN``, or a problem at ``loc``."""
+        where = self.workflow.field_path(loc)
+        if isinstance(when, bool):
+            return json.dumps(when)
+        try:
+            ast = environment().parse(when)
+            body = ast.body
+            if (
+                len(body) != 1
+                or not isinstance(body[0], nodes.Output)
+                or len(body[0].nodes) != 1
+                or isinstance(body[0].nodes[0], nodes.TemplateData)
+            ):
+                raise Untranslatable("a condition is one {{ expression }}")
+            return emit(self.tree(body[0].nodes[0], where), "js", lambda n: "$." + n)
+        except Untranslatable as exc:
+            self.problem(
+                loc,
+                f"the condition {when!r} cannot be a Conductor SWITCH: {exc}",
+                "compare values, combine with and/or/not, or use | length",
+            )
+        except Exception:  # a syntax error was reported when the file was loaded
+            self.problem(loc, f"the condition {when!r} cannot be read")
+        return None
+
     def step(self, step: Step) -> dict[str, Any]:
         manifest = self.workflow.manifest(step)
         where = f"steps.{step.id}"
-        for flag in ("when", "paginate"):
-            if getattr(step, flag):
-                self.problems.append(
-                    Problem(
-                        f"{where}.{flag}",
-                        f"{flag} cannot be exported",
-                        "remove it, or run with rtk-task run",
-                    )
+        flags = ("when", "paginate", "for_each", "until")
+        for flag in flags if self.target == "simworkflow" else ("paginate", "until"):
+            if getattr(step, flag) not in (None, False):
+                self.problem(
+                    ("steps", self.workflow.steps.index(step), flag),
+                    f"{flag} cannot be exported to {self.target}",
+                    "remove it, or run with rtk-task run",
                 )
         self.output_paths[step.id] = {o.name: o.path for o in manifest.outputs}
         raw: Any = step.with_
@@ -236,9 +471,13 @@ class _Exporter:
         usable = [t for t in templates if t[1] <= given]
         template = max(usable, key=lambda t: len(t[1]))[0] if usable else manifest.path
 
-        def segment(v: Any) -> str:
+        def segment(v: Any, query: bool = False) -> str:
             if not isinstance(v, str):
                 return quote(_text(v), safe="")
+            conductor = self.target == "conductor"
+            if conductor and (query or "${workflow.input." in v) and _REFERENCE.search(v):
+                # a value filled in by the engine is sent as is: encode it in a jq task
+                return self.encoded(v)
             # the literal text around ${...} references, encoded; the engine fills the rest
             return "".join(
                 part if _REFERENCE.fullmatch(part) else quote(part, safe="")
@@ -248,7 +487,9 @@ class _Exporter:
 
         path = _PLACEHOLDER.sub(lambda m: segment(values.get(m.group(1), "")), template)
         query = "&".join(
-            f"{k}={segment(v)}" for k, v in values.items() if locations.get(k) is Location.QUERY
+            f"{k}={segment(v, True)}"
+            for k, v in values.items()
+            if locations.get(k) is Location.QUERY
         )
         base = self.base_url or (manifest.servers[0] if manifest.servers else "")
         url = base.rstrip("/") + path + (f"?{query}" if query else "")
@@ -269,6 +510,21 @@ class _Exporter:
             )
         body = {k: v for k, v in values.items() if locations.get(k) is Location.BODY}
         return url, headers, (body or None)
+
+
+def _located(workflow: Workflow, problems: list[Problem]) -> list[Problem]:
+    """Each problem at a field path with the ``FILE:LINE`` of that field added."""
+    ids = {s.id: i for i, s in enumerate(workflow.steps)}
+    out: list[Problem] = []
+    for p in problems:
+        parts: list[Any] = [
+            int(x) if x.isdigit() else x for x in re.split(r"\.|\[|\]", p.where) if x
+        ]
+        if len(parts) >= 2 and parts[0] == "steps" and parts[1] in ids:
+            parts[1] = ids[parts[1]]
+            p = Problem(p.where, f"{p.message} (at {workflow.locate(tuple(parts))})", p.hint)
+        out.append(p)
+    return out
 
 
 def _text(value: Any) -> str:

@@ -43,3 +43,24 @@ def test_a_bad_command_exits_2_without_a_traceback() -> None:
     assert done.returncode == 2
     assert "cannot be imported" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_import_n8n_prints_a_workflow_and_says_which_variables_to_set() -> None:
+    data = Path(__file__).parents[1] / "workflows" / "data" / "n8n-standup.json"
+    done = run_cli("import", "n8n", str(data))
+    assert done.returncode == 0, done.stderr
+    assert "task: realtimekit.meetings.create" in done.stdout
+    assert "when: '{{ steps.create_meeting.outputs.status == \"ACTIVE\" }}'" in done.stdout
+    assert "set CLOUDFLARE_API_TOKEN" in done.stderr
+    assert "set HOOKS_EXAMPLE_COM_X_API_KEY" in done.stderr
+    assert "$now.toISO()" in done.stderr  # what could not be translated is listed
+    assert "hook-key-4b1f" not in done.stdout + done.stderr
+
+
+def test_import_n8n_of_a_bad_file_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "w.json"
+    bad.write_text('{"nodes": []}', encoding="utf-8")
+    done = run_cli("import", "n8n", str(bad))
+    assert done.returncode == 2
+    assert "no HTTP Request nodes" in done.stderr
+    assert "Traceback" not in done.stderr

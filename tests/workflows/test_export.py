@@ -30,19 +30,21 @@ def test_conductor_references_point_at_earlier_tasks() -> None:
     wf = load_workflow(EXAMPLE)
     data = json.loads(export_workflow(wf, "conductor"))
     names = [t["taskReferenceName"] for t in data["tasks"]]
-    assert names == ["create_meeting", "add_host", "get_meeting"]
+    http = [t for t in data["tasks"] if t["type"] == "HTTP"]
+    assert [t["taskReferenceName"] for t in http] == ["create_meeting", "add_host", "get_meeting"]
     for index, task in enumerate(data["tasks"]):
-        assert task["type"] == "HTTP"
+        # an input in a path is encoded by a jq task before the call that sends it
+        assert task["type"] in ("HTTP", "JSON_JQ_TRANSFORM")
         for ref in REF.findall(json.dumps(task)):
             head = ref.split(".")[0]
             if head == "workflow":
                 assert ref.split(".")[1] in ("input", "secrets"), ref
                 continue
             assert head in names[:index], f"{task['name']} refers to {ref}"
-    add_host = data["tasks"][1]["inputParameters"]["http_request"]
+    add_host = http[1]["inputParameters"]["http_request"]
     assert "${create_meeting.output.response.body.data.id}" in add_host["uri"]
     assert add_host["method"] == "POST"
-    assert data["tasks"][0]["taskDefinition"]["retryCount"] == 0  # a create is never resent
+    assert http[0]["taskDefinition"]["retryCount"] == 0  # a create is never resent
 
 
 def test_simworkflow_shape_and_references() -> None:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from rtk_task.errors import ConfigError
+from rtk_task.errors import ConfigError, WorkflowError
 from rtk_task.workflows.export import export_workflow
 from rtk_task.workflows.imports import request_step, to_yaml
 from rtk_task.workflows.imports.conductor import import_conductor
 from rtk_task.workflows.imports.curl import parse_curl
+from rtk_task.workflows.imports.n8n import import_n8n
 from rtk_task.workflows.model import parse_workflow
 from rtk_task.workflows.runner import run_workflow
 from tests.rawserver import RawServer, answer
@@ -146,7 +148,9 @@ def test_export_to_conductor_and_back_sends_the_same_calls(emulator: Any) -> Non
     exported = export_workflow(parse_workflow(WORKFLOW), "conductor", base_url=emulator.base_url)
     assert '"inputTemplate"' in exported
     assert "Daily standup" in exported
-    assert "%20standup" in exported  # the literal query text is encoded
+    # the query value (input and literal text) is encoded by the engine, in a jq task
+    assert "search=${find_values.output.result.k" in exported
+    assert '((.v1 | tostring) + \\" standup\\") | @uri)' in exported
     back = import_conductor(exported)
     assert [s.step["task"] for s in back.steps] == [
         "realtimekit.meetings.create",
@@ -182,3 +186,120 @@ def test_conductor_non_http_tasks_and_unknown_expressions_are_listed() -> None:
     back = import_conductor(json.dumps(doc))
     assert any("SWITCH task is not imported" in n for n in back.notes)
     assert any("${x.output.result} has no counterpart" in n for n in back.notes)
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_n8n_nodes_become_steps_in_connection_order_with_references() -> None:
+    back = import_n8n((DATA / "n8n-standup.json").read_text(), "n8n-standup.json")
+    steps = {s.step["id"]: s.step for s in back.steps}
+    assert list(steps) == ["create_meeting", "add_host", "list_meetings", "notify_chat"]
+    assert steps["create_meeting"]["task"] == "realtimekit.meetings.create"
+    # $json after the Set node: its fields are inputs with the Set node's values
+    assert steps["create_meeting"]["with"]["account_id"] == "{{ inputs.account_id }}"
+    # $('Create meeting').item.json.data.id: the task's own output at data.id
+    add = steps["add_host"]
+    assert add["with"]["meeting_id"] == "{{ steps.create_meeting.outputs.meeting_id }}"
+    assert add["with"]["name"] == "{{ inputs.host_name }}"
+    # the IF node: its true branch runs when the condition holds, the false one when not
+    assert add["when"] == '{{ steps.create_meeting.outputs.status == "ACTIVE" }}'
+    assert steps["list_meetings"]["when"].startswith("{{ not (")
+    assert steps["notify_chat"]["when"] == add["when"]
+    # $node["Create meeting"].json["data"]["id"] and $json from Add host
+    body = steps["notify_chat"]["with"]["body"]
+    assert body["meeting"] == "{{ steps.create_meeting.outputs.meeting_id }}"
+    assert body["participant"] == "{{ steps.add_host.outputs.participant_id }}"
+    # what cannot be translated is an input to give, and listed
+    assert body["sent_at"] == "{{ inputs.n8n_now_toiso }}"
+    assert any("$now.toISO()" in n and "n8n_now_toiso" in n for n in back.notes)
+    assert any("set CLOUDFLARE_API_TOKEN" in n for n in back.notes)
+    text = to_yaml(back.steps, name=back.name)
+    assert "hook-key-4b1f" not in text  # a credential is never written
+    wf = parse_workflow(text)
+    assert wf.inputs["title"].default == "Daily standup"
+    assert wf.secrets["x_api_key"] == "HOOKS_EXAMPLE_COM_X_API_KEY"
+
+
+def test_n8n_legacy_nodes_json_parameters_and_credentials() -> None:
+    back = import_n8n((DATA / "n8n-legacy.json").read_text(), "n8n-legacy.json")
+    fetch, reorder = (s.step for s in back.steps)
+    assert fetch["with"]["query"] == {"limit": "{{ inputs.limit }}", "state": "low stock"}
+    assert "{{ inputs.warehouse }}" in fetch["with"]["url"]
+    # read later: the source step gets outputs at those paths
+    assert fetch["outputs"] == {
+        "count": "{{ response.body.count }}",
+        "sku": "{{ response.body.items.0.sku }}",
+    }
+    assert reorder["when"] == "{{ steps.fetch_stock.outputs.count > 0 }}"
+    assert reorder["with"]["headers"] == {
+        "X-Source": "n8n",
+        "Authorization": "Bearer {{ secrets.api_token }}",
+    }
+    assert back.steps[1].secrets == {"api_token": "N8N_ORDERS_API"}
+    assert any("basicAuth credential 'Inventory login' is not imported" in n for n in back.notes)
+    assert any("$json.count * 2" in n for n in back.notes)
+    wf = parse_workflow(to_yaml(back.steps, name=back.name))
+    assert wf.inputs["limit"].default == 50
+    assert wf.inputs["warehouse"].default == "north/2"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{nope", "not JSON"),
+        ('{"nodes": 3}', "a `nodes` list"),
+        ('{"nodes": [{"name": "T", "type": "n8n-nodes-base.manualTrigger"}]}', "no HTTP Request"),
+    ],
+)
+def test_a_bad_n8n_file_is_a_clear_error(text: str, message: str) -> None:
+    with pytest.raises(WorkflowError, match=message):
+        import_n8n(text, "w.json")
+
+
+def test_an_imported_n8n_workflow_runs_against_the_emulator(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with RawServer(answer("200 OK", b'{"ok": true}')) as hook:
+        text = (DATA / "n8n-standup.json").read_text()
+        text = text.replace("https://hooks.example.com", f"http://127.0.0.1:{hook.port}")
+        back = import_n8n(text, "n8n-standup.json")
+        wf = parse_workflow(to_yaml(back.steps, name=back.name))
+        (env,) = set(wf.secrets.values()) - {"CLOUDFLARE_API_TOKEN"}
+        monkeypatch.setenv(env, "hook-key-4b1f")
+        recorder = _Recorder()
+        run = run_workflow(
+            wf,
+            {"n8n_now_toiso": "2024-05-01T09:00:00Z"},
+            base_url=emulator.base_url,
+            transport=recorder,
+        )
+        assert run.ok, {k: v.error for k, v in run.steps.items()}
+        (raw,) = hook.requests
+    meeting = run.steps["create_meeting"].outputs["meeting_id"]
+    participant = run.steps["add_host"].outputs["participant_id"]
+    calls = [(m, u.split("/client/v4")[-1], b) for m, u, b in recorder.calls]
+    assert calls[:2] == [
+        (
+            "POST",
+            "/accounts/acc-standup/realtime/kit/app1/meetings",
+            {"title": "Daily standup", "record_on_start": False},
+        ),
+        (
+            "POST",
+            f"/accounts/acc-standup/realtime/kit/app1/meetings/{meeting}/participants",
+            {
+                "name": "Ada Lovelace",
+                "preset_name": "group_call_host",
+                "custom_participant_id": "host-1",
+            },
+        ),
+    ]
+    assert len(calls) == 3  # the false branch (list meetings) did not run
+    assert run.steps["list_meetings"].skipped
+    assert b"X-Api-Key: hook-key-4b1f" in raw
+    assert json.loads(raw.split(b"\r\n\r\n", 1)[1]) == {
+        "meeting": meeting,
+        "participant": participant,
+        "sent_at": "2024-05-01T09:00:00Z",
+    }

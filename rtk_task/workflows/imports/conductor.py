@@ -3,19 +3,29 @@
 ``${workflow.input.X}`` becomes ``{{ inputs.X }}`` (with the input's default from the
 definition's ``inputTemplate``), ``${workflow.secrets.N}`` a declared secret, and
 ``${REF.output.response.body.P}`` a reference to that step's output (added to its
-``outputs:`` when its task has none at ``P``). Any other expression, and every task that is
-not ``HTTP``, is listed in the notes, never silently dropped.
+``outputs:`` when its task has none at ``P``). The system tasks the exporter writes come
+back as what they stand for (:mod:`rtk_task.workflows.export`): a ``JSON_JQ_TRANSFORM``'s
+``result.K`` as the template its jq computes, a ``SWITCH`` with a ``"true"`` case as the
+``when:`` of the steps in it, a ``DO_WHILE`` whose first task gives ``item`` and ``index`` as
+a ``for_each``. Input types, defaults and whether each is required come from ``inputSchema``
+(else ``inputTemplate``). Any other expression or task is listed in the notes, never
+silently dropped.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote_plus
 
 from ...errors import Problem, WorkflowError
 from . import Imported, References, Request, request_step
+from .exprs import Tree, Untranslatable, emit, parse, parse_object
+
+#: The jq of the exporter's loop item task (kept equal to export.LOOP_ITEM).
+LOOP_ITEM = '{"item": .items[.i - 1], "index": (.i - 1)}'
 
 __all__ = ["import_conductor"]
 
@@ -33,29 +43,21 @@ def import_conductor(text: str, file: str = "<conductor>") -> Imported:
         raise WorkflowError(Problem(file, "a Conductor workflow has a `tasks` list"))
     imported = Imported(str(data.get("name") or "imported"))
     refs = References()
-    template = data.get("inputTemplate") or {}
-    inputs: dict[str, dict[str, Any]] = {}
-    for name in data.get("inputParameters") or []:
-        spec: dict[str, Any] = {"type": "string"}
-        if isinstance(template, dict) and name in template:
-            value = template[name]
-            kinds = {bool: "boolean", int: "integer", float: "number", dict: "object"}
-            spec = {
-                "type": kinds.get(type(value), "array" if isinstance(value, list) else "string")
-            }
-            spec["default"] = value
-        inputs[str(name)] = spec
-    for i, task in enumerate(_flat(data["tasks"])):
+    inputs = _inputs(data)
+    ctx = _Context(refs, imported)
+    for i, (task, when, loop) in enumerate(ctx.walk(data["tasks"])):
         where = f"{file}: tasks[{i}]"
         ref = str(task.get("taskReferenceName") or task.get("name") or f"task_{i}")
+        missing: list[str] = []
+        if task.get("type") == "JSON_JQ_TRANSFORM" and ctx.jq(task, ref, missing):
+            continue
         if task.get("type") != "HTTP":
             imported.notes.append(f"{where} ({ref}): a {task.get('type')} task is not imported")
             continue
         http = (task.get("inputParameters") or {}).get("http_request") or {}
-        missing: list[str] = []
 
         def tr(value: Any, missing: list[str] = missing) -> Any:
-            return _translate(value, refs, imported, missing)
+            return _translate(value, ctx, missing)
 
         headers = {str(k): str(tr(v)) for k, v in (http.get("headers") or {}).items()}
         request = Request(
@@ -74,12 +76,17 @@ def import_conductor(text: str, file: str = "<conductor>") -> Imported:
                 for part in _TEMPLATE.split(v)
             )
         step = request_step(request, re.sub(r"\W", "_", ref))
+        if when is not None:
+            step.step["when"] = when
+        if loop is not None:
+            step.step["for_each"] = loop
         if imported.steps:
             # Conductor runs its task list in order: keep that order
             previous = str(imported.steps[-1].step["id"])
             if f"steps.{previous}." not in json.dumps(step.step):
                 step.step["depends_on"] = [previous]
-        step.inputs.update({k: v for k, v in inputs.items() if k in json.dumps(step.step)})
+        text = json.dumps(step.step)
+        step.inputs.update({k: v for k, v in inputs.items() if f"inputs.{k}" in text})
         for expr in missing:
             imported.notes.append(f"{where} ({ref}): ${{{expr}}} has no counterpart; left as text")
         refs.steps[str(step.step["id"])] = step
@@ -87,23 +94,109 @@ def import_conductor(text: str, file: str = "<conductor>") -> Imported:
     return imported
 
 
-def _flat(tasks: list[Any]) -> list[dict[str, Any]]:
-    """Tasks in order (a FORK_JOIN's branches one after another)."""
-    out: list[dict[str, Any]] = []
-    for task in tasks:
-        if not isinstance(task, dict):
-            continue
-        out.append(task)
-        for branch in task.get("forkTasks") or []:
-            out.extend(_flat(branch))
+def _inputs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each input's type, default and whether it is required."""
+    template = data.get("inputTemplate") or {}
+    schema = ((data.get("inputSchema") or {}).get("data") or {}) if isinstance(data, dict) else {}
+    props = schema.get("properties") or {}
+    required = set(schema.get("required") or [])
+    kinds = {bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}
+    out: dict[str, dict[str, Any]] = {}
+    for name in data.get("inputParameters") or []:
+        prop = props.get(name) or {}
+        spec: dict[str, Any] = {"type": prop.get("type") or "string"}
+        if isinstance(template, dict) and name in template:
+            value = template[name]
+            spec = {"type": prop.get("type") or kinds.get(type(value), "string")}
+            spec["default"] = value
+        elif props and name not in required:
+            spec["required"] = False
+        out[str(name)] = spec
     return out
 
 
-def _translate(value: Any, refs: References, imported: Imported, missing: list[str]) -> Any:
+class _Context:
+    """What the system tasks seen so far stand for."""
+
+    def __init__(self, refs: References, imported: Imported) -> None:
+        self.refs = refs
+        self.imported = imported
+        #: jq task ref -> result key -> jinja expression
+        self.values: dict[str, dict[str, str]] = {}
+        #: loop item task refs (``item``/``index`` inside a for_each)
+        self.items: set[str] = set()
+
+    def walk(
+        self, tasks: list[Any], when: str | None = None, loop: Any = None
+    ) -> Iterator[tuple[dict[str, Any], str | None, Any]]:
+        """Tasks in order, each with the ``when`` and ``for_each`` it runs under."""
+        for task in tasks:
+            if not isinstance(task, dict):
+                continue
+            kind = task.get("type")
+            cases = task.get("decisionCases") or {}
+            if kind == "SWITCH" and set(cases) == {"true"} and not task.get("defaultCase"):
+                condition = self.condition(task)
+                if condition is not None:
+                    inner = condition if when is None else f"({when}) and ({condition})"
+                    yield from self.walk(cases["true"], inner, loop)
+                    continue
+            body = task.get("loopOver") or []
+            first = body[0] if body and isinstance(body[0], dict) else {}
+            params = first.get("inputParameters") or {}
+            if kind == "DO_WHILE" and params.get("queryExpression") == LOOP_ITEM:
+                self.items.add(str(first.get("taskReferenceName")))
+                missing: list[str] = []
+                items = _translate(params.get("items"), self, missing)
+                yield from self.walk(body[1:], when, items)
+                continue
+            yield task, (None if when is None else "{{ " + when + " }}"), loop
+            for branch in task.get("forkTasks") or []:
+                yield from self.walk(branch, when, loop)
+
+    def expression(self, tree: Tree, params: dict[str, Any]) -> str:
+        """``tree`` as a jinja expression, its ``vN`` read from ``params``."""
+
+        def ref(name: str) -> str:
+            missing: list[str] = []
+            got = _translate(params.get(name), self, missing)
+            if missing or not isinstance(got, str):
+                if isinstance(got, str | int | float | bool | list | dict) and not missing:
+                    return json.dumps(got)
+                raise Untranslatable(f"${{{', '.join(missing)}}}")
+            inner = _TEMPLATE.fullmatch(got)
+            return inner.group(1)[2:-2].strip() if inner else json.dumps(got)
+
+        return emit(tree, "jinja", ref)
+
+    def condition(self, task: dict[str, Any]) -> str | None:
+        text = str(task.get("expression") or "")
+        found = re.fullmatch(r"\((.*)\) \? 'true' : 'false'", text.strip(), re.S)
+        try:
+            if task.get("evaluatorType") != "javascript" or found is None:
+                raise Untranslatable("not a condition the exporter writes")
+            return self.expression(parse(found.group(1)), task.get("inputParameters") or {})
+        except Untranslatable as exc:
+            ref = task.get("taskReferenceName")
+            self.imported.notes.append(f"SWITCH {ref}: {exc}; its cases are imported without it")
+            return None
+
+    def jq(self, task: dict[str, Any], ref: str, missing: list[str]) -> bool:
+        """Read a jq task's values; ``False`` if it is not one the exporter writes."""
+        params = task.get("inputParameters") or {}
+        try:
+            trees = parse_object(str(params.get("queryExpression") or ""))
+            self.values[ref] = {k: self.expression(t, params) for k, t in trees.items()}
+        except Untranslatable:
+            return False
+        return True
+
+
+def _translate(value: Any, ctx: _Context, missing: list[str]) -> Any:
     if isinstance(value, dict):
-        return {k: _translate(v, refs, imported, missing) for k, v in value.items()}
+        return {k: _translate(v, ctx, missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_translate(v, refs, imported, missing) for v in value]
+        return [_translate(v, ctx, missing) for v in value]
     if not isinstance(value, str) or "${" not in value:
         return value
 
@@ -114,8 +207,14 @@ def _translate(value: Any, refs: References, imported: Imported, missing: list[s
             return f"{{{{ inputs.{parts[2]} }}}}"
         if parts[:2] == ["workflow", "secrets"] and len(parts) == 3:
             return f"$${parts[2]}"  # a credential: the importer declares it as a secret
+        if parts[1:3] == ["output", "result"] and len(parts) >= 4:
+            if parts[0] in ctx.items and parts[3] in ("item", "index"):
+                return "{{ " + ".".join(parts[3:]) + " }}"
+            computed = ctx.values.get(parts[0], {}).get(parts[3])
+            if computed is not None and len(parts) == 4:
+                return "{{ " + computed + " }}"
         if len(parts) >= 4 and parts[1:4] == ["output", "response", "body"]:
-            got = refs.output(parts[0], ".".join(parts[4:]))
+            got = ctx.refs.output(parts[0], ".".join(parts[4:]))
             if got is not None:
                 return got
         missing.append(expr)
