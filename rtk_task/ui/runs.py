@@ -110,7 +110,7 @@ def _fields(result: dict[str, Any]) -> dict[str, str]:
         if key in request:
             out[f"request.{key}"] = _text(request[key])
     for key, value in sorted((request.get("headers") or {}).items()):
-        out[f"request.headers.{key}"] = _text(value)
+        out[f"request.headers.{key.lower()}"] = _text(value)
     _flatten(request.get("body"), "request.body", out)
     out["status_code"] = _text(result.get("status_code"))
     out["ok"] = _text(result.get("ok"))
