@@ -126,7 +126,8 @@ def test_run_streams_each_step_as_it_finishes(ui: UiServer) -> None:
     assert seen[2][1]["result"]["status_code"] == 201
     assert seen[-1][1]["ok"] is True
     record = json.loads(Path(seen[-1][1]["record"]).read_text())
-    assert record["state"] == "finished" and record["ok"] is True
+    assert record["state"] == "finished"
+    assert record["ok"] is True
     assert emulator_stats(ui)["meetings_created"] == {"acc": 1}
     assert CANARY not in json.dumps(seen)
 
@@ -148,7 +149,8 @@ def test_test_runs_the_earlier_steps_first_when_asked(ui: UiServer) -> None:
     assert emulator_stats(ui)["meetings_created"] == {"acc": 1}
     # now the records hold create_meeting's outputs: a plain test reuses them
     again = client.post("/api/test", json=_ADD, headers=headers).json()
-    assert again["ran_first"] == {} and set(again["used"]) == {"create_meeting"}, again
+    assert again["ran_first"] == {}, again
+    assert set(again["used"]) == {"create_meeting"}, again
     assert emulator_stats(ui)["meetings_created"] == {"acc": 1}
     assert CANARY not in tested.text
 
@@ -172,7 +174,8 @@ def test_two_recorded_runs_compared_field_by_field(ui: UiServer) -> None:
     assert rows["request.body.title"]["a"] == '"First"'
     assert rows["request.body.title"]["b"] == '"Second"'
     assert not rows["request.body.title"]["same"]
-    assert rows["status_code"]["same"] and rows["status_code"]["a"] == "201"
+    assert rows["status_code"]["same"]
+    assert rows["status_code"]["a"] == "201"
     assert not rows["outputs.meeting_id"]["same"]
     assert rows["request.headers.authorization"]["a"] == '"Bearer ***"'
     assert CANARY not in answer.text
@@ -202,4 +205,5 @@ def test_add_writes_the_form_values_and_declares_only_missing_inputs(ui: UiServe
     assert added["preset_name"] == "host"
     assert set(wf.inputs) == {"account_id", "custom_participant_id"}
     taken = client.post("/api/add", json={**first, "step_id": "create_meeting"}, headers=headers)
-    assert taken.status_code == 400 and "exists already" in taken.text
+    assert taken.status_code == 400
+    assert "exists already" in taken.text

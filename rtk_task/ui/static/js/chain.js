@@ -135,7 +135,8 @@ export function runView(container) {
 export function renderCompare(container, step, data, onPick) {
   const pick = (side, chosen) => el("select", { id: `compare-${side}`, "aria-label": `run ${side}`,
     onchange: (e) => onPick(side, e.target.value) },
-  step.runs.map((r) => el("option", { value: r.file, selected: r.file === chosen ? true : undefined }, runLabel(r))));
+  step.runs.map((r, i) => el("option", { value: r.file, selected: r.file === chosen ? true : undefined },
+    `#${step.runs.length - i}${i === 0 ? " (newest)" : ""}: ${runLabel(r)}`)));
   container.replaceChildren(
     el("h2", {}, `Compare runs of ${step.id}`),
     el("div", { class: "row" }, el("label", {}, "A ", pick("a", data.a.file)), el("label", {}, "B ", pick("b", data.b.file))),
