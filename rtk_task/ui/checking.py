@@ -21,7 +21,7 @@ from ..errors import Problem
 from ..workflows.check import check_workflow
 from ..workflows.model import Workflow, parse_workflow
 
-__all__ = ["Checked", "checked", "edited_workflow", "page_problem"]
+__all__ = ["Checked", "checked", "edited_workflow", "page_problem", "problems_of"]
 
 
 def edited_workflow(file: Path, exists: bool, step: dict[str, Any]) -> Workflow:
@@ -63,8 +63,6 @@ class Checked:
     fields: list[dict[str, str]] = field(default_factory=list)
     #: Every other problem: ``where`` is the full field path, ``at`` is ``FILE:LINE``.
     others: list[dict[str, str]] = field(default_factory=list)
-    #: Step id -> whether the check found a problem in it.
-    steps_with_problems: set[str] = field(default_factory=set)
     #: The edited step's fields only the run can know.
     deferred: list[dict[str, str]] = field(default_factory=list)
 
@@ -78,8 +76,6 @@ def checked(workflow: Workflow, inputs: dict[str, Any], step_id: str) -> Checked
         path, _, message = problem.message.partition(": ")
         if not message:
             path, message = "", problem.message
-        if path.startswith("steps."):
-            out.steps_with_problems.add(path.split(".")[1])
         if path.startswith(own):
             out.fields.append(page_problem(path.removeprefix(own), message, problem.hint))
         else:

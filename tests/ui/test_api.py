@@ -207,3 +207,23 @@ def test_add_writes_the_form_values_and_declares_only_missing_inputs(ui: UiServe
     taken = client.post("/api/add", json={**first, "step_id": "create_meeting"}, headers=headers)
     assert taken.status_code == 400
     assert "exists already" in taken.text
+
+
+def test_live_run_asks_before_steps_that_are_not_idempotent(
+    fresh_emulator: object, tmp_path: Path
+) -> None:
+    server = fresh_emulator
+    workflow = tmp_path / "wf.yaml"
+    workflow.write_text(_WORKFLOW, encoding="utf-8")
+    url = server.base_url  # type: ignore[attr-defined]
+    with UiServer(port=0, base_url=url, workflow_file=workflow, records_root=tmp_path) as live:
+        client, headers = _session(live)
+        refused = client.post("/api/run", json={"inputs": {}}, headers=headers)
+        assert refused.status_code == 409
+        assert "create_meeting, add_participant" in refused.json()["confirm"]
+        assert server.stats()["requests"] == {}  # type: ignore[attr-defined]
+        sent = client.post("/api/run", json={"inputs": {}, "confirm": True}, headers=headers)
+        events = _events(sent.text)
+        assert [kind for kind, _ in events][-1] == "done"
+        assert events[-1][1]["ok"] is True
+        assert CANARY not in refused.text + sent.text
