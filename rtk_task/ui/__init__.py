@@ -1,7 +1,9 @@
 """The web playground: find a task, read it, fill it, preview, test, chain it into a workflow.
 
-An ASGI app (:mod:`.app`) over the same core as the CLI (:mod:`.service`), guarded by
-:mod:`.security`, with a plain HTML/CSS/JS page in ``static/`` (no build step, no CDN).
+An ASGI app (:mod:`.app`) over the same core as the CLI (:mod:`.service`; the whole-workflow
+check in :mod:`.checking`, run records in :mod:`.runs`, Run workflow streamed by
+:mod:`.stream`), guarded by :mod:`.security`, with a plain HTML/CSS/JS page in ``static/``
+(no build step, no CDN).
 ``rtk-task ui`` serves it on loopback with :class:`UiServer`.
 """
 

@@ -1,22 +1,23 @@
 """The playground's ASGI app: the page (``static/``) and its JSON API under ``/api/``.
 
 Routes are thin: each parses the JSON body, asks the :class:`~rtk_task.ui.service.Playground`
-and answers JSON. Our errors become ``400 {"error": {kind, message, problems}}``, an
-unconfirmed live call ``409``, anything else ``500`` with the exception's type: the page always
-gets an answer it can show beside the right field. The whole app sits behind
+and answers JSON; ``POST /api/run`` answers a stream of server-sent events, one per step as it
+finishes (:mod:`.stream`), once the check passed (else JSON, like every other route).
+Our errors become ``400 {"error": {kind, message, problems}}``, an unconfirmed live call
+``409``, anything else ``500`` with the exception's type: the page always gets an answer it
+can show beside the right field; secret values are masked in all of them. The whole app sits behind
 :class:`~rtk_task.ui.security.Guard` (Host, Origin, CSRF). Handlers are plain functions, run in
 Starlette's thread pool, so a workflow run may start its own event loop.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -41,9 +42,8 @@ def _json(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status, headers=_HEADERS)
 
 
-def _error(exc: Exception) -> JSONResponse:
+def _error(exc: Exception, redactor: Redactor) -> JSONResponse:
     """Any failure as JSON the page can show; secret values masked."""
-    redactor = Redactor([os.environ.get("CLOUDFLARE_API_TOKEN")])
     if isinstance(exc, ConfirmNeeded):
         return _json({"confirm": redactor.text(str(exc))}, 409)
     if isinstance(exc, RtkError):
@@ -55,6 +55,19 @@ def _error(exc: Exception) -> JSONResponse:
         return _json({"error": error}, 400)
     message = redactor.text(f"{type(exc).__name__}: {exc}")
     return _json({"error": {"kind": "bug", "message": message, "problems": []}}, 500)
+
+
+async def _body(request: Request) -> dict[str, Any] | None:
+    """The request's JSON object, or ``None`` when it is not one."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _not_an_object() -> JSONResponse:
+    return _json({"error": {"kind": "config", "message": "a JSON object, please"}}, 400)
 
 
 def create_app(playground: Playground, *, host: str, port: int, csrf_token: str) -> ASGIApp:
@@ -75,7 +88,7 @@ def create_app(playground: Playground, *, host: str, port: int, csrf_token: str)
             try:
                 return _json(handler(request))
             except Exception as exc:
-                return _error(exc)
+                return _error(exc, playground.redactor())
 
         return endpoint
 
@@ -83,18 +96,32 @@ def create_app(playground: Playground, *, host: str, port: int, csrf_token: str)
         async def endpoint(request: Request) -> Response:
             from starlette.concurrency import run_in_threadpool
 
-            try:
-                body = await request.json()
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                return _json({"error": {"kind": "config", "message": "a JSON object, please"}}, 400)
+            body = await _body(request)
+            if body is None:
+                return _not_an_object()
             try:
                 return _json(await run_in_threadpool(handler, body))
             except Exception as exc:
-                return _error(exc)
+                return _error(exc, playground.redactor())
 
         return endpoint
+
+    async def run(request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        body = await _body(request)
+        if body is None:
+            return _not_an_object()
+        try:
+            stream = await run_in_threadpool(playground.start_run, body)
+        except Exception as exc:
+            return _error(exc, playground.redactor())
+        headers = {**_HEADERS, "x-accel-buffering": "no"}
+        return StreamingResponse(stream.events(), media_type="text/event-stream", headers=headers)
+
+    def compare(request: Request) -> dict[str, Any]:
+        q = request.query_params
+        return playground.compare(q.get("step", ""), q.get("a", ""), q.get("b", ""))
 
     def index(request: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html", headers=_HEADERS)
@@ -108,7 +135,8 @@ def create_app(playground: Playground, *, host: str, port: int, csrf_token: str)
         Route("/api/preview", post(playground.preview), methods=["POST"]),
         Route("/api/test", post(playground.test), methods=["POST"]),
         Route("/api/add", post(playground.add), methods=["POST"]),
-        Route("/api/run", post(playground.run), methods=["POST"]),
+        Route("/api/compare", get(compare)),
+        Route("/api/run", run, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes)

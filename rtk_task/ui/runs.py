@@ -1,24 +1,22 @@
-"""The playground's reads and edits around the core: run records per step, step values.
+"""The playground's view of run records: the newest runs per step, and two runs compared.
 
-:func:`runs_by_step` lists the newest run records (the files ``run`` and ``test --step``
-write) of one workflow, step by step. :func:`step_with_values` writes the form's values into
-a step that :func:`rtk_task.workflows.authoring.add_step` just added, as round-trip YAML:
-comments and formatting stay, the file is checked as a workflow before it is written, and it
-is written whole or not at all.
+:func:`runs_by_step` lists the newest run records (the files ``run``, ``test --step`` and the
+page write) of one workflow, step by step. :func:`compare_runs` puts two recorded results of
+one step side by side, field by field (request, status, outputs), and marks the fields that
+differ. Only records of the opened workflow, named exactly as listed (no path), are read;
+their results were masked when they were written.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, WorkflowError
-from ..files import write_atomic
+from ..errors import FileError, Problem, WorkflowError
 from ..workflows.records import RUNS_DIR
 
-__all__ = ["runs_by_step", "step_with_values"]
+__all__ = ["compare_runs", "runs_by_step"]
 
 _MAX_RECORDS = 200
 _PER_STEP = 5
@@ -54,41 +52,83 @@ def runs_by_step(root: Path, workflow_file: str) -> dict[str, list[dict[str, Any
     return out
 
 
-def step_with_values(
-    workflow_file: Path, step_id: str, values: dict[str, Any], added_inputs: set[str]
-) -> None:
-    """Set the given (non-empty) values in step ``step_id``'s ``with``, keeping comments.
+def compare_runs(
+    root: Path, workflow_file: str, step_id: str, first: str, second: str
+) -> dict[str, Any]:
+    """Step ``step_id``'s results in records ``first`` and ``second``, field by field.
 
-    Of ``added_inputs`` (the inputs ``add_step`` just declared), those no step uses once the
-    values are in are removed again: a title typed in the form needs no workflow input.
+    ``rows`` holds one ``{"field", "a", "b", "same"}`` per field either side has: the request
+    (method, URL, each header, each body field), the status, ``ok`` and each output, in that
+    order. Values are shown as JSON text.
     """
-    from ruamel.yaml import YAML
+    sides = [_recorded(root, workflow_file, step_id, name) for name in (first, second)]
+    flat = [_fields(result) for _, result in sides]
+    names = list(flat[0])
+    names += [n for n in flat[1] if n not in flat[0]]
+    names.sort(key=lambda n: _ORDER.index(n.split(".", 1)[0]) if "." in n else _ORDER.index(n))
+    rows = []
+    for name in names:
+        a, b = flat[0].get(name, _ABSENT), flat[1].get(name, _ABSENT)
+        rows.append({"field": name, "a": a, "b": b, "same": a == b})
+    return {
+        "step": step_id,
+        "a": {"file": first, "at": sides[0][0].get("at"), "kind": sides[0][0].get("kind")},
+        "b": {"file": second, "at": sides[1][0].get("at"), "kind": sides[1][0].get("kind")},
+        "rows": rows,
+        "differences": sum(not r["same"] for r in rows),
+    }
 
-    from ..workflows.model import parse_workflow
 
-    given = {k: v for k, v in values.items() if v not in (None, "", [], {})}
-    if not given:
-        return
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    data = yaml.load(workflow_file.read_text(encoding="utf-8"))
-    step = next((s for s in data.get("steps") or [] if s.get("id") == step_id), None)
-    if step is None:
-        raise WorkflowError(Problem(str(workflow_file), f"no step {step_id!r}"))
-    with_ = step.setdefault("with", {})
-    for key, value in given.items():
-        with_[key] = value
-    out = io.StringIO()
-    yaml.dump(data, out)
-    # never write a file that won't load
-    workflow = parse_workflow(out.getvalue(), str(workflow_file))
-    used = {c[1] for s in workflow.steps for c in s.references() if c[0] == "inputs" and len(c) > 1}
-    unused = added_inputs - used
-    if unused:
-        for name in unused:
-            del data["inputs"][name]
-        out = io.StringIO()
-        yaml.dump(data, out)
-        parse_workflow(out.getvalue(), str(workflow_file))
-    write_atomic(workflow_file, out.getvalue())
+_ABSENT = "(absent)"
+_ORDER = ["request", "status_code", "ok", "error", "outputs"]
+
+
+def _recorded(
+    root: Path, workflow_file: str, step_id: str, name: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A record of this workflow (by file name only) and its result for ``step_id``."""
+    folder = root / RUNS_DIR
+    if not name or Path(name).name != name or not name.endswith(".json"):
+        raise FileError(Problem(name or "run", "not a run record's name", "pick one listed"))
+    try:
+        record = json.loads((folder / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FileError(Problem(name, f"cannot read the run record: {exc}")) from None
+    if not isinstance(record, dict) or record.get("workflow") != str(Path(workflow_file).resolve()):
+        raise FileError(Problem(name, "not a record of the opened workflow", "pick one listed"))
+    result = (record.get("steps") or {}).get(step_id)
+    if not isinstance(result, dict):
+        raise WorkflowError(Problem(name, f"step {step_id!r} is not in this record"))
+    return record, result
+
+
+def _fields(result: dict[str, Any]) -> dict[str, str]:
+    """A recorded result as ``field -> JSON text`` for the fields compared."""
+    out: dict[str, str] = {}
+    request = result.get("request") or {}
+    for key in ("method", "url"):
+        if key in request:
+            out[f"request.{key}"] = _text(request[key])
+    for key, value in sorted((request.get("headers") or {}).items()):
+        out[f"request.headers.{key.lower()}"] = _text(value)
+    _flatten(request.get("body"), "request.body", out)
+    out["status_code"] = _text(result.get("status_code"))
+    out["ok"] = _text(result.get("ok"))
+    error = result.get("error")
+    if error:
+        out["error.kind"] = _text(error.get("kind"))
+    for key, value in sorted((result.get("outputs") or {}).items()):
+        out[f"outputs.{key}"] = _text(value)
+    return out
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, str]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}", out)
+    elif value is not None:
+        out[prefix] = _text(value)
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

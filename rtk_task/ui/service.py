@@ -1,39 +1,48 @@
-"""What the playground does, without HTTP: find, read, preview, test, add, run.
+"""What the playground does, without HTTP: find, read, preview, test, add, compare, run.
 
 A :class:`Playground` holds one session's settings (the target base URL, live or emulator, the
 workflow file opened) and answers the JSON API in plain dicts. It is a client of the same core
-as the CLI: :func:`rtk_task.execute.preview` for the preview and the cURL text,
-:class:`rtk_task.workflows.step.StepRun` and :class:`rtk_task.Client` for Test request (recorded
-with :func:`rtk_task.workflows.records.write_record`, as ``test --step`` does),
-:func:`rtk_task.workflows.authoring.add_step` for Add to workflow and
-:func:`rtk_task.workflows.runner.run_workflow` for Run workflow. Every value it returns has
-been through a :class:`Redactor`: the token and secret values never leave this module.
-It writes only the workflow file it was opened with (and run records).
+as the CLI: the whole-workflow check (:mod:`.checking`, over
+:func:`rtk_task.workflows.check.check_workflow`) for every preview, Test request and Run;
+:func:`rtk_task.execute.preview` for the request and the cURL text;
+:class:`rtk_task.workflows.step.StepRun` and :class:`rtk_task.Client` for Test request
+(recorded as ``test --step`` records it), or :func:`rtk_task.workflows.runner.run_workflow`
+when the earlier steps are to run first; :func:`rtk_task.workflows.authoring.add_steps` for
+Add to workflow; :class:`.stream.RunStream` for Run workflow. Nothing is sent while the check
+finds a problem in what would be sent. Every value it returns has been through a
+:class:`Redactor` (the token and the workflow's secrets, read with
+:func:`rtk_task.secrets.read_env`). It writes only the workflow file it was opened with (and
+run records).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import pprint
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputError, Problem, RtkError, WorkflowError
 from ..inputs import input_schema, validate_inputs
-from ..manifests.model import Location, Manifest
+from ..manifests.model import INPUT_LOCATIONS, Location, Manifest
 from ..manifests.registry import all_tasks, load_task
+from ..providers import provider_for
 from ..result import TaskResult
-from ..secrets import Redactor
+from ..secrets import Redactor, read_env
 from ..workflows.authoring import default_step_id
 from ..workflows.model import Step, Workflow, load_workflow
-from .runs import runs_by_step, step_with_values
+from .checking import checked, edited_workflow, page_problem, problems_of
+from .runs import compare_runs, runs_by_step
+from .stream import RunStream
 
 __all__ = ["ConfirmNeeded", "Playground"]
 
 #: The emulator takes any token; this one is sent when the environment has none.
 _EMULATOR_TOKEN = "rtk-playground-emulator"
+#: Where the token is read from (the official SDK's name).
+TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
+_FLOW = ("depends_on", "for_each", "until", "when")
 
 
 class ConfirmNeeded(Exception):
@@ -56,10 +65,21 @@ class Playground:
         self.workflow_file = workflow_file.resolve() if workflow_file else None
         self.records_root = records_root or Path.cwd()
 
+    def redactor(self) -> Redactor:
+        """What every answer masks: the token and the opened workflow's secrets."""
+        envs: list[str | None] = [TOKEN_ENV]
+        try:
+            wf = self._open_workflow()
+        except RtkError:
+            wf = None
+        if wf is not None:
+            envs += list(wf.secrets.values())
+        return Redactor.from_env(envs)
+
     # -- reading ----------------------------------------------------------------------------
 
     def tasks(self) -> list[dict[str, Any]]:
-        """Every task, with what the search box matches on."""
+        """Every task, with its resource (the provider's) and what the search box matches."""
         out = []
         for m in all_tasks():
             names = [n for loc in Location for n in _names(m, loc)]
@@ -69,7 +89,7 @@ class Playground:
                     "summary": m.summary,
                     "method": m.method,
                     "path": m.path,
-                    "resource": ".".join(m.id.split(".")[:-1]),
+                    "resource": provider_for(m.path).resource(m.id),
                     "params": names,
                 }
             )
@@ -110,12 +130,12 @@ class Playground:
         }
 
     def workflow(self) -> dict[str, Any] | None:
-        """The opened workflow: inputs, secret names, steps with outputs and recorded runs."""
+        """The opened workflow: inputs, secret names, steps with outputs, flow, recorded runs."""
         if self.workflow_file is None:
             return None
         if not self.workflow_file.exists():
             return {"file": str(self.workflow_file), "exists": False, "steps": [], "inputs": {}}
-        wf = load_workflow(self.workflow_file)
+        wf = load_workflow(self.workflow_file, references=False)  # the check reports them
         runs = runs_by_step(self.records_root, wf.file)
         return {
             "file": str(self.workflow_file),
@@ -132,6 +152,7 @@ class Playground:
                     "task": s.task,
                     "with": s.with_,
                     "needs": sorted(s.needs),
+                    "flow": _flow(s),
                     "outputs": sorted({o.name for o in wf.manifest(s).outputs} | set(s.outputs)),
                     "runs": runs.get(s.id, []),
                 }
@@ -139,10 +160,17 @@ class Playground:
             ],
         }
 
+    def compare(self, step_id: str, first: str, second: str) -> dict[str, Any]:
+        """Two recorded results of one step of the opened workflow, side by side."""
+        if self.workflow_file is None:
+            raise ConfigError(Problem("workflow", "no workflow is open"))
+        return compare_runs(self.records_root, str(self.workflow_file), step_id, first, second)
+
     # -- one step -----------------------------------------------------------------------------
 
     def preview(self, body: dict[str, Any]) -> dict[str, Any]:
-        """The request a step would send, its copy-as texts, and every problem by field."""
+        """The request a step would send, its copy-as texts, and every problem the check found:
+        the step's beside its fields, the rest of the workflow's listed."""
         from ..execute import preview
 
         staged = self._stage(body)
@@ -152,33 +180,39 @@ class Playground:
         result, curl = preview(
             manifest, run.inputs, base_url=self.base_url, secrets=run.secrets.values()
         )
-        redactor = _redactor(manifest, run.secrets.values())
+        redactor = self.redactor().extend(run.secrets.values())
         out: dict[str, Any] = {
             "ok": result.ok,
             "request": _dump(result)["request"],
             "used": staged["used"],
+            "workflow_problems": staged["workflow_problems"],
+            "deferred": staged["deferred"],
             "curl": curl,
             "python": _python(manifest.id, redactor.value(run.inputs), self.base_url),
             "yaml": _yaml(staged["step"]),
         }
         if not result.ok:
             out["problems"] = [_problem_of(result)]
-        return out
+        return redactor.value(out)  # type: ignore[no-any-return]
 
     def test(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Send one step (Test request) and record it as ``test --step`` does."""
+        """Send one step (Test request) and record it as ``test --step`` does; with
+        ``"earlier": true``, run the steps it needs first instead of reusing their records."""
         from ..client import Client
         from ..workflows.records import write_record
 
-        staged = self._stage(body)
+        earlier = bool(body.get("earlier"))
+        staged = self._stage(body, earlier=earlier)
         if "problems" in staged:
             return {**staged, "sent": False}
+        if earlier:
+            return self._test_after_earlier(staged, bool(body.get("confirm")))
         run, manifest, wf = staged["run"], staged["manifest"], staged["workflow"]
         if self.live and not manifest.idempotent and not body.get("confirm"):
             raise ConfirmNeeded(f"{manifest.method} {manifest.id} is not idempotent")
         with Client(base_url=self.base_url, token=self._token()) as client:
             result = run.call(client)
-            redactor = run.redactor.extend(client.redactor.values)
+            redactor = self.redactor().extend([*run.redactor.values, *client.redactor.values])
         record = None
         if result.sent:
             record = write_record(
@@ -192,147 +226,263 @@ class Playground:
                 root=self.records_root,
             )
         return {
-            "result": _dump(result),
+            "result": redactor.value(_dump(result)),
             "sent": result.sent,
             "used": staged["used"],
+            "ran_first": {},
             "record": str(record) if record else None,
         }
+
+    def _test_after_earlier(self, staged: dict[str, Any], confirm: bool) -> dict[str, Any]:
+        """Run the steps ``staged``'s step needs (in order), then it, as one recorded run."""
+        from ..workflows.model import parse_workflow
+        from ..workflows.records import RunRecord
+        from ..workflows.runner import run_workflow
+
+        wf, step, wanted = staged["workflow"], staged["step"], staged["steps"]
+        data = wf.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        data["steps"] = [s for s in data["steps"] if s["id"] in wanted]
+        data.pop("outputs", None)  # the workflow's outputs may name steps not run here
+        sub = parse_workflow(json.dumps(data), wf.file, references=False)
+        risky = [s.id for s in sub.steps if not sub.manifest(s).idempotent]
+        if self.live and risky and not confirm:
+            raise ConfirmNeeded(f"steps {', '.join(risky)} are not idempotent")
+        redactor = self.redactor()
+        record = RunRecord(
+            wf.file,
+            wf.name,
+            inputs=staged["inputs"],
+            redactor=redactor,
+            kind="test",
+            root=self.records_root,
+            step_id=step.id,
+        )
+        record.begin()  # nothing is sent without a record
+        done = run_workflow(
+            sub,
+            staged["inputs"],
+            base_url=self.base_url,
+            token=self._token(),
+            on_start=lambda s: record.started(s.id, s.task),
+            on_step=lambda s, r: record.finished(s.id, r),
+        )
+        record.end(ok=done.ok)
+        result = done.steps[step.id]
+        ran = {
+            sid: {"ok": r.ok, "skipped": r.skipped, "status_code": r.status_code}
+            for sid, r in done.steps.items()
+            if sid != step.id
+        }
+        return redactor.value(  # type: ignore[no-any-return]
+            {
+                "result": _dump(result),
+                "sent": result.sent,
+                "used": {},
+                "ran_first": ran,
+                "record": str(record.path),
+            }
+        )
 
     # -- the workflow file --------------------------------------------------------------------
 
     def add(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Append the step to the opened workflow with ``rtk-task add``'s code, then its values."""
-        from ..workflows.authoring import add_step
+        """Append the step, with the form's values, to the opened workflow (``add_steps``).
+
+        A required field left empty becomes an earlier step's output of that name (the last
+        step making it), else a workflow input (declared if new), as ``rtk-task add`` does.
+        """
+        from ..workflows.authoring import add_steps
 
         if self.workflow_file is None:
             raise ConfigError(
                 Problem("workflow", "no workflow is open", "start: rtk-task ui --workflow FILE")
             )
-        task = str(body.get("task", ""))
-        with_ = body.get("with") or {}
-        if not isinstance(with_, dict):
+        manifest = load_task(str(body.get("task", "")))
+        given = body.get("with") or {}
+        if not isinstance(given, dict):
             raise InputError(Problem("with", "must be an object"))
-        wanted = body.get("step_id") or None
+        with_ = {k: v for k, v in given.items() if v not in (None, "", [], {})}
         before = self._open_workflow()
+        steps = before.steps if before is not None else []
+        step_id = str(body.get("step_id") or default_step_id(manifest.id))
+        if any(s.id == step_id for s in steps):
+            raise WorkflowError(
+                Problem("step_id", f"a step {step_id!r} exists already", "pick another step id")
+            )
+        produced = {
+            name: s.id
+            for s in steps
+            for name in [*(o.name for o in before.manifest(s).outputs), *s.outputs]  # type: ignore[union-attr]
+        }
         declared = set(before.inputs) if before is not None else set()
-        step_id = add_step(self.workflow_file, task, wanted)
-        after = load_workflow(self.workflow_file)
-        step_with_values(self.workflow_file, step_id, with_, set(after.inputs) - declared)
-        return {"step_id": step_id, "workflow": self.workflow()}
+        inputs: dict[str, dict[str, Any]] = {}
+        for loc in INPUT_LOCATIONS:
+            for p in manifest.parameters.at(loc):
+                if not p.required or p.name in with_:
+                    continue
+                if p.name in produced:  # chain: an earlier step makes this value
+                    with_[p.name] = f"{{{{ steps.{produced[p.name]}.outputs.{p.name} }}}}"
+                    continue
+                with_[p.name] = f"{{{{ inputs.{p.name} }}}}"
+                if p.name not in declared:
+                    inputs[p.name] = {"type": p.type.value}
+        step = {"id": step_id, "task": manifest.id, "with": with_}
+        (added,) = add_steps(self.workflow_file, [step], inputs, {})
+        return {"step_id": added, "workflow": self.workflow()}
 
-    def run(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Run every step of the opened workflow, record the run, return each step's result."""
-        from ..workflows.records import write_record
-        from ..workflows.runner import run_workflow
+    def start_run(self, body: dict[str, Any]) -> RunStream:
+        """Check the whole workflow and write its record; the run itself starts when the
+        returned stream is read. A problem raises (nothing sent), as ``rtk-task run``."""
+        from ..workflows.check import check_workflow
+        from ..workflows.records import RunRecord
 
         wf = self._open_workflow()
-        if wf is None or not wf.steps:
+        if wf is None:
             raise WorkflowError(Problem("workflow", "no workflow with steps is open"))
+        inputs = wf.resolve_inputs(_typed_inputs(wf, body.get("inputs")))
+        check_workflow(wf, inputs).raise_for_problems()  # the whole workflow, before any request
         risky = [s.id for s in wf.steps if not wf.manifest(s).idempotent]
         if self.live and risky and not body.get("confirm"):
             raise ConfirmNeeded(f"steps {', '.join(risky)} are not idempotent")
-        inputs = wf.resolve_inputs(_typed_inputs(wf, body.get("inputs")))
-        token = self._token()
-        done = run_workflow(wf, inputs, base_url=self.base_url, token=token)
-        redactor = Redactor([token, *(os.environ.get(e) for e in wf.secrets.values())])
-        path = write_record(
-            wf.file,
-            wf.name,
-            done.steps,
-            ok=done.ok,
-            inputs=inputs,
-            redactor=redactor,
-            root=self.records_root,
+        redactor = self.redactor()
+        record = RunRecord(
+            wf.file, wf.name, inputs=inputs, redactor=redactor, root=self.records_root
         )
-        return {"ok": done.ok, "steps": done.to_json()["steps"], "record": str(path)}
+        record.begin()  # nothing is sent without a record: a FileError here sends nothing
+        return RunStream(
+            wf,
+            inputs,
+            base_url=self.base_url,
+            token=self._token(),
+            redactor=redactor,
+            record=record,
+        )
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _token(self) -> str | None:
-        token = os.environ.get("CLOUDFLARE_API_TOKEN")
+        token = read_env(TOKEN_ENV)
         return token if self.live else (token or _EMULATOR_TOKEN)
 
     def _open_workflow(self) -> Workflow | None:
         if self.workflow_file is None or not self.workflow_file.exists():
             return None
-        return load_workflow(self.workflow_file)
+        return load_workflow(self.workflow_file, references=False)
 
-    def _stage(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Render the step from the form; ``{"problems": [...]}`` if anything is wrong."""
+    def _stage(self, body: dict[str, Any], *, earlier: bool = False) -> dict[str, Any]:
+        """The step as edited, checked with its workflow and rendered.
+
+        ``{"problems": [...], ...}`` when something would stop it: a problem the check found
+        in this step (or, with ``earlier``, in a step it needs), an input, or an earlier
+        step's outputs missing from the records.
+        """
         from ..workflows.records import latest_outputs
         from ..workflows.step import StepRun
 
         manifest = load_task(str(body.get("task", "")))
         with_ = body.get("with")
         if not isinstance(with_, dict):
-            return {"ok": False, "problems": [_p("", "the inputs must be a JSON object")]}
-        wf = self._open_workflow()
+            return {"ok": False, "problems": [page_problem("", "the inputs must be a JSON object")]}
         step_id = str(body.get("step_id") or default_step_id(manifest.id))
+        file = self.workflow_file or self.records_root / "playground.yaml"
         data: dict[str, Any] = {"id": step_id, "task": manifest.id}
-        if wf is not None and any(s.id == step_id and s.task == manifest.id for s in wf.steps):
-            data = wf.step(step_id).model_dump(by_alias=True, exclude_defaults=True)
-        data["with"] = with_
         try:
-            step = Step.model_validate(data)
-        except ValueError as exc:
-            return {"ok": False, "problems": [_p("", str(exc).splitlines()[0])]}
-        if wf is None:
-            # tests of steps not yet added count for the workflow they will join
-            file = str(self.workflow_file or self.records_root / "playground")
-            wf = Workflow.model_validate({"name": "playground", "steps": [data]})
-            wf._file = file
-        wf._manifests.setdefault(manifest.id, manifest)
+            current = self._open_workflow()
+            if current is not None and any(
+                s.id == step_id and s.task == manifest.id for s in current.steps
+            ):
+                data = current.step(step_id).model_dump(
+                    mode="json", by_alias=True, exclude_defaults=True
+                )
+            data["with"] = with_
+            wf = edited_workflow(file, file.exists(), data)
+        except RtkError as exc:
+            return {"ok": False, "problems": problems_of(exc.problems), "workflow_problems": []}
+        step = wf.step(step_id)
+        # the steps that would be sent: this one, and with `earlier` the ones it waits for
+        sent = _before(wf, step) | {step.id} if earlier else {step.id}
         problems: list[dict[str, str]] = []
-        used_inputs = {c[1] for c in step.references() if c[0] == "inputs" and len(c) > 1}
+        used_inputs = {
+            c[1]
+            for s in wf.steps
+            if s.id in sent
+            for c in s.references()
+            if c[0] == "inputs" and len(c) > 1
+        }
         try:
             inputs = wf.resolve_inputs(_typed_inputs(wf, body.get("inputs")), only=used_inputs)
         except RtkError as exc:
-            problems += [_p(p.where, p.message, p.hint) for p in exc.problems]
+            problems += problems_of(exc.problems)
             inputs = {}
-        found = latest_outputs(wf.file, set(step.needs), root=self.records_root)
-        outputs = {sid: values for sid, (values, _) in found.items()}
-        used = {sid: str(path) for sid, (_, path) in found.items()}
-        for sid in sorted(set(step.needs) - set(found)):
-            problems.append(
-                _p(f"steps.{sid}", f"step {sid} has no recorded outputs", f"test {sid} first")
-            )
+        found = checked(wf, inputs, step.id)
+        problems += found.fields
+        mine = [p for p in found.others if p["where"].split(".")[:2] in _paths(sent)]
+        others = [p for p in found.others if p not in mine]
+        problems += mine
+        outcome: dict[str, Any] = {"workflow_problems": others, "deferred": found.deferred}
+        outputs: dict[str, dict[str, Any]] = {}
+        used: dict[str, str] = {}
+        if not earlier:
+            recorded = latest_outputs(wf.file, set(step.needs), root=self.records_root)
+            outputs = {sid: values for sid, (values, _) in recorded.items()}
+            used = {sid: str(path) for sid, (_, path) in recorded.items()}
+            for sid in sorted(set(step.needs) - set(recorded)):
+                problems.append(
+                    page_problem(
+                        f"steps.{sid}",
+                        f"step {sid} has no recorded outputs",
+                        f"test {sid} first, or tick 'run the earlier steps first'",
+                    )
+                )
         if problems:
-            return {"ok": False, "problems": problems, "used": used}
+            return {"ok": False, "problems": problems, "used": used, **outcome}
+        base = {"manifest": manifest, "workflow": wf, "step": step, "inputs": inputs}
+        if earlier:
+            return {**base, "steps": sent, "used": used, **outcome}
         try:
             run = StepRun(wf, step, inputs, outputs)
             validate_inputs(manifest, run.inputs)
         except RtkError as exc:
             prefix = f"steps.{step.id}.with."
             found_problems = [
-                _p(p.where.removeprefix(prefix), p.message, p.hint) for p in exc.problems
+                page_problem(p.where.removeprefix(prefix), p.message, p.hint) for p in exc.problems
             ]
-            return {"ok": False, "used": used, "problems": found_problems}
-        return {
-            "run": run,
-            "manifest": manifest,
-            "workflow": wf,
-            "step": step,
-            "inputs": inputs,
-            "used": used,
-        }
+            return {"ok": False, "used": used, "problems": found_problems, **outcome}
+        return {**base, "run": run, "used": used, **outcome}
+
+
+def _before(wf: Workflow, step: Step) -> set[str]:
+    """Every step ``step`` waits for, directly or not."""
+    by_id = {s.id: s for s in wf.steps}
+    found: set[str] = set()
+    todo = list(step.after)
+    while todo:
+        sid = todo.pop()
+        if sid in found or sid not in by_id:
+            continue
+        found.add(sid)
+        todo.extend(by_id[sid].after)
+    return found
+
+
+def _paths(step_ids: set[str]) -> list[list[str]]:
+    return [["steps", sid] for sid in step_ids]
+
+
+def _flow(step: Step) -> dict[str, Any]:
+    """The step's ``depends_on``, ``for_each``, ``until`` and ``when``, those it has."""
+    data = step.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    return {k: data[k] for k in _FLOW if k in data}
 
 
 def _names(m: Manifest, loc: Location) -> list[str]:
     return [path for p in m.parameters.at(loc) for path, _ in p.walk()]
 
 
-def _p(where: str, message: str, hint: str = "") -> dict[str, str]:
-    return {"where": where, "message": message, "hint": hint}
-
-
 def _problem_of(result: TaskResult) -> dict[str, str]:
     error = result.error
     assert error is not None
-    return _p(error.field_path or "", error.message, error.hint or "")
-
-
-def _redactor(manifest: Manifest, secrets: Any) -> Redactor:
-    return Redactor([os.environ.get(manifest.auth.env), *secrets])
+    return page_problem(error.field_path or "", error.message, error.hint or "")
 
 
 def _dump(result: TaskResult) -> dict[str, Any]:

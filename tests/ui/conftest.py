@@ -2,7 +2,9 @@
 
 The browser is Debian's ``/usr/bin/chromium`` (Playwright downloads none); without it the
 browser tests are skipped, saying so. Every response the app sends to the page passes through
-a route handler that keeps its text, so a test can search all of it for the canary token.
+a route handler that keeps its text, so a test can search all of it for the canary token; the
+streamed run (``/api/run``) is not routed, so that it reaches the page event by event: the page's
+``fetch`` is wrapped to keep a copy of every event stream it reads.
 """
 
 from __future__ import annotations
@@ -48,10 +50,26 @@ class Seen:
 
     def __init__(self) -> None:
         self.bodies: list[tuple[str, str]] = []
+        self.page: Any = None
 
     def text(self) -> str:
-        """All bodies joined."""
-        return "\n".join(body for _, body in self.bodies)
+        """All bodies joined, with the event streams the page has read to their end."""
+        streams = self.page.evaluate("window.__rtkStreams.join('\\n')") if self.page else ""
+        return "\n".join([*(body for _, body in self.bodies), streams])
+
+
+#: Wraps the page's fetch: a copy of each event stream's text lands in window.__rtkStreams.
+_KEEP_STREAMS = """
+window.__rtkStreams = [];
+const original = window.fetch;
+window.fetch = async (...args) => {
+  const response = await original(...args);
+  if ((response.headers.get("content-type") || "").startsWith("text/event-stream")) {
+    response.clone().text().then((text) => window.__rtkStreams.push(text));
+  }
+  return response;
+};
+"""
 
 
 @pytest.fixture
@@ -73,7 +91,9 @@ def browser_page(ui: UiServer) -> Iterator[tuple[Any, Seen]]:
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 860})
             page.set_default_timeout(15_000)
-            page.route(f"{ui.url}**", keep)
+            page.route(lambda url: url.startswith(ui.url) and "/api/run" not in url, keep)
+            page.add_init_script(_KEEP_STREAMS)
+            seen.page = page
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(ui.url)

@@ -43,7 +43,8 @@ def test_find_fill_test_add_chain_and_run(ui: UiServer, browser_page: tuple[Any,
 
     # Find: "meeting" matches both tasks we need, grouped by resource
     page.fill("#search", "meeting")
-    group = page.locator(".group-name", has_text="realtimekit.meetings.participants")
+    # grouped by the provider's resource: participants are a meeting's
+    group = page.locator(".group-name", has_text="meetings")
     expect(group).to_be_visible()
     _open(page, "meeting", "realtimekit.meetings.create")
     expect(page.locator("#task-path")).to_have_text("/accounts/{account_id}/realtimekit/meetings")

@@ -1,11 +1,11 @@
 // The playground page: wires Find, Read, Fill, Preview, Test request and Chain together.
 // State lives here; the panels are drawn by find.js, form.js, result.js and chain.js.
 
-import { api, el, errorText, setCsrf, showBanner } from "./api.js";
+import { api, el, errorText, setCsrf, showBanner, stream } from "./api.js";
 import { renderRead, renderResults } from "./find.js";
 import { buildForm } from "./form.js";
 import { renderNotSent, renderResult, requestText, usedNote } from "./result.js";
-import { renderRun, renderWorkflow, showInputProblems, templateOptions } from "./chain.js";
+import { renderCompare, renderRunRefused, renderWorkflow, runView, showInputProblems, templateOptions } from "./chain.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -20,11 +20,25 @@ function body(extra = {}) {
   return { task: state.task.id, with: state.form.get(), inputs: state.wfInputs, step_id: state.stepId, ...extra };
 }
 
-function showProblems(problems) {
+const problemText = (p) => `${p.where ? `${p.where}: ` : ""}${p.message}${p.hint ? `\nhint: ${p.hint}` : ""}`;
+
+// This step's problems beside their fields (or listed); the workflow's other problems below,
+// each with its FILE:LINE, as `rtk-task check` reports them.
+function showProblems(problems, others) {
   let rest = state.form.showProblems(problems || []);
   rest = showInputProblems(rest);
-  $("preview-problems").replaceChildren(...rest.map((p) =>
-    el("div", { class: "problem" }, `${p.where ? `${p.where}: ` : ""}${p.message}${p.hint ? `\nhint: ${p.hint}` : ""}`)));
+  $("preview-problems").replaceChildren(...rest.map((p) => el("div", { class: "problem" }, problemText(p))));
+  if (others === undefined) return;
+  $("wf-problems").replaceChildren(...(others.length
+    ? [el("h3", {}, `Other problems in the workflow (${others.length})`),
+      ...others.map((p) => el("div", { class: "problem other" }, `${p.at ? `${p.at.split("/").pop()}  ` : ""}${problemText(p)}`))]
+    : []));
+}
+
+function flowNote(step) {
+  const flow = step ? Object.entries(step.flow || {}) : [];
+  $("flow-note").hidden = !flow.length;
+  $("flow-note").textContent = flow.map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join("\n");
 }
 
 function schedulePreview() {
@@ -41,10 +55,10 @@ async function preview() {
   if (seq !== state.seq) return; // a newer preview is on its way
   if (status !== 200) {
     $("preview-request").textContent = "";
-    showProblems(data.error ? data.error.problems?.length ? data.error.problems : [{ where: "", message: errorText(data.error) }] : []);
+    showProblems(data.error ? data.error.problems?.length ? data.error.problems : [{ where: "", message: errorText(data.error) }] : [], []);
     return;
   }
-  showProblems(data.problems);
+  showProblems(data.problems, data.workflow_problems || []);
   $("preview-request").textContent = data.request ? requestText(data.request) : "(fix the problems to see the request)";
   state.copies = { curl: data.curl, python: data.python, yaml: data.yaml };
   usedNote($("used-note"), data.used);
@@ -69,17 +83,28 @@ async function openTask(taskId, values, stepId) {
   $("result").hidden = true;
   $("copy-text").hidden = true;
   $("add-note").hidden = true;
-  renderWorkflow(state, openStep);
+  flowNote((state.workflow?.steps || []).find((s) => s.id === state.stepId && s.task === taskId));
+  renderWorkflow(state, openStep, compare);
   schedulePreview();
 }
 
 function openStep(step) { openTask(step.task, step.with, step.id); }
 
+async function compare(step, side, file) {
+  const chosen = state.compared?.step === step.id ? state.compared : { step: step.id, a: step.runs[1].file, b: step.runs[0].file };
+  if (side) chosen[side] = file;
+  state.compared = chosen;
+  const query = new URLSearchParams({ step: step.id, a: chosen.a, b: chosen.b });
+  const { status, data } = await api(`/api/compare?${query}`);
+  if (status !== 200) { showBanner(errorText(data.error)); return; }
+  renderCompare($("compare"), step, data, (s, f) => compare(step, s, f));
+}
+
 async function loadWorkflow() {
   const { status, data } = await api("/api/workflow");
   if (status !== 200) { showBanner(`The workflow cannot be loaded:\n${errorText(data.error)}`); return; }
   state.workflow = data.workflow;
-  renderWorkflow(state, openStep);
+  renderWorkflow(state, openStep, compare);
   if (state.form) state.form.refreshPicks(templateOptions(state.workflow, state.stepId));
 }
 
@@ -96,7 +121,7 @@ async function testRequest() {
   button.disabled = true;
   button.textContent = "Sending…";
   try {
-    const { status, data } = await send("/api/test", body());
+    const { status, data } = await send("/api/test", body({ earlier: $("run-earlier").checked }));
     if (status === 409) return;
     if (status !== 200) {
       const problems = data.error?.problems?.length ? data.error.problems : [{ where: "", message: errorText(data.error) }];
@@ -104,9 +129,9 @@ async function testRequest() {
       renderNotSent($("result"), problems);
       return;
     }
-    usedNote($("used-note"), data.used);
+    usedNote($("used-note"), data.used, data.ran_first);
     if (data.problems) {
-      showProblems(data.problems);
+      showProblems(data.problems, data.workflow_problems);
       renderNotSent($("result"), data.problems);
       return;
     }
@@ -129,19 +154,25 @@ async function addToWorkflow() {
   state.stepId = data.step_id;
   state.workflow = data.workflow;
   note.textContent = `Added step ${data.step_id} to ${data.workflow.file}`;
-  renderWorkflow(state, openStep);
+  renderWorkflow(state, openStep, compare);
   state.form.refreshPicks(templateOptions(state.workflow, state.stepId));
   schedulePreview();
 }
 
 async function runWorkflow() {
   const button = $("run-btn");
+  const box = $("run-results");
   button.disabled = true;
-  $("run-results").replaceChildren(el("p", { class: "muted" }, "running…"));
+  box.replaceChildren(el("p", { class: "muted" }, "checking…"));
+  showInputProblems([]);
   try {
-    const { status, data } = await send("/api/run", { inputs: state.wfInputs });
-    if (status === 409) { $("run-results").replaceChildren(); return; }
-    renderRun($("run-results"), status, data);
+    const payload = { inputs: state.wfInputs };
+    let answer = await stream("/api/run", payload, runView(box));
+    if (answer.status === 409 && window.confirm(`${answer.data.confirm}.\nThis is a LIVE API. Send it anyway?`)) {
+      answer = await stream("/api/run", { ...payload, confirm: true }, runView(box));
+    }
+    if (answer.status === 409) { box.replaceChildren(); return; }
+    if (answer.status !== 200) { renderRunRefused(box, answer.status, answer.data); return; }
     await loadWorkflow();
   } finally {
     button.disabled = false;

@@ -75,9 +75,13 @@ export function renderNotSent(container, problems) {
   container.hidden = false;
 }
 
-export function usedNote(node, used) {
-  const entries = Object.entries(used || {});
-  node.hidden = !entries.length;
-  node.textContent = entries.map(([sid, file]) =>
-    `Using the outputs of ${sid} recorded in ${file.split("/").pop()}`).join("\n");
+// Says where the earlier steps' outputs came from: their records, or a run just now.
+export function usedNote(node, used, ranFirst) {
+  const lines = Object.entries(used || {}).map(([sid, file]) =>
+    `Using the outputs of ${sid} recorded in ${file.split("/").pop()}`);
+  for (const [sid, r] of Object.entries(ranFirst || {})) {
+    lines.push(`Ran ${sid} first: ${r.skipped ? "skipped" : r.ok ? `ok ${r.status_code}` : `failed ${r.status_code ?? ""}`}`);
+  }
+  node.hidden = !lines.length;
+  node.textContent = lines.join("\n");
 }
