@@ -158,19 +158,22 @@ def retry_flow(call: Call, policy: RetryPolicy) -> Flow:
 
 
 def gated(flow: Flow, gate: Gate) -> Flow:
-    """``flow`` with every send booked on ``gate`` first: a ``Sleep`` until its slot (and
-    any pause the server ordered), then the send; each answer is shown to the gate."""
+    """``flow`` with every send booked on ``gate`` first: a ``Sleep`` until its place comes
+    (and any pause the server ordered meanwhile ends), then the send; each answer is shown to
+    the gate. A flow closed while it waits frees its place."""
     try:
         action = next(flow)
         while True:
             if isinstance(action, Send):
                 wait = gate.reserve()
-                while wait > 0:
-                    yield Sleep(wait)
-                    # a pause another caller heard while this one slept: book again after it
-                    wait = gate.reserve() if gate.paused() > 0 else 0.0
-                gate.sent()
-                attempt: Attempt = yield action
+                try:
+                    while wait > 0:
+                        yield Sleep(wait)
+                        wait = gate.ready()  # the same place: a pause costs no second booking
+                    attempt: Attempt = yield action
+                except BaseException:
+                    gate.release()
+                    raise
                 gate.observe(attempt.result.status_code, attempt.result.headers)
                 action = flow.send(attempt)
             else:

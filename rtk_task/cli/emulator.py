@@ -48,8 +48,6 @@ def emulator_command(
     rate_limit: str | None = None,
 ) -> None:
     """Serve an in-memory RealtimeKit API; prints its base URL once it accepts connections."""
-    import os
-
     from ..emulator.ratelimit import parse_limit
     from ..emulator.routes import Refused
     from ..emulator.server import run_emulator
@@ -61,8 +59,6 @@ def emulator_command(
             raise ConfigError(
                 Problem("--rate-limit", str(exc), "e.g. --rate-limit 250/10s")
             ) from None
-        # the emulator reads it when it is made (run_emulator takes no rate limit yet)
-        os.environ["RTK_EMULATOR_RATE_LIMIT"] = rate_limit
 
     seed = None
     if seed_file:
@@ -83,7 +79,15 @@ def emulator_command(
                 )
             ) from None
     try:
-        run_emulator(host, port, token, rules, seed, on_ready=lambda url: click.echo(url, nl=True))
+        run_emulator(
+            host,
+            port,
+            token,
+            rules,
+            seed,
+            on_ready=lambda url: click.echo(url, nl=True),
+            rate_limit=rate_limit,
+        )
     except Refused as refused:
         raise ConfigError(
             Problem(seed_file or "--seed", refused.message, "see rtk_task.emulator.seed")

@@ -17,10 +17,12 @@ __all__ = ["emulator_process"]
 
 
 @contextmanager
-def emulator_process(token: str | None = None) -> Iterator[str]:
-    """Serve the emulator from a child process; yields its base URL."""
+def emulator_process(token: str | None = None, rate_limit: str | None = None) -> Iterator[str]:
+    """Serve the emulator from a child process; yields its base URL. ``rate_limit``
+    (``"100/1s"``) makes it answer 429 past that many requests per window."""
     args = [sys.executable, "-c", "from rtk_task.cli import main; main()", "emulator"]
     args += ["--port", "0", *(["--token", token] if token else [])]
+    args += ["--rate-limit", rate_limit] if rate_limit else []
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None

@@ -44,6 +44,9 @@ def _is_loopback(host: str) -> bool:
 class EmulatorServer:
     """The emulator on a real socket, served from a background thread.
 
+    ``rate_limit`` (``"250/10s"`` or ``(250, 10.0)``) answers 429 past it (see
+    :mod:`rtk_task.emulator.ratelimit`); the other arguments are :class:`Emulator`'s.
+
     ``with EmulatorServer(port=0) as server: server.base_url`` picks a free port, waits until
     it accepts connections, and stops cleanly on exit.
     """
@@ -58,6 +61,7 @@ class EmulatorServer:
         allow_remote: bool = False,
         seed: dict[str, Any] | None = None,
         recording_delays: tuple[float, float] = (1.0, 2.0),
+        rate_limit: str | tuple[int, float] | None = None,
     ) -> None:
         if not (_is_loopback(host) or allow_remote):
             raise EngineError(
@@ -66,7 +70,9 @@ class EmulatorServer:
                 )
             )
         rules = [f if isinstance(f, FaultRule) else FaultRule.model_validate(f) for f in faults]
-        self.emulator = Emulator(token, rules, seed=seed, recording_delays=recording_delays)
+        self.emulator = Emulator(
+            token, rules, seed=seed, recording_delays=recording_delays, rate_limit=rate_limit
+        )
         self.host, self.port = host, port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -152,15 +158,17 @@ def run_emulator(
     faults: Iterable[dict[str, Any]] = (),
     seed: dict[str, Any] | None = None,
     on_ready: Callable[[str], None] = lambda base_url: None,
+    rate_limit: str | tuple[int, float] | None = None,
 ) -> None:
     """Serve until interrupted; ``on_ready(base_url)`` is called once it accepts connections
-    (the CLI prints it: only the CLI prints)."""
+    (the CLI prints it: only the CLI prints). ``rate_limit`` (``"250/10s"``) answers 429 past
+    it."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    with EmulatorServer(host, port, token, faults, seed=seed) as server:
+    with EmulatorServer(host, port, token, faults, seed=seed, rate_limit=rate_limit) as server:
         on_ready(server.base_url)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError):  # not the main thread

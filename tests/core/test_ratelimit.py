@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+import math
+import random
+from typing import Any
 
 import httpx
 import pytest
 
 from rtk_task import AsyncClient, Client
 from rtk_task.providers import provider_for
-from rtk_task.ratelimit import Gate, Limiter, RateLimit, parse_rate, server_policy, server_wait
+from rtk_task.ratelimit import (
+    MARGIN,
+    PACE,
+    Gate,
+    Limiter,
+    RateLimit,
+    parse_rate,
+    server_policy,
+    server_wait,
+)
 
 
 class FakeClock:
@@ -20,38 +34,181 @@ class FakeClock:
         return self.now
 
 
-def test_slots_keep_to_the_limit_with_a_margin() -> None:
+class Server:
+    """A server counting arrivals over a sliding window, answering as the emulator does."""
+
+    def __init__(self, requests: int, per: float) -> None:
+        self.requests, self.per = requests, per
+        self.log: list[float] = []
+        self.refused = 0
+
+    def arrive(self, at: float) -> tuple[int, dict[str, str]]:
+        window = [t for t in self.log if t > at - self.per]
+        if len(window) >= self.requests:
+            self.refused += 1
+            wait = window[0] + self.per - at
+            return 429, {"retry-after": str(max(1, math.ceil(wait)))}
+        self.log.append(at)
+        window.append(at)
+        reset = math.ceil(window[0] + self.per - at)
+        return 201, {"ratelimit": f'"default";r={self.requests - len(window)};t={reset}'}
+
+
+def simulate(
+    limit: RateLimit, count: int, workers: int, latency: tuple[float, float], seed: int = 1
+) -> tuple[Limiter, Server, list[float], float]:
+    """``count`` requests from ``workers`` callers, each answer ``latency`` seconds after it
+    leaves (arriving somewhere in between), on a fake clock; the arrivals and the end time."""
     clock = FakeClock()
+    start = clock.now
     limiter = Limiter(clock)
-    limit = (("k", RateLimit(requests=3, per=1.0)),)
-    waits = [limiter.reserve(limit) for _ in range(7)]
-    assert waits[:3] == [0, 0, 0]
-    assert waits[3] == pytest.approx(1.05)
-    assert waits[6] == pytest.approx(2.10)
-    # any window of one second holds at most three slots
-    slots = sorted(100 + w for w in waits)
-    assert all(slots[i + 3] - slots[i] >= 1.0 for i in range(len(slots) - 3))
+    server = Server(limit.requests, limit.per)
+    rand = random.Random(seed)
+    events: list[tuple[float, int, str, int, Any]] = []
+    order = itertools.count()
+    gates = [Gate(limiter, (("k", limit),)) for _ in range(workers)]
+    left = count
+    end = start
+
+    def push(at: float, kind: str, worker: int, data: Any = None) -> None:
+        heapq.heappush(events, (at, next(order), kind, worker, data))
+
+    def book(worker: int) -> None:
+        nonlocal left
+        if left == 0:
+            return
+        left -= 1
+        wait = gates[worker].reserve()
+        push(clock.now + wait, "wake", worker, wait == 0)  # 0: it already left
+
+    for worker in range(workers):
+        book(worker)
+    while events:
+        at, _, kind, worker, data = heapq.heappop(events)
+        assert at >= clock.now
+        clock.now = at
+        if kind == "wake":
+            wait = 0.0 if data else gates[worker].ready()
+            if wait > 0:
+                push(at + wait, "wake", worker)
+                continue
+            took = rand.uniform(*latency)
+            push(at + rand.uniform(0, took), "arrive", worker, at + took)
+        elif kind == "arrive":
+            push(data, "answer", worker, server.arrive(at))
+        else:
+            status, headers = data
+            gates[worker].observe(status, headers)
+            end = max(end, at)
+            if status == 429:
+                wait = gates[worker].reserve()
+                push(at + wait, "wake", worker, wait == 0)
+            else:
+                book(worker)
+    return limiter, server, server.log, end - start
+
+
+@pytest.mark.parametrize(
+    ("requests", "per", "count", "workers", "latency"),
+    [
+        (100, 1.0, 1000, 64, (0.001, 0.02)),  # the benchmark's shape
+        (250, 10.0, 1000, 64, (0.001, 0.05)),  # RealtimeKit's documented account limit
+        (3, 1.0, 20, 8, (0.001, 0.01)),  # more callers than the limit
+        (5, 0.1, 40, 16, (0.05, 0.3)),  # answers slower than the window
+    ],
+)
+def test_the_schedule_keeps_to_the_limit_and_wastes_no_window(
+    requests: int, per: float, count: int, workers: int, latency: tuple[float, float]
+) -> None:
+    limit = RateLimit(requests=requests, per=per)
+    limiter, server, arrivals, elapsed = simulate(limit, count, workers, latency)
+    assert server.refused == 0, "the server refused a request the limiter let go"
+    assert len(arrivals) == count
+    assert limiter.pauses == 0, "a full window the limiter filled itself was taken for a pause"
+    # never more than `requests` arrivals within any span of `per` seconds
+    assert all(b - a >= per for a, b in zip(arrivals, arrivals[requests:], strict=False))
+    # ceil(N/R) windows, plus a bounded margin: each window waits one answer more (the rule's
+    # cost), and the first window's requests go as fast as the callers and answers allow
+    windows = math.ceil(count / requests)
+    slowest = latency[1]
+    first = math.ceil(requests / min(workers, requests)) * slowest
+    bound = windows * per * (1 + MARGIN) + windows * slowest + first
+    if slowest < per:
+        assert elapsed <= bound, f"{elapsed:.3f} s for {windows} windows (bound {bound:.3f})"
+    assert limiter.booked == count, "a request was booked twice"
 
 
 def test_every_limit_of_a_call_is_kept() -> None:
-    limiter = Limiter(FakeClock())
+    clock = FakeClock()
+    limiter = Limiter(clock)
     both = (("acc", RateLimit(requests=5, per=1)), ("rec", RateLimit(requests=2, per=1)))
-    waits = [limiter.reserve(both) for _ in range(3)]
-    assert waits[2] > 1.0, "the narrower limit was not kept"
+    gates = [Gate(limiter, both) for _ in range(3)]
+    assert [gates[0].reserve(), gates[1].reserve()] == [0, 0]
+    clock.now += 0.01
+    gates[0].observe(201, {})
+    assert gates[2].reserve() == pytest.approx(1 + MARGIN), "the narrower limit was not kept"
+
+
+def test_a_place_waits_for_the_answer_that_opened_its_window() -> None:
+    clock = FakeClock()
+    limiter = Limiter(clock)
+    limit = (("k", RateLimit(requests=1, per=1)),)
+    first, second = Gate(limiter, limit), Gate(limiter, limit)
+    assert first.reserve() == 0
+    planned = second.reserve()
+    assert planned == pytest.approx(1 + MARGIN), "planned from the first request's departure"
+    clock.now += 0.5
+    first.observe(201, {})  # its answer took half a second: it may have arrived that late
+    clock.now += planned - 0.5
+    assert second.ready() == pytest.approx(0.5), "left before the window after the answer"
+    clock.now += 0.5
+    assert second.ready() == 0
+    assert limiter.booked == 2
+
+
+def test_an_unsent_request_frees_its_place() -> None:
+    clock = FakeClock()
+    limiter = Limiter(clock)
+    limit = (("k", RateLimit(requests=1, per=1)),)
+    first, second = Gate(limiter, limit), Gate(limiter, limit)
+    first.reserve()
+    second.reserve()
+    first.release()  # e.g. the task was cancelled: no answer will ever come
+    clock.now += 1 + MARGIN
+    assert second.ready() == 0
 
 
 def test_the_server_pauses_every_caller_and_may_lower_the_limit() -> None:
     clock = FakeClock()
     limiter = Limiter(clock)
     gate = Gate(limiter, (("k", RateLimit(requests=100, per=1)),))
+    other = Gate(limiter, (("k", RateLimit(requests=100, per=1)),))
     assert gate.reserve() == 0
     gate.observe(429, {"retry-after": "3"})
     assert gate.paused() == pytest.approx(3)
     assert gate.reserve() == pytest.approx(3)
+    # both wait for the pause's end, spread out as waiting requests are (PACE)
+    assert other.reserve() == pytest.approx(3 + PACE / 100)
+    clock.now += 3 + PACE / 100
+    assert other.ready() == 0
+    # a server saying nothing remains, when our requests do not fill the window: obeyed
     gate.observe(200, {"ratelimit": '"default";r=0;t=7'})
     assert gate.paused() == pytest.approx(7)
     gate.observe(200, {"ratelimit-policy": '"default";q=2;w=10'})
     assert limiter._windows["k"].limit == RateLimit(requests=2, per=10)
+    assert limiter.booked == 3, "a pause cost a second booking"
+
+
+def test_a_full_window_we_filled_ourselves_is_no_pause() -> None:
+    clock = FakeClock()
+    limiter = Limiter(clock)
+    gates = [Gate(limiter, (("k", RateLimit(requests=3, per=1)),)) for _ in range(3)]
+    assert [g.reserve() for g in gates] == [0, 0, 0]
+    clock.now += 0.01
+    for number, gate in enumerate(gates):
+        gate.observe(201, {"ratelimit": f'"default";r={2 - number};t=1'})
+    assert limiter.pauses == 0
+    assert gates[0].paused() == 0
 
 
 @pytest.mark.parametrize(
@@ -131,4 +288,5 @@ def test_both_clients_wait_for_their_slot_and_retry_a_refused_create(kind: str) 
     assert all(r.ok for r in results)  # type: ignore[attr-defined]
     assert len(seen) == 4, "the refused create was not resent exactly once"
     assert limiter.booked == 4
-    assert limiter.waited > 0.2, "no wait was booked past the limit"
+    # the third and fourth sends each wait a window after an answer (less the time it took)
+    assert limiter.waited > 0.18, "no wait was booked past the limit"

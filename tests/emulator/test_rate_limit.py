@@ -67,3 +67,13 @@ def test_the_cli_refuses_a_bad_rate_limit() -> None:
     assert done.returncode == 2
     assert "--rate-limit" in done.stderr
     assert "250/10s" in done.stderr
+
+
+def test_the_server_and_the_process_take_the_limit_as_an_argument() -> None:
+    from rtk_task.emulator import emulator_process
+
+    with EmulatorServer(token=CANARY, rate_limit="1/60s") as server, httpx.Client() as http:
+        assert [_post(http, server.base_url, "a").status_code for _ in range(2)] == [201, 429]
+    with emulator_process(token=CANARY, rate_limit="2/60s") as base_url, httpx.Client() as http:
+        codes = [_post(http, base_url, "a").status_code for _ in range(3)]
+        assert codes == [201, 201, 429], "rtk-task emulator --rate-limit was not applied"
