@@ -160,8 +160,18 @@ def add_steps(
     Like :func:`add_step`: comments and order kept, the file created if missing, checked as a
     workflow before it is written whole. A step id already in the file gets a ``_2`` suffix
     (references to it within ``steps`` follow); an input or secret already declared is kept
-    as it is. Returns the ids of the steps added.
+    as it is. Returns the ids of the steps added. Holds the workflow's lock, as ``add_step``.
     """
+    with _locked(real_path(workflow_file)):
+        return _add_steps(workflow_file, steps, inputs, secrets)
+
+
+def _add_steps(
+    workflow_file: Path,
+    steps: list[dict[str, Any]],
+    inputs: dict[str, dict[str, Any]],
+    secrets: dict[str, str],
+) -> list[str]:
     import json
 
     from ruamel.yaml import YAML

@@ -10,6 +10,8 @@ import pytest
 
 from rtk_task.emulator import EmulatorServer
 
+from ..helpers import CANARY
+
 TOKEN = "emu-token-1"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -182,3 +184,15 @@ def test_only_loopback_hosts_are_served() -> None:
 
     with pytest.raises(RtkError, match="loopback"):
         EmulatorServer(host="0.0.0.0")
+
+
+def test_a_recording_stops_on_the_legacy_path_that_has_no_app_id(emulator: Any) -> None:
+    headers = {"Authorization": f"Bearer {CANARY}"}
+    base = f"{emulator.base_url}/accounts/acc-legacy/realtimekit"
+    with httpx.Client(headers=headers) as http:
+        meeting = http.post(f"{base}/meetings", json={"title": "rec"}).json()["data"]["id"]
+        started = http.post(f"{base}/recordings", json={"meeting_id": meeting})
+        assert started.status_code == 200, started.text
+        recording = started.json()["data"]["id"]
+        stopped = http.put(f"{base}/recordings/{recording}", json={"action": "stop"})
+    assert stopped.status_code == 200, stopped.text
