@@ -526,6 +526,17 @@ EXTERNAL: dict[str, list[tuple[str, str, str]]] = {
         ("ratio_check_10_vs_call", "check: 10-step workflow again / one call", "<= 0.5"),
         ("ratio_check_10_cold_vs_call", "check: 10-step workflow, freshly parsed / one call", "-"),
     ],
+    "bench_flow": [
+        ("limited_429s", "for_each 1,000 adds at 100/1s: 429s received", "0"),
+        ("limited_elapsed_over_ideal", "for_each 1,000 adds at 100/1s: time / ideal", "<= 1.11"),
+        ("limited250_429s", "for_each 1,000 adds at 250/2.5s: 429s received", "0"),
+        ("limited250_elapsed_over_ideal", "for_each at 250/2.5s: time / ideal", "<= 1.11"),
+        (
+            "unlimited_throughput_ratio",
+            "for_each 1,000 adds, c=64 (throughput vs bare httpx gather)",
+            ">= 0.9",
+        ),
+    ],
 }
 
 

@@ -79,8 +79,14 @@ def _compile_string(text: str, where: str) -> Callable[[Mapping[str, Any], str],
         _refuse_loading(ast, where)
         if one:
             expression = env.compile_expression(one.group("expr"), undefined_to_none=False)
+            chain = _plain_chain(one.group("expr"))
 
             def render_expression(ctx: Mapping[str, Any], at: str) -> Any:
+                if chain is not None:
+                    found = _look_up(ctx, chain)
+                    if found is not _MISSING:
+                        return plain(found)
+                # Jinja, for everything else and for every error's message
                 return _guard(lambda: _native(expression(**ctx)), at, text, ctx)
 
             return render_expression
@@ -94,6 +100,37 @@ def _compile_string(text: str, where: str) -> Callable[[Mapping[str, Any], str],
         return _guard(lambda: bounded_text(template.generate(ctx)), at, text, ctx)
 
     return render_template
+
+
+#: ``a.b[0].c``: names, dotted keys and list indexes, nothing else.
+_CHAIN = re.compile(r"^\s*([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*|\[\d+\])*)\s*$")
+_PART = re.compile(r"\.([A-Za-z_]\w*)|\[(\d+)\]")
+_MISSING = object()
+
+
+def _plain_chain(expression: str) -> tuple[str | int, ...] | None:
+    """``inputs.people[0].email`` as ``("inputs", "people", 0, "email")``; ``None`` for an
+    expression that is more than a chain of keys and indexes (a filter, a call, a test)."""
+    found = _CHAIN.match(expression)
+    if found is None:
+        return None
+    rest = tuple(key or int(index) for key, index in _PART.findall(found.group(2)))
+    return (found.group(1), *rest)
+
+
+def _look_up(context: Mapping[str, Any], chain: tuple[str | int, ...]) -> Any:
+    """The value of a plain chain, walking only dicts and lists (data: nothing to sandbox),
+    or ``_MISSING`` where Jinja must say what is wrong (a missing key, an index past the
+    end, anything that is not a dict or a list on the way)."""
+    node: Any = context
+    for part in chain:
+        if isinstance(part, str):
+            if not isinstance(node, Mapping) or part not in node:
+                return _MISSING
+        elif not isinstance(node, list) or part >= len(node):
+            return _MISSING
+        node = node[part]
+    return node
 
 
 def _refuse_loading(ast: nodes.Template, where: str) -> None:

@@ -122,3 +122,23 @@ def test_references_finds_attribute_chains() -> None:
     found = references({"a": "{{ steps.create.outputs.meeting_id }}", "b": ["{{ inputs['x'] }}"]})
     assert ("steps", "create", "outputs", "meeting_id") in found
     assert ("inputs", "x") in found
+
+
+def test_a_plain_chain_renders_the_same_as_jinja_and_errors_stay_jinjas() -> None:
+    from rtk_task import TemplateError
+    from rtk_task.workflows.render import compile_value
+
+    context = {
+        "inputs": {"people": [{"email": "a@x"}, {"email": "b@x"}], "items": [1, 2]},
+        "item": {"email": "c@x"},
+    }
+    for text, expected in [
+        ("{{ inputs.people[1].email }}", "b@x"),
+        ("{{ item.email }}", "c@x"),
+        ("{{ inputs.items }}", [1, 2]),  # a key wins over the dict method of that name
+        ("{{ inputs.people[0] }}", {"email": "a@x"}),
+    ]:
+        assert compile_value(text).render(context) == expected
+    for text in ("{{ inputs.people[5].email }}", "{{ inputs.nope }}", "{{ item.email.x }}"):
+        with pytest.raises(TemplateError):
+            compile_value(text, "f").render(context, "f")
