@@ -37,6 +37,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from ..errors import DocsError, Problem, did_you_mean
+from ..limits import nesting_path, refuse_constant
 from .model import Location, Note, Param, Parameters, ParamType
 
 __all__ = ["DocsPage", "load_docs", "parse_docs"]
@@ -57,8 +58,6 @@ _TABLE_HEADER = re.compile(
 )
 _TABLE_RULE = re.compile(r"^\s*-{3,}\s*(\|\s*-{3,}\s*){3}\|?\s*$")
 _ROW_START = re.compile(r"^([A-Za-z0-9_$@\-.\[\]]+) \|$")
-#: A line that ends a table cell but is not a valid `name |` line (e.g. `my name |`).
-_CELL_END = re.compile(r"^(.*?)\s*\|$")
 _TYPE_LINE = re.compile(r"^([A-Za-z]+) \| ([A-Za-z]+) \|(.*)$")
 _VALID = re.compile(r'Valid values:((?:\s*"(?:[^"\\]|\\.)*"\s*,?)*)')
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -280,8 +279,10 @@ class _Parser:
                 return i
             if _ROW_START.match(self.lines[i]) or _TYPE_LINE.match(self.lines[i]):
                 i = self.parse_row(i, location)
-            elif cell := _CELL_END.match(self.lines[i]):
-                i = self.parse_bad_name(i, cell.group(1))
+            elif self.lines[i].endswith("|"):
+                # ends a cell but is no `name |` line (e.g. `my name |`); no regex: a
+                # backtracking `(.*?)\s*\|$` is quadratic on a long run of spaces
+                i = self.parse_bad_name(i, self.lines[i][:-1].rstrip())
             elif self.is_row_at(self.skip_blank(i + 1)):
                 # a stray line with more rows after it: still the table, so say so
                 self.problem(i + 1, f"not a table row: {self.lines[i][:60]!r}", _ROW_HINT)
@@ -406,14 +407,18 @@ class _Parser:
         at = text.find(_DEFAULT)
         if at >= 0:
             tail = text[at + len(_DEFAULT) :].lstrip()
+            decoder = json.JSONDecoder(strict=False, parse_constant=refuse_constant)
             try:
-                default, used = json.JSONDecoder(strict=False).raw_decode(tail)
-            except json.JSONDecodeError:
+                default, used = decoder.raw_decode(tail)
+                if nesting_path(default) is not None:
+                    raise ValueError("nested too deep")
+            except (ValueError, RecursionError):  # NaN/Infinity are not JSON: refused too
                 self.problem(
                     line,
                     f"the default of {name!r} is not a JSON literal: {tail[:40]!r}",
-                    'write it as JSON: Default value: "text", 5, true, null',
+                    'write it as JSON (no NaN or Infinity): Default value: "text", 5, true, null',
                 )
+                default = None
             else:
                 # an Array with valid values: they are its items', the default a list of them
                 listed = as_list or (ptype is ParamType.ARRAY and bool(enum))
