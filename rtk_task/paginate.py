@@ -118,12 +118,11 @@ def page_flow(
                 message=f"paging stopped after {pages} pages: {what}",
                 hint="narrow the list (filters, dates), or set max_pages / max_items / max_bytes",
             )
-            outputs = {"pages": pages}
             return result.model_copy(
                 update={
                     "ok": False,
                     "error": error,
-                    "outputs": outputs,
+                    "outputs": {"pages": pages},
                     "attempts": attempts,
                     "elapsed_ms": round(elapsed, 3),
                     "body": None,
