@@ -11,6 +11,7 @@ the caller's error class with ``FILE:LINE:COL`` or the field path where it went 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
     "MAX_TEXT_BYTES",
+    "is_finite",
     "loads_json",
     "nesting_path",
     "refuse_constant",
@@ -52,6 +54,20 @@ def nesting_path(value: Any, limit: int = MAX_DEPTH) -> tuple[Any, ...] | None:
         items = node.items() if isinstance(node, dict) else enumerate(node)
         stack.extend((child, (*path, key)) for key, child in items)
     return None
+
+
+def is_finite(value: Any) -> bool:
+    """Whether no number anywhere in a JSON value is NaN or infinite (walked, not recursed)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return False
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return True
 
 
 def refuse_constant(name: str) -> Any:

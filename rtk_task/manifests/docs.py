@@ -37,7 +37,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from ..errors import DocsError, Problem, did_you_mean
-from ..limits import nesting_path, refuse_constant
+from ..limits import is_finite, nesting_path
 from .model import Location, Note, Param, Parameters, ParamType
 
 __all__ = ["DocsPage", "load_docs", "parse_docs"]
@@ -279,9 +279,7 @@ class _Parser:
                 return i
             if _ROW_START.match(self.lines[i]) or _TYPE_LINE.match(self.lines[i]):
                 i = self.parse_row(i, location)
-            elif self.lines[i].endswith("|"):
-                # ends a cell but is no `name |` line (e.g. `my name |`); no regex: a
-                # backtracking `(.*?)\s*\|$` is quadratic on a long run of spaces
+            elif self.lines[i].endswith("|"):  # not `name |` (`my name |`); no regex: linear
                 i = self.parse_bad_name(i, self.lines[i][:-1].rstrip())
             elif self.is_row_at(self.skip_blank(i + 1)):
                 # a stray line with more rows after it: still the table, so say so
@@ -407,24 +405,23 @@ class _Parser:
         at = text.find(_DEFAULT)
         if at >= 0:
             tail = text[at + len(_DEFAULT) :].lstrip()
-            decoder = json.JSONDecoder(strict=False, parse_constant=refuse_constant)
             try:
-                default, used = decoder.raw_decode(tail)
-                if nesting_path(default) is not None:
-                    raise ValueError("nested too deep")
-            except (ValueError, RecursionError):  # NaN/Infinity are not JSON: refused too
-                self.problem(
-                    line,
-                    f"the default of {name!r} is not a JSON literal: {tail[:40]!r}",
-                    'write it as JSON (no NaN or Infinity): Default value: "text", 5, true, null',
-                )
-                default = None
+                default, used = json.JSONDecoder(strict=False).raw_decode(tail)
+            except (ValueError, RecursionError):  # RecursionError: nested past the stack
+                msg = f"the default of {name!r} is not a JSON literal: {tail[:40]!r}"
+                self.problem(line, msg, 'write it as JSON: Default value: "text", 5, true, null')
             else:
                 # an Array with valid values: they are its items', the default a list of them
                 listed = as_list or (ptype is ParamType.ARRAY and bool(enum))
                 item_type = ParamType.STRING if listed and ptype is ParamType.ARRAY else ptype
                 values = default if listed and isinstance(default, list) else [default]
-                if (listed and not isinstance(default, list)) or not all(
+                if isinstance(default, dict | list) and not (  # a bare NaN is not of the type
+                    is_finite(default) and nesting_path(default) is None
+                ):
+                    msg = f"the default of {name!r} holds NaN or Infinity, or nests too deep"
+                    self.problem(line, msg, "JSON has no NaN or Infinity; write a number or null")
+                    default = None  # never written into a manifest
+                elif (listed and not isinstance(default, list)) or not all(
                     _fits(v, item_type) for v in values
                 ):
                     kind = f"an array of {item_type.value}" if listed else _a(ptype.value)
