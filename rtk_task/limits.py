@@ -6,6 +6,9 @@ our error, never a ``RecursionError`` or a swap storm. :func:`nesting_path` meas
 with an explicit stack, so measuring never recurses either; :func:`loads_json` maps every way
 ``json.loads`` can fail (syntax, a ``RecursionError`` on deep input, ``NaN`` when refused) to
 the caller's error class with ``FILE:LINE:COL`` or the field path where it went wrong.
+:func:`check_yaml` walks a YAML document's events (a flat stream: it never recurses) before
+anything composes it, and refuses size, depth and alias expansion past the bounds with
+``FILE:LINE``: a 500-byte "billion laughs" is refused after reading 500 bytes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
     "MAX_TEXT_BYTES",
+    "check_yaml",
     "is_finite",
     "loads_json",
     "nesting_path",
@@ -122,3 +126,68 @@ def too_deep(where: str, path: tuple[Any, ...]) -> Problem:
         f"nested deeper than {MAX_DEPTH} levels (at {at})",
         "flatten the structure; no input needs this much nesting",
     )
+
+
+def check_yaml(text: str, file: str, error: Callable[[Problem], RtkError]) -> None:
+    """Raise ``error(Problem)`` if YAML ``text`` is too large, too deep or expands too far.
+
+    Each anchor's expanded size is counted once, when its node ends, so the check is linear
+    in the text. YAML syntax errors are left to the loader, which reports them with lines.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
+
+    if len(text) > MAX_TEXT_BYTES:
+        raise error(
+            Problem(
+                f"{file}:1",
+                f"too large: {len(text):,} characters (the limit is {MAX_TEXT_BYTES:,})",
+                "split it into several files",
+            )
+        )
+    anchors: dict[str, int] = {}
+    # one frame per open collection: [expanded size so far, its anchor]
+    stack: list[list[Any]] = [[0, None]]
+    total = 0  # the sum of the sizes on the stack, kept as it grows
+    for event in YAML(typ="safe", pure=True).parse(text):
+        if isinstance(event, AliasEvent):
+            size = anchors.get(event.anchor, 1)  # an unknown anchor: the loader reports it
+            stack[-1][0] += size
+            total += size
+        elif isinstance(event, CollectionStartEvent):
+            if len(stack) > MAX_DEPTH:
+                raise error(
+                    Problem(
+                        _line(file, event),
+                        f"nested deeper than {MAX_DEPTH} levels",
+                        "flatten the structure; no input needs this much nesting",
+                    )
+                )
+            stack.append([1, event.anchor])
+            total += 1
+        elif isinstance(event, CollectionEndEvent):
+            size, anchor = stack.pop()
+            if anchor is not None:
+                anchors[anchor] = size
+            stack[-1][0] += size
+            continue
+        elif isinstance(event, NodeEvent):  # a scalar
+            stack[-1][0] += 1
+            total += 1
+            if event.anchor is not None:
+                anchors[event.anchor] = 1
+        else:
+            continue
+        if total > MAX_NODES:
+            raise error(
+                Problem(
+                    _line(file, event),
+                    f"expands to more than {MAX_NODES:,} values once its aliases are followed",
+                    "use fewer nested aliases (&name / *name); write the values out instead",
+                )
+            )
+
+
+def _line(file: str, event: Any) -> str:
+    mark = getattr(event, "start_mark", None)
+    return f"{file}:{mark.line + 1}" if mark is not None else file

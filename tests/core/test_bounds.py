@@ -78,7 +78,7 @@ def test_deep_yaml_is_refused_with_its_line(body: str) -> None:
 
 
 def test_a_huge_workflow_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("rtk_task.workflows.yamlfile.MAX_TEXT_BYTES", 1000)
+    monkeypatch.setattr("rtk_task.limits.MAX_TEXT_BYTES", 1000)
     with pytest.raises(WorkflowError, match="too large"):
         parse_workflow("name: x\n" + "# pad\n" * 500 + "steps: []\n", "big.yaml")
 
