@@ -184,9 +184,7 @@ class OpenAPIDocument:
             path=path,
             summary=op.get("summary", ""),
             description=op.get("description", ""),
-            servers=tuple(
-                s["url"] for s in op.get("servers", self.data.get("servers", [])) if "url" in s
-            ),
+            servers=_servers(op.get("servers", self.data.get("servers", [])), where),
             parameters=Parameters(**{k.value: tuple(v) for k, v in by_location.items()}),
             body_required=body_required,
             success_status=tuple(success) or (200,),
@@ -327,6 +325,15 @@ def _param(name: str, schema: dict[str, Any], where: str, *, required: bool) -> 
         items=_param("[]", items, f"{where}[]", required=False) if items else None,
         children=children,
     )
+
+
+def _servers(servers: Any, where: str) -> tuple[str, ...]:
+    """The URLs of a ``servers`` list, each entry an object with a string ``url``."""
+    if not isinstance(servers, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("url", ""), str) for s in servers
+    ):
+        raise OpenAPIError(Problem(where, "`servers` must be a list of {url: ...}", _SPEC_HINT))
+    return tuple(s["url"] for s in servers if "url" in s)
 
 
 def _not_a_document(problem: Problem) -> OpenAPIError:
