@@ -119,6 +119,10 @@ def _id_of(file: Path) -> tuple[str | None, str]:
     try:
         manifest = _load_file(file, mtime)
     except ManifestError as exc:
+        if any(
+            p.where.endswith(": method") and p.message == "Field required" for p in exc.problems
+        ):
+            return None, "not a manifest"  # JSON, but no manifest at all (notes, settings)
         first = exc.first
         where = first.where.removeprefix(str(file)).lstrip(": ")
         detail = f"{where}: {first.message}" if where else first.message
