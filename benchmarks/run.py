@@ -526,6 +526,15 @@ EXTERNAL: dict[str, list[tuple[str, str, str]]] = {
         ("ratio_check_10_vs_call", "check: 10-step workflow again / one call", "<= 0.5"),
         ("ratio_check_10_cold_vs_call", "check: 10-step workflow, freshly parsed / one call", "-"),
     ],
+    "bench_bounds": [
+        (f"ratio_{name}_10x_vs_1x", f"hostile input {name}: 10x / 1x (linear ~10)", "<= 15")
+        for name in (
+            "docs_spaces_in_cell",
+            "docs_spaces_in_description",
+            "docs_pipes",
+            "docs_pipe_space_pairs",
+        )
+    ],
     "bench_flow": [
         ("limited_429s", "for_each 1,000 adds at 100/1s: 429s received", "0"),
         ("limited_elapsed_over_ideal", "for_each 1,000 adds at 100/1s: time / ideal", "<= 1.11"),

@@ -242,6 +242,8 @@ class _Base:
         limits = (timeout or self.timeout).as_dict()
         if send.deadline is not None:
             left = max(0.001, send.deadline - (time.monotonic() - send.started))
+            if timeout is None and all(v is not None and v <= left for v in limits.values()):
+                return self._default_extensions  # the deadline is further than every timeout
             limits = {k: left if v is None else min(v, left) for k, v in limits.items()}
         return {"timeout": limits}
 

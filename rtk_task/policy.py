@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["RetryPolicy"]
+__all__ = ["DEFAULT_DEADLINE", "RetryPolicy"]
+
+#: Seconds a call may take, attempts, waits and reading included, unless a policy says else:
+#: a server dripping one byte a second cannot keep a call open for long.
+DEFAULT_DEADLINE = 120.0
 
 
 class RetryPolicy(BaseModel):
@@ -26,5 +30,6 @@ class RetryPolicy(BaseModel):
     on_status: tuple[int, ...] = (429, 502, 503, 504)
     #: The longest Retry-After the client will honour, in seconds.
     max_retry_after: float = Field(60.0, ge=0)
-    #: Seconds for the whole call, attempts and waits included; ``None`` for no limit.
-    deadline: float | None = Field(None, gt=0)
+    #: Seconds for the whole call, attempts, waits and reading the answer included
+    #: (:data:`DEFAULT_DEADLINE`, 120 s, unless set); ``None`` for no limit.
+    deadline: float | None = Field(DEFAULT_DEADLINE, gt=0)

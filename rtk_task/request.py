@@ -1,8 +1,9 @@
 """Validated inputs -> the HTTP request. Pure: no I/O, so dry runs, cURL and sends share it.
 
 The host comes from the manifest's server, ``--base-url`` or ``RTK_BASE_URL``, never from
-step inputs. Path parameters are percent-encoded whole, so ``/``, ``?``, ``#`` or ``..`` in
-a value cannot change the path. Header values with CR or LF are refused. The token is kept
+step inputs or the path: a built URL whose host is not the base URL's is refused. Path
+parameters are percent-encoded whole, so ``/``, ``?``, ``#`` or ``..`` in a value cannot
+change the path. Header values with CR or LF are refused. The token is kept
 as a :class:`~pydantic.SecretStr` and joins the headers only in :meth:`to_httpx`.
 """
 
@@ -22,7 +23,7 @@ from pydantic import SecretStr
 from pydantic_core import to_json
 
 from .compiled import compiled
-from .errors import ConfigError, InputError, Problem
+from .errors import ConfigError, InputError, ManifestError, Problem
 from .manifests.model import Location, Manifest
 from .result import RequestInfo, construct
 from .secrets import Redactor
@@ -193,6 +194,8 @@ def build_request(
     path = "".join(
         _segment(part, path_values[part]) if i % 2 else part for i, part in enumerate(parts)
     )
+    if not _keeps_host(base_url, parts[0] if parts else ""):
+        _check_host(base_url, base_url + path, manifest.id)
     url = base_url + path + ("?" + urlencode(query) if query else "")
     has_body = bool(body) or manifest.body_required
     return PreparedRequest(
@@ -209,6 +212,27 @@ def build_request(
         token_env=manifest.auth.env,
         user_headers=bool(given),
     )
+
+
+@lru_cache(maxsize=256)
+def _keeps_host(base_url: str, head: str) -> bool:
+    """Whether ``base_url + head + ...`` surely has the base URL's host: ``head`` (the path
+    template's text before its first placeholder) starts a path. Placeholder values are
+    percent-encoded whole, so only the template's own text could move the authority."""
+    return head.startswith("/") and not head.startswith("//")
+
+
+def _check_host(base_url: str, url: str, task: str) -> None:
+    """Refuse a URL whose host is not the base URL's (a path template that moves the host)."""
+    built, base = urlsplit(url), urlsplit(base_url)
+    if (built.scheme, built.netloc) != (base.scheme, base.netloc):
+        raise ManifestError(
+            Problem(
+                f"{task}: path",
+                f"the built URL's host {built.netloc!r} is not the base URL's {base.netloc!r}",
+                "a path template starts with `/`; fix the manifest",
+            )
+        )
 
 
 def _pick_template(

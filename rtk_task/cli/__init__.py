@@ -64,12 +64,18 @@ def cli() -> None:
 
 
 def _warn() -> None:
-    """Print, once, what the manifest registry skipped (it never prints itself)."""
-    if "rtk_task.manifests.registry" not in sys.modules:
-        return  # the command never looked for a manifest
-    from ..manifests.registry import take_warnings
+    """Print, once, what the manifest registry and the run records skipped (neither prints)."""
+    taken: list[str] = []
+    # only modules the command loaded: one that never looked for a manifest has nothing
+    if "rtk_task.manifests.registry" in sys.modules:
+        from ..manifests.registry import take_warnings
 
-    for warning in take_warnings():
+        taken += take_warnings()
+    if "rtk_task.workflows.records" in sys.modules:
+        from ..workflows.records import take_warnings as record_warnings
+
+        taken += record_warnings()
+    for warning in taken:
         click.echo(click.style("warning: ", fg="yellow") + warning, err=True)
 
 

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import click
 
 from ..errors import ConfigError, Problem, RtkError
+from ..limits import loads_json
 from ..secrets import Redactor
 
 __all__ = ["echo_json", "fail", "parse_pairs", "read_json"]
@@ -45,16 +46,8 @@ def read_json(source: str) -> Any:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(Problem(name, f"cannot read: {exc}")) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            Problem(
-                f"{name}:{exc.lineno}:{exc.colno}",
-                f"not JSON: {exc.msg}",
-                "strings need double quotes; no trailing commas",
-            )
-        ) from None
+    # bounded: deep nesting, NaN and Infinity are refused with FILE:LINE:COL, never a traceback
+    return loads_json(text, name, ConfigError)
 
 
 def parse_pairs(pairs: tuple[str, ...], flag: str) -> list[tuple[str, str]]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ..errors import ConfigError, FileError, Problem
+from ..limits import loads_json
 
 __all__ = ["emulator_command"]
+
+_FAULT_HINT = (
+    'e.g. \'{"action": "status", "status": 503}\'; see `python -m pydoc rtk_task.emulator.faults`'
+)
 
 
 @click.command("emulator")
@@ -48,6 +51,7 @@ def emulator_command(
     rate_limit: str | None = None,
 ) -> None:
     """Serve an in-memory RealtimeKit API; prints its base URL once it accepts connections."""
+    from ..emulator.faults import rule_problems
     from ..emulator.ratelimit import parse_limit
     from ..emulator.routes import Refused
     from ..emulator.server import run_emulator
@@ -64,20 +68,20 @@ def emulator_command(
     if seed_file:
         try:
             with open(seed_file, encoding="utf-8") as handle:
-                seed = json.load(handle)
+                text = handle.read()
         except (OSError, ValueError) as exc:
             raise FileError(Problem(seed_file, f"cannot read the seed: {exc}")) from None
+        seed = loads_json(text, seed_file, FileError)
 
     rules = []
     for text in faults:
-        try:
-            rules.append(json.loads(text))
-        except ValueError as exc:
-            raise ConfigError(
-                Problem(
-                    "--fault", f"not JSON: {exc}", 'e.g. \'{"action": "status", "status": 503}\''
-                )
-            ) from None
+        rule = loads_json(text, "--fault", ConfigError, hint=_FAULT_HINT)
+        problems = [
+            Problem(f"--fault {where}", message, _FAULT_HINT)
+            for where, message in rule_problems(rule)
+        ]
+        ConfigError.collect(problems)
+        rules.append(rule)
     try:
         run_emulator(
             host,

@@ -132,7 +132,7 @@ def _step_outputs(wf: Any, step: Any, pairs: tuple[str, ...]) -> dict[str, dict[
         sid, _, out = name.partition(".")
         try:
             value: Any = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = text
         outputs.setdefault(sid, {})[out] = value
     WorkflowError.collect(_unknown_outputs(wf, step, outputs))

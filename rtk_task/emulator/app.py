@@ -39,6 +39,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from ..limits import MAX_DEPTH, nesting_path, refuse_constant
 from ..manifests.openapi import OpenAPIDocument
 from ..manifests.registry import sources_dir
 from . import live
@@ -136,6 +137,17 @@ def _unauthorized() -> JSONResponse:
     )
 
 
+def _control_json(content: bytes) -> Any:
+    """A control request's JSON; ``ValueError`` for NaN, deep nesting or broken JSON."""
+    try:
+        value = json.loads(content, parse_constant=refuse_constant)
+    except RecursionError:
+        value = None
+    if value is None or nesting_path(value) is not None:
+        raise ValueError(f"not JSON, or nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse(error_body(status, message), status_code=status)
 
@@ -171,7 +183,7 @@ def create_app(emulator: Emulator) -> Starlette:
 
     async def add_faults(request: Request) -> Response:
         try:
-            rules = json.loads(await request.body() or b"[]")
+            rules = _control_json(await request.body() or b"[]")
             emulator.faults.add(rules if isinstance(rules, list) else [rules])
         except (ValueError, ValidationError) as exc:
             return _error(400, f"bad fault rules: {exc}")
@@ -191,7 +203,7 @@ def create_app(emulator: Emulator) -> Starlette:
     def control(action: Callable[[dict[str, Any]], Any]) -> Handler:
         async def endpoint(request: Request) -> Response:
             try:
-                body = json.loads(await request.body() or b"{}")
+                body = _control_json(await request.body() or b"{}")
                 if not isinstance(body, dict):
                     raise ValueError("the body must be a JSON object")
                 result = action(body)

@@ -29,8 +29,8 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward (negative values are refused: time does not go back)."""
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
+        if not seconds >= 0 or seconds == float("inf"):  # NaN fails every comparison
+            raise ValueError("the clock only moves forward, by a finite number of seconds")
         with self._lock:
             self._offset += seconds
 

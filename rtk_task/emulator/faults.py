@@ -24,7 +24,9 @@ Actions:
   (default 500), or with ``"then": "drop"`` close the connection mid-answer. This is the
   ambiguous failure: the client cannot know the server acted.
 
-``delay`` also works with every other action (it waits first). Rules are tried in order; the
+``delay`` also works with every other action (it waits first). A rule that is not valid
+(an unknown action or field, a bad ``match.path`` regular expression) is refused when added,
+with :func:`rule_problems` naming each field. Rules are tried in order; the
 first that matches and fires wins. Only the API routes are affected, never ``/__emulator``.
 """
 
@@ -35,9 +37,9 @@ import re
 import threading
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["FaultPlan", "FaultRule", "Match"]
+__all__ = ["FaultPlan", "FaultRule", "Match", "rule_problems"]
 
 Action = Literal[
     "status",
@@ -59,6 +61,16 @@ class Match(BaseModel):
     method: str | None = None
     path: str | None = None  # a regular expression searched in the path
     operation: str | None = None  # an operationId, e.g. create_meeting
+
+    @field_validator("path")
+    @classmethod
+    def _regex(cls, path: str | None) -> str | None:
+        if path is not None:
+            try:
+                re.compile(path)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return path
 
 
 class FaultRule(BaseModel):
@@ -134,3 +146,14 @@ class FaultPlan:
                     self.fired += 1
                     return live.rule
         return None
+
+
+def rule_problems(data: Any) -> list[tuple[str, str]]:
+    """``(field path, message)`` for each way ``data`` is not a fault rule; empty if it is."""
+    try:
+        FaultRule.model_validate(data)
+    except ValidationError as exc:
+        return [
+            (".".join(str(p) for p in err["loc"]) or "rule", err["msg"]) for err in exc.errors()
+        ]
+    return []

@@ -2,8 +2,8 @@
 
 The emulator answers as the real API would: types (a JSON boolean is not a number), enums,
 ranges, lengths, patterns, ``required`` inside objects, ``nullable``, the formats the
-document uses (uuid, uri, date-time, int32/int64). Properties the schema does not list are
-allowed: the schema does not forbid them.
+document uses (uuid, uri, date-time with its zone, int32/int64). Properties the schema does
+not list are allowed: the schema does not forbid them.
 """
 
 from __future__ import annotations
@@ -140,8 +140,8 @@ def _format_ok(fmt: str | None, value: str) -> bool:
         elif fmt == "uri":
             parts = urlsplit(value)
             return bool(parts.scheme and (parts.netloc or parts.path))
-        elif fmt == "date-time":
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        elif fmt == "date-time":  # RFC 3339: the offset is required
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
     except ValueError:
         return False
     return True

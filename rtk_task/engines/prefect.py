@@ -115,11 +115,16 @@ async def run_step_task(
 ) -> dict[str, Any]:
     """Run one step of a workflow definition (JSON or YAML text); ``scope`` holds ``item``
     and ``index`` for one item of a ``for_each``."""
-    wf = parsed_workflow(definition, _WHERE)
     worker = _current_worker()
-    result = await worker.config.run_step(
-        worker.clients, base_url, wf, wf.step(step_id), inputs, outputs, _WHERE, scope
-    )
+    payload = {
+        "definition": definition,
+        "step": step_id,
+        "inputs": inputs,
+        "outputs": outputs,
+        "base_url": base_url,
+        "scope": scope,
+    }
+    result = await worker.config.run_payload(worker.clients, payload, _WHERE)
     return result.model_dump(mode="json")
 
 

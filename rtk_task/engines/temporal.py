@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from ..workflows.model import Step, Workflow
     from ..workflows.runner import RunResult, schedule
     from . import OnStart, OnStep, run_on_engine, starting
-    from .worker import SharedClient, WorkerConfig, parsed_workflow, step_options
+    from .worker import SharedClient, WorkerConfig, step_options
 
 __all__ = [
     "TASK_QUEUE",
@@ -79,17 +79,7 @@ class StepActivities:
     @activity.defn(name="rtk_task.run_step")
     async def run_step(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Run one step; the API token and secrets come from this worker's environment."""
-        wf = parsed_workflow(payload["definition"], _WHERE)
-        result = await self.config.run_step(
-            self.clients,
-            payload.get("base_url"),
-            wf,
-            wf.step(payload["step"]),
-            payload["inputs"],
-            payload["outputs"],
-            _WHERE,
-            payload.get("scope"),
-        )
+        result = await self.config.run_payload(self.clients, payload, _WHERE)
         return result.model_dump(mode="json")
 
     async def aclose(self) -> None:

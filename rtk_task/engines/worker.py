@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..client import AsyncClient
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError, Problem, RtkError, WorkflowError
 from ..execute import error_result
 from ..result import TaskResult
 from ..secrets import Redactor
@@ -65,7 +65,12 @@ def step_options(workflow: Workflow, step: Step, idempotent: bool) -> StepOption
     timeouts = step.timeouts
     per_attempt = (timeouts.connect + timeouts.read) if timeouts else _DEFAULT_ATTEMPT
     attempts = policy.max_attempts if policy else 3
-    deadline = policy.deadline if policy and policy.deadline else per_attempt * attempts
+    # every policy has a deadline now (default 120 s): the attempts' own time may be shorter
+    deadline = (
+        min(policy.deadline, per_attempt * attempts)
+        if policy and policy.deadline
+        else per_attempt * attempts
+    )
     return StepOptions(attempts=attempts if idempotent else 1, timeout=deadline + MARGIN)
 
 
@@ -149,6 +154,54 @@ class WorkerConfig:
         if refused is not None:
             return refused
         return await run_step_async(clients.get(), workflow, step, inputs, outputs, scope=scope)
+
+    async def run_payload(
+        self,
+        clients: SharedClient,
+        payload: Any,
+        where: str,
+    ) -> TaskResult:
+        """Run the step a payload names, trusting nothing in it: a payload that is not the
+        shape an engine sends (keys, types, a definition that does not parse, a step it does
+        not have) is a failed result of kind ``workflow``, never an exception out of the
+        worker, and nothing is sent."""
+        try:
+            workflow, step, args = _from_payload(payload, where)
+        except RtkError as exc:
+            return error_result("<payload>", exc, Redactor())
+        return await self.run_step(clients, args["base_url"], workflow, step, **args["call"])
+
+
+def _from_payload(payload: Any, where: str) -> tuple[Workflow, Step, dict[str, Any]]:
+    """The workflow, step and call arguments of an engine payload, or a :class:`WorkflowError`
+    naming what is wrong."""
+
+    def wrong(what: str) -> WorkflowError:
+        return WorkflowError(Problem(where, what, "run it with `rtk-task run --engine`"))
+
+    if not isinstance(payload, Mapping):
+        raise wrong("the payload is not an object")
+    definition, step_id = payload.get("definition"), payload.get("step")
+    if not isinstance(definition, str):
+        raise wrong("the payload's definition is not workflow text")
+    if not isinstance(step_id, str):
+        raise wrong("the payload names no step")
+    inputs, outputs = payload.get("inputs", {}), payload.get("outputs", {})
+    scope, base_url = payload.get("scope"), payload.get("base_url")
+    if not isinstance(inputs, Mapping):
+        raise wrong("the payload's inputs are not an object")
+    if not isinstance(outputs, Mapping) or not all(
+        isinstance(v, Mapping) for v in outputs.values()
+    ):
+        raise wrong("the payload's outputs are not an object of objects")
+    if scope is not None and not isinstance(scope, Mapping):
+        raise wrong("the payload's scope is not an object")
+    if base_url is not None and not isinstance(base_url, str):
+        raise wrong("the payload's base URL is not text")
+    workflow = parsed_workflow(definition, where)
+    step = workflow.step(step_id)
+    call = {"inputs": inputs, "outputs": outputs, "where": where, "scope": scope}
+    return workflow, step, {"base_url": base_url, "call": call}
 
 
 class SharedClient:

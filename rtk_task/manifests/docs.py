@@ -37,6 +37,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from ..errors import DocsError, Problem, did_you_mean
+from ..limits import is_finite, nesting_path
 from .model import Location, Note, Param, Parameters, ParamType
 
 __all__ = ["DocsPage", "load_docs", "parse_docs"]
@@ -57,8 +58,6 @@ _TABLE_HEADER = re.compile(
 )
 _TABLE_RULE = re.compile(r"^\s*-{3,}\s*(\|\s*-{3,}\s*){3}\|?\s*$")
 _ROW_START = re.compile(r"^([A-Za-z0-9_$@\-.\[\]]+) \|$")
-#: A line that ends a table cell but is not a valid `name |` line (e.g. `my name |`).
-_CELL_END = re.compile(r"^(.*?)\s*\|$")
 _TYPE_LINE = re.compile(r"^([A-Za-z]+) \| ([A-Za-z]+) \|(.*)$")
 _VALID = re.compile(r'Valid values:((?:\s*"(?:[^"\\]|\\.)*"\s*,?)*)')
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -280,8 +279,8 @@ class _Parser:
                 return i
             if _ROW_START.match(self.lines[i]) or _TYPE_LINE.match(self.lines[i]):
                 i = self.parse_row(i, location)
-            elif cell := _CELL_END.match(self.lines[i]):
-                i = self.parse_bad_name(i, cell.group(1))
+            elif self.lines[i].endswith("|"):  # not `name |` (`my name |`); no regex: linear
+                i = self.parse_bad_name(i, self.lines[i][:-1].rstrip())
             elif self.is_row_at(self.skip_blank(i + 1)):
                 # a stray line with more rows after it: still the table, so say so
                 self.problem(i + 1, f"not a table row: {self.lines[i][:60]!r}", _ROW_HINT)
@@ -408,18 +407,21 @@ class _Parser:
             tail = text[at + len(_DEFAULT) :].lstrip()
             try:
                 default, used = json.JSONDecoder(strict=False).raw_decode(tail)
-            except json.JSONDecodeError:
-                self.problem(
-                    line,
-                    f"the default of {name!r} is not a JSON literal: {tail[:40]!r}",
-                    'write it as JSON: Default value: "text", 5, true, null',
-                )
+            except (ValueError, RecursionError):  # RecursionError: nested past the stack
+                msg = f"the default of {name!r} is not a JSON literal: {tail[:40]!r}"
+                self.problem(line, msg, 'write it as JSON: Default value: "text", 5, true, null')
             else:
                 # an Array with valid values: they are its items', the default a list of them
                 listed = as_list or (ptype is ParamType.ARRAY and bool(enum))
                 item_type = ParamType.STRING if listed and ptype is ParamType.ARRAY else ptype
                 values = default if listed and isinstance(default, list) else [default]
-                if (listed and not isinstance(default, list)) or not all(
+                if isinstance(default, dict | list) and not (  # a bare NaN is not of the type
+                    is_finite(default) and nesting_path(default) is None
+                ):
+                    msg = f"the default of {name!r} holds NaN or Infinity, or nests too deep"
+                    self.problem(line, msg, "JSON has no NaN or Infinity; write a number or null")
+                    default = None  # never written into a manifest
+                elif (listed and not isinstance(default, list)) or not all(
                     _fits(v, item_type) for v in values
                 ):
                     kind = f"an array of {item_type.value}" if listed else _a(ptype.value)

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from pydantic import ValidationError
+
 from .model import Auth, Manifest, Param, Parameters, ParamType
 
 __all__ = ["HTTP_TASK", "HttpPlan", "http_manifest"]
@@ -197,7 +199,16 @@ def http_manifest(
                     )
                 )
                 continue
-            auth = Auth(header=str(name), env=secrets[bearer.group(1)])
+            try:
+                auth = Auth(header=str(name), env=secrets[bearer.group(1)])
+            except ValidationError as exc:
+                problems.append(
+                    (
+                        ("headers", name),
+                        str(exc.errors()[0]["msg"]).removeprefix("Value error, "),
+                        "name the secret's variable like a token: ..._TOKEN, ..._KEY, ..._SECRET",
+                    )
+                )
         if kept:
             values["headers"] = kept
     if problems:

@@ -13,12 +13,22 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from ..errors import ManifestError, Problem
+from ..limits import loads_json
 
 __all__ = [
     "MANIFEST_VERSION",
+    "TOKEN_ENV_SUFFIXES",
     "Auth",
     "Location",
     "Manifest",
@@ -28,6 +38,7 @@ __all__ = [
     "ParamType",
     "Parameters",
     "Source",
+    "check_path_template",
 ]
 
 MANIFEST_VERSION: Literal[1] = 1
@@ -111,13 +122,63 @@ class Parameters(_Frozen):
         return params
 
 
+#: An environment variable may hold a token only if its name ends in one of these: ``HOME``
+#: or ``PATH`` must never be sent as a bearer.
+TOKEN_ENV_SUFFIXES = ("TOKEN", "KEY", "SECRET")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: RFC 9110 token characters: a header name that cannot break a request or a shell line.
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+#: Headers the transport sets itself; a manifest cannot put the token in them.
+_RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+#: A path template: ``/`` then path characters and ``{name}`` placeholders. No ``//`` start,
+#: ``@``, ``\``, ``?``, ``#``, spaces or control characters: nothing that moves the authority.
+_PATH = re.compile(r"^/(?!/)[A-Za-z0-9\-._~!$&'()*+,;=:/{}%]*$")
+
+
+def check_path_template(path: str) -> str:
+    """``path`` when it is a path template that keeps the base URL's host, else ValueError."""
+    if not _PATH.match(path):
+        raise ValueError(
+            f"{path[:80]!r} is not a path: it must start with one `/` and hold only path "
+            "characters and {placeholders} (no `@`, `?`, `#`, `\\`, spaces)"
+        )
+    return path
+
+
 class Auth(_Frozen):
     """How a request is authenticated: a bearer token read from an environment variable, or
-    (``type: none``) nothing."""
+    (``type: none``) nothing.
+
+    ``env`` must name a token variable (an identifier ending in ``TOKEN``, ``KEY`` or
+    ``SECRET``); ``header`` must be a header name the transport does not set itself.
+    """
 
     type: Literal["bearer", "none"] = "bearer"
     header: str = "Authorization"
     env: str = "CLOUDFLARE_API_TOKEN"
+
+    @field_validator("env")
+    @classmethod
+    def _token_variable(cls, env: str, info: ValidationInfo) -> str:
+        if env == "" and info.data.get("type") == "none":
+            return env  # no auth: no variable
+        if not _ENV_NAME.match(env):
+            raise ValueError(f"{env[:80]!r} is not an environment variable name")
+        if not env.upper().endswith(TOKEN_ENV_SUFFIXES):
+            raise ValueError(
+                f"{env!r} does not look like a token variable: its name must end in "
+                + ", ".join(TOKEN_ENV_SUFFIXES)
+            )
+        return env
+
+    @field_validator("header")
+    @classmethod
+    def _header_name(cls, header: str) -> str:
+        if not HEADER_NAME.match(header):
+            raise ValueError(f"{header[:80]!r} is not a header name")
+        if header.lower() in _RESERVED_HEADERS:
+            raise ValueError(f"{header!r} is set by the transport; it cannot carry the token")
+        return header
 
 
 class Output(_Frozen):
@@ -174,6 +235,18 @@ class Manifest(_Frozen):
     notes: tuple[Note, ...] = ()
     provenance: tuple[Source, ...] = ()
 
+    @field_validator("path")
+    @classmethod
+    def _path(cls, path: str) -> str:
+        return check_path_template(path)
+
+    @field_validator("alternate_paths")
+    @classmethod
+    def _alternate_paths(cls, paths: tuple[str, ...]) -> tuple[str, ...]:
+        for path in paths:
+            check_path_template(path)
+        return paths
+
     @property
     def path_templates(self) -> tuple[str, ...]:
         """``path`` then ``alternate_paths``."""
@@ -194,9 +267,24 @@ class Manifest(_Frozen):
 
     @classmethod
     def from_json(cls, text: str, where: str = "<manifest>") -> Manifest:
-        """Parse a manifest, mapping every problem to a :class:`ManifestError`."""
+        """Parse a manifest, mapping every problem to a :class:`ManifestError`.
+
+        The JSON is read within :mod:`rtk_task.limits` (size, nesting; no ``NaN``), then
+        validated: a manifest that loads is one every later stage can use.
+        """
+        data = loads_json(
+            text, where, ManifestError, hint="rebuild it with `rtk-task manifest build`"
+        )
+        if not isinstance(data, dict):
+            raise ManifestError(
+                Problem(
+                    where,
+                    "a manifest is a JSON object",
+                    "rebuild it with `rtk-task manifest build`",
+                )
+            )
         try:
-            return cls.model_validate_json(text)
+            return cls.model_validate(data)
         except ValidationError as exc:
             raise ManifestError(
                 [
@@ -216,4 +304,12 @@ class Manifest(_Frozen):
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ManifestError(Problem(str(path), f"cannot read: {exc.strerror}")) from None
+        except UnicodeDecodeError as exc:
+            raise ManifestError(
+                Problem(
+                    str(path),
+                    f"not UTF-8 text: {exc.reason} at byte {exc.start}",
+                    "save it as UTF-8",
+                )
+            ) from None
         return cls.from_json(text, str(path))

@@ -10,18 +10,20 @@ whose schema is empty (unpublished) gives no known fields.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import OpenAPIError, Problem, did_you_mean
+from ..limits import check_yaml, loads_json
 from ..providers import provider_for
 from .model import Location, Param, Parameters, ParamType
 
 __all__ = ["ApiOperation", "OpenAPIDocument"]
 
+_SPEC_HINT = "check the document against the OpenAPI 3 specification"
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -59,13 +61,22 @@ class OpenAPIDocument:
         except OSError as exc:
             raise OpenAPIError(Problem(str(path), f"cannot read: {exc.strerror}")) from None
         try:
-            data = json.loads(raw) if path.suffix == ".json" else _yaml(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise OpenAPIError(Problem(str(path), f"not a JSON or YAML document: {exc}")) from None
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise OpenAPIError(Problem(str(path), f"not UTF-8 text: {exc.reason}")) from None
+        if path.suffix == ".json":
+            data = loads_json(text, str(path), _not_a_document)
+        else:
+            data = _yaml(text, str(path))
         if not isinstance(data, dict) or not str(data.get("openapi", "")).startswith("3"):
             raise OpenAPIError(
                 Problem(str(path), "not an OpenAPI 3 document", "it needs `openapi: 3.x`")
             )
+        for key in ("paths", "components"):
+            if not isinstance(data.get(key, {}), dict):
+                raise OpenAPIError(
+                    Problem(f"{path}: {key}", f"`{key}` must be an object", _SPEC_HINT)
+                )
         return cls(data, str(path), hashlib.sha256(raw).hexdigest())
 
     # -- finding operations --------------------------------------------------------------
@@ -83,6 +94,10 @@ class OpenAPIDocument:
         A path the provider knows another form of (a legacy RealtimeKit path) matches its
         canonical form.
         """
+        with _malformed(self.file):
+            return self._find(operation)
+
+    def _find(self, operation: str) -> tuple[str, str]:
         parts = operation.split()
         names: list[str] = []
         for method, path, op in self.operations():
@@ -106,8 +121,17 @@ class OpenAPIDocument:
     # -- reading one operation ------------------------------------------------------------
 
     def operation(self, operation: str) -> ApiOperation:
-        """The operation named by operationId or ``"METHOD /path"``."""
+        """The operation named by operationId or ``"METHOD /path"``.
+
+        A document of the wrong shape anywhere the operation reaches (``allOf: 5``,
+        ``properties: [1]``, a parameter that is not an object) is an :class:`OpenAPIError`
+        naming the operation, never another exception.
+        """
         method, path = self.find(operation)
+        with _malformed(f"{self.file}: {method} {path}"):
+            return self._operation(method, path)
+
+    def _operation(self, method: str, path: str) -> ApiOperation:
         item = self.data["paths"][path]
         op = item[method.lower()]
         where = f"{self.file}: {method} {path}"
@@ -160,9 +184,7 @@ class OpenAPIDocument:
             path=path,
             summary=op.get("summary", ""),
             description=op.get("description", ""),
-            servers=tuple(
-                s["url"] for s in op.get("servers", self.data.get("servers", [])) if "url" in s
-            ),
+            servers=_servers(op.get("servers", self.data.get("servers", [])), where),
             parameters=Parameters(**{k.value: tuple(v) for k, v in by_location.items()}),
             body_required=body_required,
             success_status=tuple(success) or (200,),
@@ -229,6 +251,10 @@ class OpenAPIDocument:
             inside = (*inside, ref)
         schema = self.resolve(schema, where)
         out: dict[str, Any] = {}
+        if not isinstance(schema.get("allOf", []), list):
+            raise OpenAPIError(Problem(where, "`allOf` must be a list of schemas", _SPEC_HINT))
+        if not isinstance(schema.get("properties", {}), dict):
+            raise OpenAPIError(Problem(where, "`properties` must be an object", _SPEC_HINT))
         for part in schema.get("allOf", ()):
             sub = self.flatten(part, where, depth + 1, inside)
             props = {**out.get("properties", {}), **sub.pop("properties", {})}
@@ -301,11 +327,43 @@ def _param(name: str, schema: dict[str, Any], where: str, *, required: bool) -> 
     )
 
 
-def _yaml(raw: bytes) -> Any:
+def _servers(servers: Any, where: str) -> tuple[str, ...]:
+    """The URLs of a ``servers`` list, each entry an object with a string ``url``."""
+    if not isinstance(servers, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("url", ""), str) for s in servers
+    ):
+        raise OpenAPIError(Problem(where, "`servers` must be a list of {url: ...}", _SPEC_HINT))
+    return tuple(s["url"] for s in servers if "url" in s)
+
+
+def _not_a_document(problem: Problem) -> OpenAPIError:
+    message = f"not a JSON or YAML document: {problem.message}"
+    return OpenAPIError(Problem(problem.where, message, problem.hint))
+
+
+@contextmanager
+def _malformed(where: str) -> Iterator[None]:
+    """Map what a document of the wrong shape raises inside the reader to an OpenAPIError.
+
+    The reader checks the shapes it relies on; this is the boundary for the rest (a ``get``
+    on a list, a string where a list belongs, a model that refuses a value)."""
+    try:
+        yield
+    except OpenAPIError:
+        raise
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError) as exc:
+        what = "nests too deep" if isinstance(exc, RecursionError) else f"{exc}"
+        raise OpenAPIError(
+            Problem(where, f"the document has an unexpected shape: {what[:200]}", _SPEC_HINT)
+        ) from None
+
+
+def _yaml(text: str, file: str) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    check_yaml(text, file, OpenAPIError)
     try:
-        return YAML(typ="safe", pure=True).load(raw.decode("utf-8"))
+        return YAML(typ="safe", pure=True).load(text)
     except YAMLError as exc:
-        raise ValueError(str(exc)) from None
+        raise _not_a_document(Problem(file, str(exc))) from None

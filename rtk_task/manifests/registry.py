@@ -6,14 +6,14 @@ a checkout reads the repository's ``task_manifests/`` beside the package. ``RTK_
 
 A manifest is found by its ``id``, whatever its file is called: the user's folders are
 indexed by the ``id`` inside each file (the shipped files are named by id). A user's manifest
-with the id of a shipped one wins (:func:`overridden_ids`); a file that is not a manifest is
-skipped with a warning, collected here (this module never prints: :func:`take_warnings`). The
+with the id of a shipped one wins (:func:`overridden_ids`); a file that is not a valid
+manifest (not UTF-8, not JSON, too deep, failing the model) is skipped with a warning naming
+it and why, collected here (this module never prints: :func:`take_warnings`). The
 index is built once and rebuilt only when a folder's modification time changes.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -97,9 +97,9 @@ def _build(dirs: tuple[Path, ...]) -> _Index:
     overridden: set[str] = set()
     for folder in reversed(dirs[:-1]):  # earlier folders win
         for file in sorted(folder.glob("*.json")):
-            task_id = _id_of(file)
+            task_id, why = _id_of(file)
             if task_id is None:
-                warnings.append(f"{file}: not a manifest, skipped")
+                warnings.append(f"{file}: {why}, skipped")
                 continue
             if task_id in shipped_ids:
                 overridden.add(task_id)
@@ -107,16 +107,27 @@ def _build(dirs: tuple[Path, ...]) -> _Index:
     return _Index(found, frozenset(overridden), warnings)
 
 
-def _id_of(file: Path) -> str | None:
-    """The ``id`` a manifest file declares, or ``None`` when it is not a manifest."""
+def _id_of(file: Path) -> tuple[str | None, str]:
+    """The ``id`` of a valid manifest file, or ``None`` and why it cannot be used.
+
+    The whole manifest is validated here (a user's folder is read once per change), so a
+    broken file is skipped with its reason and never fails ``list`` or a look-up later.
+    """
+    mtime = _mtime(file)
+    if mtime < 0:
+        return None, "cannot be read"
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(data, dict) or "manifest_version" not in data or "method" not in data:
-        return None
-    task_id = data.get("id")
-    return task_id if isinstance(task_id, str) and task_id else None
+        manifest = _load_file(file, mtime)
+    except ManifestError as exc:
+        if any(
+            p.where.endswith(": method") and p.message == "Field required" for p in exc.problems
+        ):
+            return None, "not a manifest"  # JSON, but no manifest at all (notes, settings)
+        first = exc.first
+        where = first.where.removeprefix(str(file)).lstrip(": ")
+        detail = f"{where}: {first.message}" if where else first.message
+        return None, f"not a valid manifest ({detail})"
+    return manifest.id, ""
 
 
 def overridden_ids() -> frozenset[str]:

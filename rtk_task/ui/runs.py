@@ -31,7 +31,7 @@ def runs_by_step(root: Path, workflow_file: str) -> dict[str, list[dict[str, Any
     for path in files:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue  # unreadable: not shown, as `test --step` ignores it too
         if record.get("workflow") != target:
             continue
@@ -92,7 +92,7 @@ def _recorded(
         raise FileError(Problem(name or "run", "not a run record's name", "pick one listed"))
     try:
         record = json.loads((folder / name).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise FileError(Problem(name, f"cannot read the run record: {exc}")) from None
     if not isinstance(record, dict) or record.get("workflow") != str(Path(workflow_file).resolve()):
         raise FileError(Problem(name, "not a record of the opened workflow", "pick one listed"))

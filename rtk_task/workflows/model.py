@@ -72,7 +72,7 @@ class InputSpec(_UserModel):
             return text.lower() in ("true", "1", "yes")
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValueError(f"not a {self.type}: {text!r}") from None
         kinds = {
             "integer": int,
@@ -355,12 +355,12 @@ def parse_workflow(text: str, file: str = "<workflow>", *, references: bool = Tr
 
 
 def _parse(text: str, file: str, loader: str, check_references: bool) -> Workflow:
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    from .yamlfile import load_yaml
+
     try:
-        # pure: ruamel's C loader (if installed) would resolve scalars the YAML 1.1 way
-        data = YAML(typ=loader, pure=True).load(text)
+        data = load_yaml(text, file, loader)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -2,7 +2,8 @@
 
 Every ``run`` and live ``test`` writes one JSON file (whole or not at all each time; results
 are already masked). ``test --step`` of a later step reads the outputs its step needs from the
-newest records that have them.
+newest records that have them; a malformed record is skipped with a warning
+(:func:`take_warnings`), never a traceback.
 
 A :class:`RunRecord` is written BEFORE the first request (``state: "running"``), again when a
 step starts (its result says ``ambiguous``: "sent, outcome unknown") and when it finishes,
@@ -24,7 +25,14 @@ from ..files import write_atomic
 from ..result import ErrorInfo, TaskResult
 from ..secrets import Redactor
 
-__all__ = ["OUTCOME_UNKNOWN", "RUNS_DIR", "RunRecord", "latest_outputs", "write_record"]
+__all__ = [
+    "OUTCOME_UNKNOWN",
+    "RUNS_DIR",
+    "RunRecord",
+    "latest_outputs",
+    "take_warnings",
+    "write_record",
+]
 
 RUNS_DIR = Path(".rtk-task") / "runs"
 #: The message of a step that was started and has no answer on record.
@@ -153,17 +161,56 @@ def latest_outputs(
     for path in sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else ():
         if not wanted:
             break
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a record we cannot read is no evidence; skip it
-        if record.get("workflow") != target:
+        record = _read_record(path)
+        if record is None or record.get("workflow") != target:
             continue
-        for step_id, result in (record.get("steps") or {}).items():
+        for step_id, result in record["steps"].items():
             if step_id in wanted and result.get("ok") and not result.get("skipped"):
                 found[step_id] = (result.get("outputs") or {}, path)
                 wanted.discard(step_id)
     return found
+
+
+#: What :func:`latest_outputs` skipped, until :func:`take_warnings` hands it out (the CLI
+#: prints it; this module never prints).
+_warnings: list[str] = []
+
+
+def take_warnings() -> list[str]:
+    """Warnings about run records that were skipped, each given out once."""
+    taken = list(dict.fromkeys(_warnings))
+    _warnings.clear()
+    return taken
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    """A record whose ``steps`` map ids to result objects, or ``None`` (and a warning).
+
+    A record we cannot read is no evidence: it is skipped, whatever is wrong with it (not
+    UTF-8, not JSON, too large or too deep, not the shape a record has).
+    """
+    from ..errors import FileError, RtkError
+    from ..limits import MAX_TEXT_BYTES, loads_json
+
+    try:
+        if path.stat().st_size > MAX_TEXT_BYTES:
+            raise FileError(Problem(str(path), "too large for a run record"))
+        text = path.read_text(encoding="utf-8")
+        record = loads_json(text, str(path), FileError)
+    except (OSError, UnicodeDecodeError):
+        _warnings.append(f"{path}: cannot be read as UTF-8 text, skipped")
+        return None
+    except RtkError as exc:
+        _warnings.append(f"{exc.first.where}: {exc.first.message}; run record skipped")
+        return None
+    steps = record.get("steps") if isinstance(record, dict) else None
+    if not isinstance(steps, dict) or not all(
+        isinstance(r, dict) and isinstance(r.get("outputs", {}), dict | None)
+        for r in steps.values()
+    ):
+        _warnings.append(f"{path}: not a run record (no `steps` of results), skipped")
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _safe(name: str) -> str:

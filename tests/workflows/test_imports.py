@@ -236,7 +236,7 @@ def test_n8n_legacy_nodes_json_parameters_and_credentials() -> None:
         "X-Source": "n8n",
         "Authorization": "Bearer {{ secrets.api_token }}",
     }
-    assert back.steps[1].secrets == {"api_token": "N8N_ORDERS_API"}
+    assert back.steps[1].secrets == {"api_token": "N8N_ORDERS_API_TOKEN"}
     assert any("basicAuth credential 'Inventory login' is not imported" in n for n in back.notes)
     assert any("$json.count * 2" in n for n in back.notes)
     wf = parse_workflow(to_yaml(back.steps, name=back.name))

@@ -9,7 +9,9 @@ document on its live path and, for the per-app paths, on the legacy
 order: the operation is counted; the Bearer token is checked (401 in Cloudflare's common
 envelope); path and query parameters are checked against their declared schemas (an id that
 is not the UUID its schema says is a 404, anything else a 400); a fault rule may take over;
-the JSON body is checked against the request schema (400 naming the field); and the answer's
+the JSON body is checked against the request schema (400 naming the field; a body that
+could not be served back, with ``NaN``, deep nesting or broken text, is a 400 and never
+stored); and the answer's
 body is fitted to the response schema the document declares for its status
 (:mod:`rtk_task.emulator.shapes`). A document operation with no handler would be a bug: the
 table is checked complete when the app is built.
@@ -26,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ...limits import MAX_DEPTH, nesting_path, refuse_constant
 from ..validate import check
 from .base import Call, Handler, Refused, Reply, error_body, ok, paged
 
@@ -70,6 +73,30 @@ def _handlers() -> dict[str, Handler]:
     ):
         table.update(module.HANDLERS)
     return table
+
+
+def _json_body(content: bytes) -> tuple[dict[str, Any], str]:
+    """The body as a JSON object, or what is wrong with it.
+
+    Only what can be served back is accepted: ``NaN``/``Infinity`` (not JSON), nesting past
+    :data:`~rtk_task.limits.MAX_DEPTH` and strings that are not Unicode text (a lone
+    surrogate) are refused here, so a stored record never breaks a later answer.
+    """
+    try:
+        parsed = json.loads(content, parse_constant=refuse_constant)
+    except (ValueError, UnicodeDecodeError):
+        return {}, "the body is not valid JSON"
+    except RecursionError:
+        parsed = None
+    if parsed is not None and not isinstance(parsed, dict):
+        return {}, "the body must be a JSON object"
+    if parsed is None or nesting_path(parsed) is not None:
+        return {}, f"the body nests deeper than {MAX_DEPTH} levels"
+    try:
+        json.dumps(parsed, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        return {}, "the body holds text that is not valid Unicode"
+    return parsed, ""
 
 
 def _query_value(raw: str, schema: dict[str, Any]) -> Any:
@@ -173,12 +200,9 @@ def _endpoint(
         if has_body:
             content = await request.body()
             if content.strip():
-                try:
-                    parsed = json.loads(content)
-                except (ValueError, UnicodeDecodeError):
-                    return answer(400, error_body(400, "the body is not valid JSON"))
-                if not isinstance(parsed, dict):
-                    return answer(400, error_body(400, "the body must be a JSON object"))
+                parsed, problem = _json_body(content)
+                if problem:
+                    return answer(400, error_body(400, problem))
                 body = parsed
             elif needs_body:
                 return answer(400, error_body(400, "the request needs a JSON body"))

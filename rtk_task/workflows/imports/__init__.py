@@ -24,10 +24,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ...manifests.http import HTTP_TASK
-from ...manifests.model import INPUT_LOCATIONS, PLACEHOLDER, Manifest
+from ...manifests.model import INPUT_LOCATIONS, PLACEHOLDER, TOKEN_ENV_SUFFIXES, Manifest
 from ...manifests.registry import all_tasks
 
-__all__ = ["ImportedStep", "Request", "request_step", "to_yaml"]
+__all__ = ["ImportedStep", "Request", "request_step", "to_yaml", "token_env"]
 
 #: Header names (lower case) that carry a credential.
 SECRET_HEADERS = frozenset({"authorization", "x-auth-key", "x-api-key", "api-key", "x-auth-token"})
@@ -109,7 +109,13 @@ def _secret_name(text: str) -> str:
 
 def _env_name(text: str) -> str:
     name = re.sub(r"[^A-Z0-9_]+", "_", text.upper()).strip("_") or "SECRET"
-    return name if not name[0].isdigit() else f"HTTP_{name}"
+    return token_env(name if not name[0].isdigit() else f"HTTP_{name}")
+
+
+def token_env(name: str) -> str:
+    """``name`` as a token variable's name (a manifest's auth reads only those): ``_TOKEN``
+    added unless it ends in one of :data:`~rtk_task.manifests.model.TOKEN_ENV_SUFFIXES`."""
+    return name if name.endswith(TOKEN_ENV_SUFFIXES) else f"{name}_TOKEN"
 
 
 class _Builder:

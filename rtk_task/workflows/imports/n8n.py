@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ...errors import Problem, WorkflowError
-from . import Imported, ImportedStep, References, Request, request_step
+from . import Imported, ImportedStep, References, Request, request_step, token_env
 
 __all__ = ["import_n8n"]
 
@@ -322,7 +322,9 @@ class _Importer:
         )
         cred: Any = node.credentials.get(kind) or next(iter(node.credentials.values()), {})
         label = str((cred or {}).get("name") or kind)
-        env = _CREDENTIAL_VAR.format(re.sub(r"[^A-Z0-9]+", "_", label.upper()).strip("_"))
+        env = token_env(
+            _CREDENTIAL_VAR.format(re.sub(r"[^A-Z0-9]+", "_", label.upper()).strip("_"))
+        )
         if kind in ("httpHeaderAuth", "headerAuth", "httpBearerAuth") or "Api" in kind:
             return {"Authorization": f"Bearer ${env}"}
         self.note(
