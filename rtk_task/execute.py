@@ -10,7 +10,7 @@ request, and its cURL text. Only the clients touch the network.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -116,11 +116,14 @@ def preview(
     *,
     base_url: str | None = None,
     secrets: Iterable[str] = (),
+    secret_env: Mapping[str, str] | None = None,
 ) -> tuple[TaskResult, str]:
     """A dry run: a result holding the request that would be sent, and its cURL text.
 
     The token comes from the task's own environment variable (``auth.env``), is optional and
-    is shown masked. Needs no HTTP client, so a dry run never loads one.
+    is shown masked. In the cURL text the token and each secret of ``secret_env`` (value ->
+    variable) are read from their variables. Needs no HTTP client, so a dry run never loads
+    one.
     """
     token = read_env(manifest.auth.env) or None
     return dry_run(
@@ -129,6 +132,7 @@ def preview(
         base_url=base_url,
         token=SecretStr(token) if token else None,
         redactor=Redactor([token, *secrets]),
+        secret_env=secret_env,
     )
 
 
@@ -139,6 +143,7 @@ def dry_run(
     base_url: str | None,
     token: SecretStr | None,
     redactor: Redactor,
+    secret_env: Mapping[str, str] | None = None,
 ) -> tuple[TaskResult, str]:
     """Validate and build with this token: a result holding the request (nothing is sent,
     ``attempts`` is 0), and the request as cURL text (empty when building failed)."""
@@ -149,7 +154,7 @@ def dry_run(
         return prepared, ""
     request = prepared.request
     result = construct(TaskResult, ok=True, task=manifest.id, request=request.info(redactor))
-    return result, request.curl(redactor)
+    return result, request.curl(redactor, secret_env)
 
 
 def finish(

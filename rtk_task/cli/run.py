@@ -231,25 +231,36 @@ def test_step(
         assert failed is not None
         _show(failed, as_json=as_json, curl_text=None, dry_run=dry_run)
         return
+    # the cURL text reads each secret from its variable, as the shell will fill it in
+    secret_env = {value: wf.secrets[name] for name, value in run.secrets.items()}
     result, curl_text = preview(
-        manifest_, run.inputs, base_url=base_url, secrets=run.secrets.values()
+        manifest_,
+        run.inputs,
+        base_url=base_url,
+        secrets=run.secrets.values(),
+        secret_env=secret_env,
     )
     if not dry_run and result.ok:
         from ..client import Client
-        from ..workflows.records import write_record
+        from ..secrets import Redactor
+        from ..workflows.records import RunRecord
 
-        with Client(base_url=base_url) as client:
-            result = run.call(client)
-        if result.sent:
-            write_record(
-                wf.file,
-                wf.name,
-                {step.id: result},
-                ok=result.ok,
-                inputs=inputs,
-                redactor=run.redactor.extend(client.redactor.values),
-                kind="test",
-            )
+        redactor = Redactor.from_env([manifest_.auth.env, *wf.secrets.values()])
+        record = RunRecord(
+            wf.file, wf.name, inputs=inputs, redactor=redactor, kind="test", step_id=step.id
+        )
+        record.begin()  # nothing is sent without a record: a FileError here exits 2
+        record.started(step.id, step.task)
+        try:
+            with Client(base_url=base_url) as client:
+                result = run.call(client)
+        except KeyboardInterrupt:
+            record.end(ok=False, state="interrupted")
+            raise
+        record.finished(step.id, result)
+        record.end(ok=result.ok)
+        if record.error is not None:
+            click.echo(f"warning: the run record is incomplete: {record.error.render()}", err=True)
     _show(result, as_json=as_json, curl_text=curl_text if curl else None, dry_run=dry_run)
 
 
