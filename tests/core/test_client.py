@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from rtk_task import AsyncClient, Client, TaskResult
-from rtk_task.errors import RemoteError, RtkError
+from rtk_task.errors import InputError, RemoteError
 
 BASE = "http://127.0.0.1:8787/client/v4"
 TOKEN = "tok-canary-7d1e5"
@@ -79,8 +79,10 @@ def test_bad_inputs_are_never_sent(inputs: dict[str, Any]) -> None:
     assert result.error.kind == "validation"
     assert not result.sent
     assert rec.requests == [], "a request that failed validation reached the transport"
-    with pytest.raises(RtkError):
+    with pytest.raises(InputError) as raised:  # the kind's own class, not the root
         result.raise_for_error()
+    assert raised.value.kind == "validation"
+    assert raised.value.first.where == result.error.field_path
 
 
 @pytest.mark.parametrize(
