@@ -178,6 +178,14 @@ def test_when_filter_and_for_each_round_trip_through_conductor(emulator: Any) ->
         ),
         (
             (
+                '    for_each: "{{ inputs.people }}"',
+                '    for_each: "{{ inputs.people }}"\n    until: {condition: "{{ response.ok }}"}',
+            ),
+            "steps.add.until",
+            '    until: {condition: "{{ response.ok }}"}',
+        ),
+        (
+            (
                 '      search: "{{ inputs.team }} standup"',
                 '      search: "{{ inputs.team | upper }}"',
             ),
@@ -213,12 +221,15 @@ def test_what_conductor_cannot_express_is_refused_with_field_and_line(
     assert problem.where == field, caught.value
     line = text.splitlines().index(line_text) + 1
     assert f"(at flow.yaml:{line})" in problem.message, problem
+    reason = {"paginate": "cannot append each page's items", "until": "does not nest DO_WHILE"}
+    assert reason.get(field.rsplit(".", 1)[1], "") in problem.message, problem
 
 
 UNTIL_FLOW = """
 name: wait-for-upload
 inputs:
   account: {type: string, default: acc-until}
+  want: {type: string, default: UPLOADED}
 steps:
   - id: meeting
     task: realtimekit.meetings.create
@@ -242,9 +253,9 @@ steps:
       recording_id: "{{ steps.record.outputs.recording_id }}"
     depends_on: [stop]
     until:
-      condition: "{{ response.body.data.status == 'UPLOADED' and response.status_code == 200 }}"
+      condition: "{{ response.body.data.status == inputs.want and response.status_code == 200 }}"
       interval: 0.01
-      timeout: 0.5
+      timeout: 5
   - id: titled
     task: realtimekit.meetings.update
     with:
@@ -271,23 +282,39 @@ def test_until_exports_as_a_bounded_do_while_of_the_call_and_a_wait() -> None:
         ("uploaded_wait", "WAIT"),
     ]
     assert loop["loopOver"][1]["inputParameters"] == {"duration": "1 seconds"}
-    assert loop["inputParameters"] == {"interval": 0.01, "timeout": 0.5}
+    assert loop["inputParameters"] == {
+        "interval": 0.01,
+        "timeout": 5.0,
+        "v1": "${workflow.input.want}",
+    }
     assert loop["loopCondition"] == (
-        "(!((($.uploaded['response']['body']['data']['status'] == \"UPLOADED\")"
+        "(!((($.uploaded['response']['body']['data']['status'] == $.v1)"
         " && ($.uploaded['response']['statusCode'] == 200))))"
-        " && ($.uploaded_until['iteration'] < 50)"
+        " && ($.uploaded_until['iteration'] < 500)"
     )
     timeout = data["tasks"][-3]
     assert timeout["type"] == "SWITCH"
     assert timeout["inputParameters"] == {
         "v0": "${uploaded.output.response.body.data.status}",
-        "v1": "${uploaded.output.response.statusCode}",
+        "v1": "${workflow.input.want}",
+        "v2": "${uploaded.output.response.statusCode}",
     }
     (terminate,) = timeout["decisionCases"]["true"]
     assert terminate["inputParameters"]["terminationStatus"] == "FAILED"
     # a later task reads the last iteration's output
     body = data["tasks"][-1]["inputParameters"]["http_request"]["body"]
     assert body == {"title": "${uploaded.output.response.body.data.status}"}
+
+
+def test_an_until_condition_conductor_cannot_read_is_refused_with_field_and_line() -> None:
+    text = UNTIL_FLOW.replace("inputs.want and", "inputs.want | upper and")
+    with pytest.raises(WorkflowError) as caught:
+        export_workflow(parse_workflow(text, "until.yaml"), "conductor")
+    problem = caught.value.first
+    assert problem.where == "steps.uploaded.until.condition", caught.value
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "| upper" in t)
+    assert f"(at until.yaml:{line})" in problem.message, problem
+    assert "the upper filter" in problem.message
 
 
 def test_until_without_a_failure_when_the_step_continues_on_error() -> None:
@@ -306,9 +333,9 @@ def test_until_round_trips_and_sends_the_same_calls() -> None:
     wf = parse_workflow(to_yaml(back.steps, name="wait-for-upload"))
     until = wf.steps[3].until
     assert until is not None
-    assert (until.interval, until.timeout) == (0.01, 0.5)
+    assert (until.interval, until.timeout) == (0.01, 5.0)
     assert until.condition == (
-        '{{ ((response.body.data.status == "UPLOADED") and (response.status_code == 200)) }}'
+        "{{ ((response.body.data.status == inputs.want) and (response.status_code == 200)) }}"
     )
     assert wf.steps[4].with_["title"] == "{{ steps.uploaded.outputs.status }}"
 
