@@ -24,7 +24,7 @@ from urllib.parse import unquote_plus
 
 from ...errors import Problem, WorkflowError
 from ..export_tasks import LOOP_ITEM, UNTIL_CONDITION
-from . import Imported, References, Request, request_step
+from . import Imported, References, Request, request_step, unique_secrets
 from .exprs import Tree, Untranslatable, emit, parse, parse_object
 
 __all__ = ["import_conductor"]
@@ -76,6 +76,7 @@ def import_conductor(text: str, file: str = "<conductor>") -> Imported:
                 for part in _TEMPLATE.split(v)
             )
         step = request_step(request, re.sub(r"\W", "_", ref))
+        unique_secrets(step, imported.steps)
         step.step.update(flow)
         if imported.steps:
             # Conductor runs its task list in order: keep that order
