@@ -11,11 +11,22 @@ with its own system tasks (the expressions go through :mod:`.imports.exprs`):
   ``"true"`` case holds the step;
 - ``for_each`` is a ``DO_WHILE`` over the list: a ``JSON_JQ_TRANSFORM`` ``S_item`` gives
   ``item`` and ``index`` of each iteration (the items run one after another);
+- ``until:`` is a ``DO_WHILE`` of the call and a ``WAIT``, its ``loopCondition`` the
+  condition over the call's output, bounded by ``ceil(timeout / interval)`` calls, and a
+  ``SWITCH`` that fails the workflow when the condition never held (:mod:`.export_tasks`
+  writes these shapes);
 - the inputs carry their types and defaults: ``inputTemplate`` and an ``inputSchema``.
 
-Refused, each with its field and ``FILE:LINE``: ``paginate`` and ``until`` (no counterpart
-that keeps their bounds), a filter or test with no counterpart, and reading the outputs of a
-``for_each`` step (a ``DO_WHILE`` keeps only the last iteration's). SimWorkflow has no
+Refused, each with its field and ``FILE:LINE``: ``paginate``, a filter or test with no
+counterpart, ``until`` together with ``for_each`` (Conductor does not nest ``DO_WHILE``), and
+reading the outputs of a ``for_each`` step (a ``DO_WHILE`` keeps only the last iteration's).
+``paginate`` stays refused because Conductor cannot gather the items into one list: paging
+is a ``DO_WHILE`` over ``page_no``, but no task can append a page's items to the items of
+the pages before (a task inside the loop reads only the current iteration; the loop's
+output keeps each iteration apart, and servers trim it with ``keepLastN`` or move it to
+external storage), and the stop rule of :mod:`rtk_task.paginate` (the items reach
+``total_count``) needs that running count; gathering from the loop's output afterwards
+would also drop ``max_items``/``max_bytes``, which bound what is held. SimWorkflow has no
 system tasks: anything computed is refused there. Secrets and the API token become the
 engine's secret references, never values.
 
@@ -47,6 +58,7 @@ from jinja2 import nodes
 from ..errors import Problem, WorkflowError
 from ..manifests.http import _AS_TEXT, HTTP_TASK
 from ..manifests.model import Location, Manifest
+from .export_tasks import for_each_tasks, response_chain, response_js, switch_task, until_tasks
 from .imports.exprs import Tree, Untranslatable, emit, from_jinja
 from .model import Step, Workflow
 from .render import attribute_chain, environment
@@ -57,8 +69,14 @@ Target = Literal["simworkflow", "conductor"]
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _REFERENCE = re.compile(r"(\$\{[^{}]+\})")
 _RESPONSE_PREFIX = ("response", "body")
-#: The jq of a for_each loop's item task (DO_WHILE iterations count from 1).
-LOOP_ITEM = '{"item": .items[.i - 1], "index": (.i - 1)}'
+#: Why Conductor refuses a flag (the module docstring says more).
+_REFUSED = {
+    "paginate": (
+        ": a DO_WHILE cannot append each page's items to the pages before (each iteration's"
+        " output is kept apart, and may be trimmed), so no task holds the gathered list"
+    ),
+    "until": " together with for_each: Conductor does not nest DO_WHILE loops",
+}
 
 
 def export_workflow(workflow: Workflow, target: Target, *, base_url: str | None = None) -> str:
@@ -311,6 +329,7 @@ class _Exporter:
         self.current, self.computed, self.computed_refs = step.id, {}, {}
         self.loop = step.for_each is not None
         tasks = [self.step(step)]
+        call = tasks[0]
         if self.computed:
             query = (
                 "{"
@@ -333,46 +352,71 @@ class _Exporter:
         if step.for_each is not None:
             self.loop = False
             items = self.value(step.for_each, f"steps.{step.id}.for_each")
-            loop = f"{step.id}_loop"
-            item: dict[str, Any] = {
-                "name": f"{step.id}_item",
-                "taskReferenceName": f"{step.id}_item",
-                "type": "JSON_JQ_TRANSFORM",
-                "description": f"item and index of this iteration of {step.id}",
-                "inputParameters": {
-                    "items": items,
-                    "i": f"${{{loop}.output.iteration}}",
-                    "queryExpression": LOOP_ITEM,
-                },
-            }
-            tasks = [
-                {
-                    "name": loop,
-                    "taskReferenceName": loop,
-                    "type": "DO_WHILE",
-                    "description": f"{step.id} for each item, one after another",
-                    "inputParameters": {"items": items},
-                    "loopCondition": f"$.{loop}['iteration'] < $.items.length",
-                    "loopOver": [item, *tasks],
-                }
-            ]
+            tasks = for_each_tasks(step.id, items, tasks)
+        if step.until is not None and step.for_each is None:
+            tasks = [*tasks[:-1], *self.until(step, index, call)]
         if step.when is not None and step.when is not True:
             self.computed_refs = {}
             condition = self.condition(step.when, ("steps", index, "when"))
             if condition is not None:
-                tasks = [
-                    {
-                        "name": f"{step.id}_when",
-                        "taskReferenceName": f"{step.id}_when",
-                        "type": "SWITCH",
-                        "evaluatorType": "javascript",
-                        "expression": f"({condition}) ? 'true' : 'false'",
-                        "inputParameters": dict(self.computed_refs),
-                        "decisionCases": {"true": tasks},
-                        "defaultCase": [],
-                    }
-                ]
+                tasks = [switch_task(step.id, condition, dict(self.computed_refs), tasks)]
         return tasks
+
+    def until(self, step: Step, index: int, call: dict[str, Any]) -> list[dict[str, Any]]:
+        """The until loop of ``step`` (:mod:`.export_loops`), or a problem and the call."""
+        until = step.until
+        assert until is not None
+        loc = ("steps", index, "until", "condition")
+        where = self.workflow.field_path(loc)
+        refs: dict[str, str] = {}
+        responses: dict[str, list[str]] = {}
+
+        def ref(chain: tuple[str, ...]) -> Tree:
+            if chain[0] == "response":
+                keys = response_chain(chain)
+                if keys is None:
+                    raise Untranslatable(".".join(chain))
+                got: str | None = "${" + ".".join([step.id, "output", *keys]) + "}"
+            else:
+                got = self.ref(chain, where)
+            if got is None:
+                raise Untranslatable(".".join(chain))
+            name = next((n for n, r in refs.items() if r == got), f"v{len(refs)}")
+            refs[name] = got
+            if chain[0] == "response":
+                responses[name] = keys or []
+            return ("ref", name)
+
+        try:
+            tree = from_jinja(_expression(until.condition), ref)
+            loop_js = emit(
+                tree,
+                "js",
+                lambda n: response_js(step.id, responses[n]) if n in responses else "$." + n,
+            )
+            switch_js = emit(tree, "js", lambda n: "$." + n)
+        except Untranslatable as exc:
+            self.problem(
+                loc,
+                f"the condition {until.condition!r} cannot be a Conductor loopCondition: {exc}",
+                "compare response.body fields, response.status_code, inputs or step outputs",
+            )
+            return [call]
+        except Exception:  # a syntax error was reported when the file was loaded
+            self.problem(loc, f"the condition {until.condition!r} cannot be read")
+            return [call]
+        return until_tasks(
+            step.id,
+            call,
+            loop_js=loop_js,
+            switch_js=switch_js,
+            refs={k: v for k, v in refs.items() if k not in responses},
+            switch_refs=refs,
+            interval=until.interval,
+            timeout=until.timeout,
+            condition=until.condition,
+            fail=not step.continue_on_error,
+        )
 
     def condition(self, when: str | bool, loc: tuple[Any, ...]) -> str | None:
         """A ``when:`` as JavaScript over ``$.vN``, or a problem at ``loc``."""
@@ -380,16 +424,7 @@ class _Exporter:
         if isinstance(when, bool):
             return json.dumps(when)
         try:
-            ast = environment().parse(when)
-            body = ast.body
-            if (
-                len(body) != 1
-                or not isinstance(body[0], nodes.Output)
-                or len(body[0].nodes) != 1
-                or isinstance(body[0].nodes[0], nodes.TemplateData)
-            ):
-                raise Untranslatable("a condition is one {{ expression }}")
-            return emit(self.tree(body[0].nodes[0], where), "js", lambda n: "$." + n)
+            return emit(self.tree(_expression(when), where), "js", lambda n: "$." + n)
         except Untranslatable as exc:
             self.problem(
                 loc,
@@ -404,11 +439,13 @@ class _Exporter:
         manifest = self.workflow.manifest(step)
         where = f"steps.{step.id}"
         flags = ("when", "paginate", "for_each", "until")
-        for flag in flags if self.target == "simworkflow" else ("paginate", "until"):
+        refused = ("paginate", "until") if step.for_each is not None else ("paginate",)
+        for flag in flags if self.target == "simworkflow" else refused:
             if getattr(step, flag) not in (None, False):
+                reason = _REFUSED.get(flag, "") if self.target == "conductor" else ""
                 self.problem(
                     ("steps", self.workflow.steps.index(step), flag),
-                    f"{flag} cannot be exported to {self.target}",
+                    f"{flag} cannot be exported to {self.target}{reason}",
                     "remove it, or run with rtk-task run",
                 )
         self.output_paths[step.id] = {o.name: o.path for o in manifest.outputs}
@@ -525,6 +562,19 @@ def _located(workflow: Workflow, problems: list[Problem]) -> list[Problem]:
             p = Problem(p.where, f"{p.message} (at {workflow.locate(tuple(parts))})", p.hint)
         out.append(p)
     return out
+
+
+def _expression(text: str) -> nodes.Node:
+    """The one ``{{ expression }}`` of a condition (a syntax error was reported on load)."""
+    body = environment().parse(text).body
+    if (
+        len(body) != 1
+        or not isinstance(body[0], nodes.Output)
+        or len(body[0].nodes) != 1
+        or isinstance(body[0].nodes[0], nodes.TemplateData)
+    ):
+        raise Untranslatable("a condition is one {{ expression }}")
+    return body[0].nodes[0]
 
 
 def _text(value: Any) -> str:

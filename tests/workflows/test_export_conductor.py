@@ -1,5 +1,5 @@
 """Conductor exports that keep meaning: when as SWITCH, filters as JSON_JQ_TRANSFORM,
-for_each as DO_WHILE; what has no counterpart is refused with its field and line; and an
+for_each and until as DO_WHILE; what has no counterpart is refused with its field and line; and an
 exported workflow imported back sends the same calls with the same bodies."""
 
 from __future__ import annotations
@@ -10,12 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
+from rtk_task.emulator.server import EmulatorServer
 from rtk_task.errors import WorkflowError
 from rtk_task.workflows.export import export_workflow
 from rtk_task.workflows.imports import to_yaml
 from rtk_task.workflows.imports.conductor import import_conductor
 from rtk_task.workflows.model import parse_workflow
 from rtk_task.workflows.runner import run_workflow
+
+from ..helpers import CANARY
 
 FLOW = """
 name: standup-flow
@@ -175,6 +178,14 @@ def test_when_filter_and_for_each_round_trip_through_conductor(emulator: Any) ->
         ),
         (
             (
+                '    for_each: "{{ inputs.people }}"',
+                '    for_each: "{{ inputs.people }}"\n    until: {condition: "{{ response.ok }}"}',
+            ),
+            "steps.add.until",
+            '    until: {condition: "{{ response.ok }}"}',
+        ),
+        (
+            (
                 '      search: "{{ inputs.team }} standup"',
                 '      search: "{{ inputs.team | upper }}"',
             ),
@@ -210,3 +221,157 @@ def test_what_conductor_cannot_express_is_refused_with_field_and_line(
     assert problem.where == field, caught.value
     line = text.splitlines().index(line_text) + 1
     assert f"(at flow.yaml:{line})" in problem.message, problem
+    reason = {"paginate": "cannot append each page's items", "until": "does not nest DO_WHILE"}
+    assert reason.get(field.rsplit(".", 1)[1], "") in problem.message, problem
+
+
+UNTIL_FLOW = """
+name: wait-for-upload
+inputs:
+  account: {type: string, default: acc-until}
+  want: {type: string, default: UPLOADED}
+steps:
+  - id: meeting
+    task: realtimekit.meetings.create
+    with: {account_id: "{{ inputs.account }}", title: "Recorded"}
+  - id: record
+    task: realtimekit.recordings.start
+    with:
+      account_id: "{{ inputs.account }}"
+      meeting_id: "{{ steps.meeting.outputs.meeting_id }}"
+  - id: stop
+    task: realtimekit.recordings.pause_resume_stop
+    with:
+      account_id: "{{ inputs.account }}"
+      app_id: 0123456789abcdef0123456789abcdef
+      recording_id: "{{ steps.record.outputs.recording_id }}"
+      action: stop
+  - id: uploaded
+    task: realtimekit.recordings.get
+    with:
+      account_id: "{{ inputs.account }}"
+      recording_id: "{{ steps.record.outputs.recording_id }}"
+    depends_on: [stop]
+    until:
+      condition: "{{ response.body.data.status == inputs.want and response.status_code == 200 }}"
+      interval: 0.01
+      timeout: 5
+  - id: titled
+    task: realtimekit.meetings.update
+    with:
+      account_id: "{{ inputs.account }}"
+      meeting_id: "{{ steps.meeting.outputs.meeting_id }}"
+      title: "{{ steps.uploaded.outputs.status }}"
+"""
+
+
+def test_until_exports_as_a_bounded_do_while_of_the_call_and_a_wait() -> None:
+    data = json.loads(export_workflow(parse_workflow(UNTIL_FLOW), "conductor", base_url="http://h"))
+    top = [t["taskReferenceName"] for t in data["tasks"]]
+    assert top[-5:] == [
+        "uploaded_values",
+        "uploaded_until",
+        "uploaded_timeout",
+        "titled_values",
+        "titled",
+    ]
+    loop = data["tasks"][-4]
+    assert loop["type"] == "DO_WHILE"
+    assert [(t["taskReferenceName"], t["type"]) for t in loop["loopOver"]] == [
+        ("uploaded", "HTTP"),
+        ("uploaded_wait", "WAIT"),
+    ]
+    assert loop["loopOver"][1]["inputParameters"] == {"duration": "1 seconds"}
+    assert loop["inputParameters"] == {
+        "interval": 0.01,
+        "timeout": 5.0,
+        "v1": "${workflow.input.want}",
+    }
+    assert loop["loopCondition"] == (
+        "(!((($.uploaded['response']['body']['data']['status'] == $.v1)"
+        " && ($.uploaded['response']['statusCode'] == 200))))"
+        " && ($.uploaded_until['iteration'] < 500)"
+    )
+    timeout = data["tasks"][-3]
+    assert timeout["type"] == "SWITCH"
+    assert timeout["inputParameters"] == {
+        "v0": "${uploaded.output.response.body.data.status}",
+        "v1": "${workflow.input.want}",
+        "v2": "${uploaded.output.response.statusCode}",
+    }
+    (terminate,) = timeout["decisionCases"]["true"]
+    assert terminate["inputParameters"]["terminationStatus"] == "FAILED"
+    # a later task reads the last iteration's output
+    body = data["tasks"][-1]["inputParameters"]["http_request"]["body"]
+    assert body == {"title": "${uploaded.output.response.body.data.status}"}
+
+
+def test_an_until_condition_conductor_cannot_read_is_refused_with_field_and_line() -> None:
+    text = UNTIL_FLOW.replace("inputs.want and", "inputs.want | upper and")
+    with pytest.raises(WorkflowError) as caught:
+        export_workflow(parse_workflow(text, "until.yaml"), "conductor")
+    problem = caught.value.first
+    assert problem.where == "steps.uploaded.until.condition", caught.value
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "| upper" in t)
+    assert f"(at until.yaml:{line})" in problem.message, problem
+    assert "the upper filter" in problem.message
+
+
+def test_until_without_a_failure_when_the_step_continues_on_error() -> None:
+    text = UNTIL_FLOW.replace(
+        "    depends_on: [stop]", "    depends_on: [stop]\n    continue_on_error: true"
+    )
+    data = json.loads(export_workflow(parse_workflow(text), "conductor", base_url="http://h"))
+    assert "uploaded_timeout" not in [t["taskReferenceName"] for t in data["tasks"]]
+
+
+def test_until_round_trips_and_sends_the_same_calls() -> None:
+    """Exported and imported back, the until step polls the emulator with the same calls."""
+    exported = export_workflow(parse_workflow(UNTIL_FLOW), "conductor", base_url="http://h")
+    back = import_conductor(exported)
+    assert back.notes == []
+    wf = parse_workflow(to_yaml(back.steps, name="wait-for-upload"))
+    until = wf.steps[3].until
+    assert until is not None
+    assert (until.interval, until.timeout) == (0.01, 5.0)
+    assert until.condition == (
+        "{{ ((response.body.data.status == inputs.want) and (response.status_code == 200)) }}"
+    )
+    assert wf.steps[4].with_["title"] == "{{ steps.uploaded.outputs.status }}"
+
+    def calls(text: str) -> list[tuple[str, str, Any]]:
+        # each request moves the emulator's clock 1 s: the recording is UPLOADED on the third
+        # poll however fast the machine is (no sleeping, no wall-clock race)
+        with EmulatorServer(token=CANARY, recording_delays=(0.5, 2.5)) as server:
+            recorder = _ClockRecorder(server)
+            run = run_workflow(
+                parse_workflow(text), {}, base_url=server.base_url, transport=recorder
+            )
+            assert run.ok, {k: v.error for k, v in run.steps.items()}
+            assert run.steps["titled"].body["data"]["title"] == "UPLOADED"
+            ids = [
+                run.steps["meeting"].outputs["meeting_id"],
+                run.steps["record"].outputs["recording_id"],
+            ]
+        text = json.dumps(recorder.calls).replace(server.base_url, "")
+        for n, i in enumerate(ids):
+            text = text.replace(i, f"<id{n}>")
+        return [tuple(c) for c in json.loads(text)]
+
+    before = calls(UNTIL_FLOW)
+    after = calls(to_yaml(back.steps, name="wait-for-upload"))
+    assert after == before
+    polls = [u for m, u, _ in before if m == "GET"]
+    assert len(polls) == 3, before
+    assert [m for m, _, _ in before] == ["POST", "POST", "PUT", "GET", "GET", "GET", "PATCH"]
+
+
+class _ClockRecorder(_Recorder):
+    def __init__(self, server: EmulatorServer) -> None:
+        super().__init__()
+        self.server = server
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        self.server.emulator.clock.advance(1.0)
+        return response

@@ -218,7 +218,8 @@ def test_n8n_nodes_become_steps_in_connection_order_with_references() -> None:
     assert "hook-key-4b1f" not in text  # a credential is never written
     wf = parse_workflow(text)
     assert wf.inputs["title"].default == "Daily standup"
-    assert wf.secrets["x_api_key"] == "HOOKS_EXAMPLE_COM_X_API_KEY"
+    # a credential's secret is named after its host
+    assert wf.secrets["hooks_example_com_x_api_key"] == "HOOKS_EXAMPLE_COM_X_API_KEY"
 
 
 def test_n8n_legacy_nodes_json_parameters_and_credentials() -> None:
@@ -234,9 +235,9 @@ def test_n8n_legacy_nodes_json_parameters_and_credentials() -> None:
     assert reorder["when"] == "{{ steps.fetch_stock.outputs.count > 0 }}"
     assert reorder["with"]["headers"] == {
         "X-Source": "n8n",
-        "Authorization": "Bearer {{ secrets.api_token }}",
+        "Authorization": "Bearer {{ secrets.orders_example_com_token }}",
     }
-    assert back.steps[1].secrets == {"api_token": "N8N_ORDERS_API_TOKEN"}
+    assert back.steps[1].secrets == {"orders_example_com_token": "N8N_ORDERS_API_TOKEN"}
     assert any("basicAuth credential 'Inventory login' is not imported" in n for n in back.notes)
     assert any("$json.count * 2" in n for n in back.notes)
     wf = parse_workflow(to_yaml(back.steps, name=back.name))
@@ -303,3 +304,46 @@ def test_an_imported_n8n_workflow_runs_against_the_emulator(
         "participant": participant,
         "sent_at": "2024-05-01T09:00:00Z",
     }
+
+
+def _conductor_http(ref: str, uri: str, secret: str) -> dict[str, Any]:
+    request = {"uri": uri, "method": "GET", "headers": {"Authorization": f"Bearer {secret}"}}
+    return {
+        "name": ref,
+        "taskReferenceName": ref,
+        "type": "HTTP",
+        "inputParameters": {"http_request": request},
+    }
+
+
+def test_imported_credentials_are_named_after_their_host_and_never_collide(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two credentials of one host stay two secrets; each is read from a token variable."""
+    with RawServer(answer("200 OK", b'{"ok": true}')) as srv:
+        tasks = [
+            _conductor_http("a", f"{srv.base_url}/a", "${workflow.secrets.STATUS_TOKEN}"),
+            _conductor_http("b", f"{srv.base_url}/b", "${workflow.secrets.HOOKS}"),
+            _conductor_http("c", "https://status.example.com/c", "${workflow.secrets.OTHER}"),
+        ]
+        back = import_conductor(json.dumps({"name": "two", "tasks": tasks}))
+        heads = [s.step["with"]["headers"]["Authorization"] for s in back.steps]
+        assert heads == [
+            "Bearer {{ secrets.http_127_0_0_1_token }}",
+            "Bearer {{ secrets.http_127_0_0_1_token_2 }}",
+            "Bearer {{ secrets.status_example_com_token }}",
+        ]
+        wf = parse_workflow(to_yaml(back.steps[:2], name="two"))
+        assert wf.secrets == {
+            "http_127_0_0_1_token": "STATUS_TOKEN",
+            "http_127_0_0_1_token_2": "HOOKS_TOKEN",
+        }
+        monkeypatch.setenv("STATUS_TOKEN", "tok-status")
+        monkeypatch.setenv("HOOKS_TOKEN", "tok-hooks")
+        run = run_workflow(wf, {})
+        assert run.ok, {k: v.error for k, v in run.steps.items()}
+        first, second = srv.requests
+    assert first.startswith(b"GET /client/v4/a ")
+    assert b"Authorization: Bearer tok-status" in first
+    assert second.startswith(b"GET /client/v4/b ")
+    assert b"Authorization: Bearer tok-hooks" in second

@@ -12,12 +12,18 @@ JSON body) and hands them to :func:`request_step`, which makes one step of it:
 
 A credential (an ``Authorization`` header, ``-u``, ``X-Auth-Key``, an API key in the query)
 is never kept: it becomes ``{{ secrets.NAME }}`` with a declared secret, and the step says
-which environment variable to set (:attr:`ImportedStep.secrets`). Values that are already
-templates (references an importer translated) are kept as they are.
+which environment variable to set (:attr:`ImportedStep.secrets`). The secret is named after
+the host (``status_example_com_token`` for a bearer token, ``hooks_example_com_x_api_key``
+for another header or a query key) and read from a variable ending in ``_TOKEN``, ``_KEY``
+or ``_SECRET`` (:func:`token_env`: a manifest's auth reads only those); a task's own auth
+stays ``api_token``. :func:`unique_secrets` renames a secret whose name an earlier step of
+the same workflow gave another variable, so one import never merges two credentials. Values
+that are already templates (references an importer translated) are kept as they are.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +33,7 @@ from ...manifests.http import HTTP_TASK
 from ...manifests.model import INPUT_LOCATIONS, PLACEHOLDER, TOKEN_ENV_SUFFIXES, Manifest
 from ...manifests.registry import all_tasks
 
-__all__ = ["ImportedStep", "Request", "request_step", "to_yaml", "token_env"]
+__all__ = ["ImportedStep", "Request", "request_step", "to_yaml", "token_env", "unique_secrets"]
 
 #: Header names (lower case) that carry a credential.
 SECRET_HEADERS = frozenset({"authorization", "x-auth-key", "x-api-key", "api-key", "x-auth-token"})
@@ -104,7 +110,8 @@ def find_task(method: str, url: str) -> tuple[Manifest, dict[str, str]] | None:
 
 
 def _secret_name(text: str) -> str:
-    return re.sub(r"[^a-z0-9_]", "_", text.lower()).strip("_") or "secret"
+    name = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "secret"
+    return f"http_{name}" if name[0].isdigit() else name
 
 
 def _env_name(text: str) -> str:
@@ -142,7 +149,8 @@ class _Builder:
     def secret(self, name: str, value: str, default_env: str) -> str:
         """``{{ secrets.NAME }}`` for a credential; its variable from ``$VAR`` if it was one."""
         var = re.search(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", value)
-        env = var.group(1) if var else default_env
+        # a manifest's auth reads only token-like variables: ``$HOOKS`` is read as HOOKS_TOKEN
+        env = token_env(var.group(1)) if var else default_env
         secret = _secret_name(name)
         self.out.secrets[secret] = env
         self.out.notes.append(f"set {env}: the credential of {self.step_id} is read from it")
@@ -177,7 +185,8 @@ def _headers(b: _Builder, request: Request, host: str) -> dict[str, Any]:
             continue
         if low in SECRET_HEADERS:
             env = _env_name(f"{host}_{'token' if low == 'authorization' else name}")
-            secret = b.secret("api_token" if low == "authorization" else name, value, env)
+            label = "token" if low == "authorization" else name
+            secret = b.secret(f"{host}_{label}", value, env)
             bearer = value.strip().lower().startswith("bearer ")
             if low == "authorization" and not bearer:
                 b.out.notes.append(
@@ -195,7 +204,7 @@ def _query(b: _Builder, request: Request, host: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in request.query.items():
         if name.lower() in SECRET_QUERY and isinstance(value, str) and "{{" not in value:
-            out[name] = b.secret(name, value, _env_name(f"{host}_{name}"))
+            out[name] = b.secret(f"{host}_{name}", value, _env_name(f"{host}_{name}"))
         else:
             out[name] = value
     return out
@@ -228,7 +237,11 @@ def _task_step(
             b.out.secrets["api_token"] = auth.env
             b.out.notes.append(f"set {auth.env}: {manifest.id} sends it as its bearer token")
             continue
-        headers[name] = b.secret(name, value, _env_name(name)) if low in SECRET_HEADERS else value
+        if low in SECRET_HEADERS:
+            host = urlsplit(request.url).hostname or "api"
+            headers[name] = b.secret(f"{host}_{name}", value, _env_name(name))
+        else:
+            headers[name] = value
     if headers:
         with_["headers"] = headers
     b.out.step = {"id": sid, "task": manifest.id, "with": with_}
@@ -239,8 +252,6 @@ def _typed(value: Any, kind: str | None) -> Any:
     """A query value (text) in the parameter's type, when it reads as one."""
     if not isinstance(value, str) or kind in (None, "string") or value.startswith("$"):
         return value
-    import json
-
     try:
         parsed = json.loads(value)
     except ValueError:
@@ -276,6 +287,24 @@ def _http_step(request: Request, sid: str) -> ImportedStep:
         b.out.notes.append("an http step sends a JSON object body; the body was left out")
     b.out.step = {"id": sid, "task": HTTP_TASK, "with": with_}
     return b.out
+
+
+def unique_secrets(step: ImportedStep, earlier: list[ImportedStep]) -> None:
+    """Rename each secret of ``step`` whose name an ``earlier`` step gave another variable
+    (``name_2``, ``name_3``...), in its declarations and in the step's templates."""
+    taken = {k: v for s in earlier for k, v in s.secrets.items()}
+    for name, env in list(step.secrets.items()):
+        if taken.get(name, env) == env:
+            continue
+        new, n = f"{name}_2", 2
+        while taken.get(new, env) != env or (new in step.secrets and new != name):
+            n += 1
+            new = f"{name}_{n}"
+        del step.secrets[name]
+        step.secrets[new] = env
+        text = json.dumps(step.step).replace(f"secrets.{name} ", f"secrets.{new} ")
+        step.step = json.loads(text)
+        step.notes = [n.replace(f"secrets.{name} ", f"secrets.{new} ") for n in step.notes]
 
 
 def to_yaml(

@@ -7,7 +7,9 @@ definition's ``inputTemplate``), ``${workflow.secrets.N}`` a declared secret, an
 back as what they stand for (:mod:`rtk_task.workflows.export`): a ``JSON_JQ_TRANSFORM``'s
 ``result.K`` as the template its jq computes, a ``SWITCH`` with a ``"true"`` case as the
 ``when:`` of the steps in it, a ``DO_WHILE`` whose first task gives ``item`` and ``index`` as
-a ``for_each``. Input types, defaults and whether each is required come from ``inputSchema``
+a ``for_each``, a ``DO_WHILE`` of an HTTP task and a ``WAIT`` whose ``loopCondition`` is
+the exporter's as an ``until:`` (the ``SWITCH`` that fails it on timeout is part of that).
+Input types, defaults and whether each is required come from ``inputSchema``
 (else ``inputTemplate``). Any other expression or task is listed in the notes, never
 silently dropped.
 """
@@ -21,11 +23,9 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from ...errors import Problem, WorkflowError
-from . import Imported, References, Request, request_step
+from ..export_tasks import LOOP_ITEM, UNTIL_CONDITION
+from . import Imported, References, Request, request_step, unique_secrets
 from .exprs import Tree, Untranslatable, emit, parse, parse_object
-
-#: The jq of the exporter's loop item task (kept equal to export.LOOP_ITEM).
-LOOP_ITEM = '{"item": .items[.i - 1], "index": (.i - 1)}'
 
 __all__ = ["import_conductor"]
 
@@ -45,7 +45,7 @@ def import_conductor(text: str, file: str = "<conductor>") -> Imported:
     refs = References()
     inputs = _inputs(data)
     ctx = _Context(refs, imported)
-    for i, (task, when, loop) in enumerate(ctx.walk(data["tasks"])):
+    for i, (task, flow) in enumerate(ctx.walk(data["tasks"])):
         where = f"{file}: tasks[{i}]"
         ref = str(task.get("taskReferenceName") or task.get("name") or f"task_{i}")
         missing: list[str] = []
@@ -76,10 +76,8 @@ def import_conductor(text: str, file: str = "<conductor>") -> Imported:
                 for part in _TEMPLATE.split(v)
             )
         step = request_step(request, re.sub(r"\W", "_", ref))
-        if when is not None:
-            step.step["when"] = when
-        if loop is not None:
-            step.step["for_each"] = loop
+        unique_secrets(step, imported.steps)
+        step.step.update(flow)
         if imported.steps:
             # Conductor runs its task list in order: keep that order
             previous = str(imported.steps[-1].step["id"])
@@ -128,11 +126,20 @@ class _Context:
 
     def walk(
         self, tasks: list[Any], when: str | None = None, loop: Any = None
-    ) -> Iterator[tuple[dict[str, Any], str | None, Any]]:
-        """Tasks in order, each with the ``when`` and ``for_each`` it runs under."""
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """Tasks in order, each with the ``when``, ``for_each`` and ``until`` it runs under."""
+        flow: dict[str, Any] = {}
+        if when is not None:
+            flow["when"] = "{{ " + when + " }}"
+        if loop is not None:
+            flow["for_each"] = loop
+        skip = ""
         for task in tasks:
             if not isinstance(task, dict):
                 continue
+            if skip and task.get("taskReferenceName") == skip and _fails(task):
+                continue  # the until's failure on timeout: part of the until
+            skip = ""
             kind = task.get("type")
             cases = task.get("decisionCases") or {}
             if kind == "SWITCH" and set(cases) == {"true"} and not task.get("defaultCase"):
@@ -150,14 +157,58 @@ class _Context:
                 items = _translate(params.get("items"), self, missing)
                 yield from self.walk(body[1:], when, items)
                 continue
-            yield task, (None if when is None else "{{ " + when + " }}"), loop
+            if kind == "DO_WHILE":
+                until = self.until(task)
+                if until is not None:
+                    call = body[0]
+                    yield call, {**flow, "until": until}
+                    skip = f"{call.get('taskReferenceName')}_timeout"
+                    continue
+            yield task, flow
             for branch in task.get("forkTasks") or []:
                 yield from self.walk(branch, when, loop)
 
-    def expression(self, tree: Tree, params: dict[str, Any]) -> str:
-        """``tree`` as a jinja expression, its ``vN`` read from ``params``."""
+    def until(self, task: dict[str, Any]) -> dict[str, Any] | None:
+        """The ``until:`` of a DO_WHILE the exporter wrote for one, else ``None``."""
+        body = task.get("loopOver") or []
+        kinds = [t.get("type") if isinstance(t, dict) else None for t in body]
+        found = UNTIL_CONDITION.fullmatch(str(task.get("loopCondition") or "").strip())
+        if kinds != ["HTTP", "WAIT"] or found is None:
+            return None
+        if found.group("loop") != task.get("taskReferenceName"):
+            return None
+        call = str(body[0].get("taskReferenceName"))
+        params = task.get("inputParameters") or {}
+        try:
+            condition = self.expression(parse(found.group("cond")), params, call)
+        except Untranslatable as exc:
+            self.imported.notes.append(f"DO_WHILE {task.get('taskReferenceName')}: {exc}")
+            return None
+        wait = re.fullmatch(
+            r"\s*(\d+)\s*s(?:ec(?:ond)?s?)?\s*",
+            str((body[1].get("inputParameters") or {}).get("duration") or ""),
+        )
+        interval = params.get("interval")
+        if not isinstance(interval, int | float) or isinstance(interval, bool) or interval <= 0:
+            interval = int(wait.group(1)) if wait and int(wait.group(1)) > 0 else 2
+        timeout = params.get("timeout")
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+            timeout = int(found.group("n")) * interval
+        return {"condition": "{{ " + condition + " }}", "interval": interval, "timeout": timeout}
+
+    def expression(self, tree: Tree, params: dict[str, Any], call: str = "") -> str:
+        """``tree`` as a jinja expression, its ``vN`` read from ``params``; in an until
+        loop, ``call['response']...`` is the call's own ``response``."""
 
         def ref(name: str) -> str:
+            own = _OWN.fullmatch(name)
+            if call and own and own.group(1) == call:
+                keys = re.findall(r"\['([^']*)'\]", own.group(2))
+                if keys[:2] == ["response", "statusCode"] and len(keys) == 2:
+                    return "response.status_code"
+                if keys[:1] == ["response"] and len(keys) >= 2:
+                    return ".".join(keys)
+                raise Untranslatable(f"$.{name}")
             missing: list[str] = []
             got = _translate(params.get(name), self, missing)
             if missing or not isinstance(got, str):
@@ -190,6 +241,21 @@ class _Context:
         except Untranslatable:
             return False
         return True
+
+
+_OWN = re.compile(r"(\w+)((?:\['[^']*'\])+)")
+
+
+def _fails(task: dict[str, Any]) -> bool:
+    """Whether ``task`` is a SWITCH whose one case only TERMINATEs (an until's timeout)."""
+    cases = task.get("decisionCases") or {}
+    inner = cases.get("true") or []
+    return (
+        task.get("type") == "SWITCH"
+        and set(cases) == {"true"}
+        and bool(inner)
+        and all(isinstance(t, dict) and t.get("type") == "TERMINATE" for t in inner)
+    )
 
 
 def _translate(value: Any, ctx: _Context, missing: list[str]) -> Any:

@@ -11,7 +11,9 @@ The tree: ``("ref", name)``, ``("const", value)``, ``("op", op, a, b)`` with ``o
 ``name`` one of ``length first last join default string uri``. ``uri`` (jq's ``@uri``)
 encodes a query or path value for the engine; read back it is dropped, since a workflow's
 request encodes its values itself. A reference's name is whatever the
-caller gives it (``v0`` for the engine, a workflow reference when read back).
+caller gives it (``v0`` for the engine, a workflow reference when read back); read back,
+``$.S['response']['body']`` (a task's output in a Conductor ``loopCondition``) is the
+reference named ``S['response']['body']``.
 
 Meaning kept: comparisons, ``and``/``or``/``not``, arithmetic and the filters above. Where
 the languages differ: a bare value as a condition follows JavaScript's truthiness in a
@@ -121,7 +123,7 @@ def emit(tree: Tree, lang: Lang, ref: Callable[[str], str]) -> str:
 
 
 _TOKEN = re.compile(
-    r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)|(?P<ref>\$\.\w+|\.\w+)"""
+    r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)|(?P<ref>\$\.\w+(?:\['[^'\\\n]*'\])*|\.\w+)"""
     r"""|(?P<op>==|!=|<=|>=|&&|\|\||//|[<>|!()+\-*/{}:,])|(?P<word>@?[A-Za-z_]\w*))"""
 )
 

@@ -30,7 +30,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ...errors import Problem, WorkflowError
-from . import Imported, ImportedStep, References, Request, request_step, token_env
+from . import (
+    Imported,
+    ImportedStep,
+    References,
+    Request,
+    request_step,
+    token_env,
+    unique_secrets,
+)
 
 __all__ = ["import_n8n"]
 
@@ -229,7 +237,7 @@ class _Importer:
         request = Request(method, url, {k: str(v) for k, v in headers.items()}, query, body)
         request.source = node.name
         step = request_step(request, _step_id(node.name))
-        self.unique_secrets(step)
+        unique_secrets(step, self.imported.steps)
         for note in step.notes:
             self.note(node.name, note)
         step.notes = []
@@ -245,21 +253,6 @@ class _Importer:
         node.step = step
         self.refs.steps[str(step.step["id"])] = step
         self.imported.steps.append(step)
-
-    def unique_secrets(self, step: ImportedStep) -> None:
-        """Rename a secret whose name an earlier step gave another variable."""
-        taken = {k: v for s in self.imported.steps for k, v in s.secrets.items()}
-        for name, env in list(step.secrets.items()):
-            if taken.get(name, env) == env:
-                continue
-            new, n = f"{name}_2", 2
-            while taken.get(new, env) != env:
-                n += 1
-                new = f"{name}_{n}"
-            del step.secrets[name]
-            step.secrets[new] = env
-            text = json.dumps(step.step).replace(f"secrets.{name} ", f"secrets.{new} ")
-            step.step = json.loads(text)
 
     def http_before(self, node: _Node) -> list[str]:
         """The nearest HTTP steps above ``node`` (looking through other nodes)."""
