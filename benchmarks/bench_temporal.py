@@ -37,13 +37,12 @@ from typing import Any
 import httpx
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rtk_task.emulator import emulator_process
-from rtk_task.engines.temporal import _execute, _payload, _worker, temporal_binary
+from rtk_task.engines.temporal import _execute, _payload, _worker, start_dev_server
 from rtk_task.engines.worker import WorkerConfig
 from rtk_task.workflows.model import Workflow, parse_workflow
 
@@ -113,13 +112,9 @@ async def _measure(base_url: str, steps: int, rounds: int) -> dict[str, float]:
         f"bench-ours-{uuid.uuid4().hex[:8]}",
         f"bench-hand-{uuid.uuid4().hex[:8]}",
     )
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(),
-        dev_server_startup_timeout=timedelta(seconds=60),
-        ui=False,
-        ip="127.0.0.1",
-        dev_server_log_level="error",
-    )
+    # WorkflowEnvironment.start_local(dev_server_existing_path=temporal_binary(), ui=False,
+    # ip="127.0.0.1"), its banner kept off our stdout
+    env = await start_dev_server()
     hand_worker = Worker(
         env.client,
         task_queue=hand_queue,
