@@ -51,6 +51,7 @@ from .execute import (
 from .manifests.model import Manifest
 from .manifests.registry import load_task
 from .paginate import page_flow, paging_of
+from .pool import fair_pool
 from .providers import provider_for
 from .ratelimit import Gate, Limiter, RateLimit, shared_limiter, token_key
 from .result import TaskResult
@@ -374,7 +375,12 @@ class Client(_Base):
 
 
 class AsyncClient(_Base):
-    """Calls tasks with ``await`` over one pooled :class:`httpx.AsyncClient`."""
+    """Calls tasks with ``await`` over one pooled :class:`httpx.AsyncClient`.
+
+    The client it makes (none is passed) pools by ``limits`` (httpx's default: 100
+    connections, 20 kept idle) with :class:`rtk_task.pool.FairPool`, so that many calls
+    started at once share the idle connections rather than all waiting on the first one.
+    """
 
     def __init__(
         self,
@@ -388,6 +394,7 @@ class AsyncClient(_Base):
         retry: RetryPolicy | None = None,
         rate_limit: RateLimitSetting = None,
         limiter: Limiter | None = None,
+        limits: httpx.Limits | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -401,11 +408,16 @@ class AsyncClient(_Base):
         self._owns = http_client is None
         self._given = http_client
         self._transport = transport
+        #: The pool's limits when this client makes its own: size it to the calls in flight.
+        self.limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
     @cached_property
     def _http(self) -> httpx.AsyncClient:
-        # made on first send: a dry run never pays for the pool and its TLS context
-        return self._given or httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+        # made on first send: a dry run never pays for the pool and its TLS context; the pool
+        # hands an idle connection to one request at a time (see rtk_task.pool)
+        return self._given or fair_pool(
+            httpx.AsyncClient(transport=self._transport, follow_redirects=False, limits=self.limits)
+        )
 
     async def call(
         self,

@@ -25,6 +25,7 @@ from .step import StepRun, run_step, run_step_async
 __all__ = [
     "RunResult",
     "StepRun",
+    "pool_limits",
     "run_step",
     "run_step_async",
     "run_workflow",
@@ -232,6 +233,15 @@ async def run_workflow_async(
     )
 
 
+def pool_limits(workflow: Workflow, concurrency: int) -> httpx.Limits:
+    """Connection limits for a run: room for the most calls it can have in flight at once
+    (the ``concurrency`` widest steps side by side; a ``for_each`` is as wide as its own
+    ``concurrency``), kept alive between steps; never below httpx's defaults."""
+    widths = sorted(s.concurrency if s.for_each is not None else 1 for s in workflow.steps)
+    most = sum(widths[-max(1, concurrency) :])
+    return httpx.Limits(max_connections=max(100, most), max_keepalive_connections=max(20, most))
+
+
 def run_workflow(
     workflow: Workflow,
     inputs: Mapping[str, Any],
@@ -247,7 +257,10 @@ def run_workflow(
     """:func:`run_workflow_async` with a client of its own, for callers without a loop."""
 
     async def main() -> RunResult:
-        async with AsyncClient(base_url=base_url, token=token, transport=transport) as client:
+        limits = pool_limits(workflow, concurrency)
+        async with AsyncClient(
+            base_url=base_url, token=token, transport=transport, limits=limits
+        ) as client:
             return await run_workflow_async(
                 client,
                 workflow,

@@ -12,7 +12,7 @@ from rtk_task.emulator.server import EmulatorServer
 from rtk_task.errors import WorkflowError
 from rtk_task.workflows.check import check_workflow
 from rtk_task.workflows.model import parse_workflow
-from rtk_task.workflows.runner import run_workflow
+from rtk_task.workflows.runner import pool_limits, run_workflow
 
 from ..helpers import CANARY, run_cli
 from .flowdefs import onboard
@@ -212,3 +212,39 @@ def test_run_json_prints_outputs(server: EmulatorServer, tmp_path: Any) -> None:
     assert data["ok"]
     assert len(data["outputs"]["ids"]) == 2
     assert len(data["steps"]["make"]["body"]["results"]) == 2
+
+
+WF_WIDE = """
+name: wide
+inputs:
+  account_id: {type: string}
+  titles: {type: array}
+steps:
+  - id: one
+    task: realtimekit.meetings.create
+    with: {account_id: "{{ inputs.account_id }}", title: one}
+  - id: forty
+    task: realtimekit.meetings.create
+    for_each: "{{ inputs.titles }}"
+    concurrency: 40
+    with: {account_id: "{{ inputs.account_id }}", title: "{{ item }}"}
+  - id: thirty
+    task: realtimekit.meetings.create
+    for_each: "{{ inputs.titles }}"
+    concurrency: 30
+    with: {account_id: "{{ inputs.account_id }}", title: "{{ item }}"}
+"""
+
+
+def test_a_run_pools_as_many_connections_as_its_widest_steps_send_at_once() -> None:
+    wide = parse_workflow(WF_WIDE)
+    both = pool_limits(wide, concurrency=2)  # the two for_each steps side by side
+    assert (both.max_connections, both.max_keepalive_connections) == (100, 70)
+    alone = pool_limits(wide, concurrency=1)
+    assert (alone.max_connections, alone.max_keepalive_connections) == (100, 40)
+    every = pool_limits(wide, concurrency=4)
+    assert (every.max_connections, every.max_keepalive_connections) == (100, 71)
+    huge = parse_workflow(WF_WIDE.replace("concurrency: 40", "concurrency: 250"))
+    assert pool_limits(huge, concurrency=4).max_connections == 281
+    plain = parse_workflow(WF_WIDE.split("  - id: forty", maxsplit=1)[0])  # one plain step
+    assert pool_limits(plain, concurrency=4).max_keepalive_connections == 20, "httpx's default"
