@@ -535,6 +535,13 @@ EXTERNAL: dict[str, list[tuple[str, str, str]]] = {
             "docs_pipe_space_pairs",
         )
     ],
+    "bench_temporal": [
+        (
+            "temporal_per_step_ratio",
+            "Temporal: 50-step chain, rtk-task / hand-written temporalio+httpx (per step)",
+            "<= 1.15",
+        ),
+    ],
     "bench_flow": [
         ("limited_429s", "for_each 1,000 adds at 100/1s: 429s received", "0"),
         ("limited_elapsed_over_ideal", "for_each 1,000 adds at 100/1s: time / ideal", "<= 1.11"),
