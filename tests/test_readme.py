@@ -9,8 +9,10 @@ replaced everywhere), and servers started with `&` are stopped at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -115,16 +117,22 @@ def test_every_shell_line_and_the_python_block_run_as_written(
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     env.pop("RTK_BASE_URL", None)
-    shell = subprocess.run(
+    # its own process group: the servers it starts are stopped with it, even on a timeout
+    with subprocess.Popen(
         ["bash", "-c", _script(port)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=800,
         env=env,
-        check=False,
-    )
-    OUTPUTS.append((("README shell",), shell.stdout + shell.stderr))
-    assert shell.returncode == 0, shell.stderr[-3000:]
+        start_new_session=True,
+    ) as shell:
+        try:
+            out, err = shell.communicate(timeout=800)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(shell.pid, signal.SIGKILL)
+    OUTPUTS.append((("README shell",), out + err))
+    assert shell.returncode == 0, err[-3000:]
     (python,) = _blocks("python")
     env.update(CLOUDFLARE_API_TOKEN="anything", RTK_BASE_URL=f"http://127.0.0.1:{port}/client/v4")
     with subprocess.Popen(
