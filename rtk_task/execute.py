@@ -22,7 +22,6 @@ from .compiled import compiled
 from .errors import ConfigError, RtkError
 from .inputs import validate_inputs
 from .manifests.model import Manifest
-from .providers.cloudflare import api_errors as envelope_errors
 from .request import PreparedRequest, build_request, resolve_base_url
 from .result import ErrorInfo, TaskResult, construct, extract_tree
 from .secrets import Redactor, read_env
@@ -270,6 +269,8 @@ def _display(raw: bytes, redactor: Redactor) -> str:
 
 def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
     """The error of a failure status, with the API's own messages (the provider's envelope)."""
+    from .providers.cloudflare import api_errors as envelope_errors  # a failure's path only
+
     api_errors = envelope_errors(body)
     messages = [str(e.get("message")) for e in api_errors if e.get("message")]
     reason = HTTPStatus(status).phrase if status in _KNOWN_STATUSES else "error"

@@ -145,6 +145,8 @@ def check_yaml(text: str, file: str, error: Callable[[Problem], RtkError]) -> No
                 "split it into several files",
             )
         )
+    if _surely_within(text):
+        return
     anchors: dict[str, int] = {}
     # one frame per open collection: [expanded size so far, its anchor]
     stack: list[list[Any]] = [[0, None]]
@@ -191,3 +193,25 @@ def check_yaml(text: str, file: str, error: Callable[[Problem], RtkError]) -> No
 def _line(file: str, event: Any) -> str:
     mark = getattr(event, "start_mark", None)
     return f"{file}:{mark.line + 1}" if mark is not None else file
+
+
+def _surely_within(text: str) -> bool:
+    """Whether ``text`` cannot pass the YAML bounds, known without parsing it (the event walk
+    costs as much as the load itself, and every workflow file is loaded on every command).
+
+    Conservative: no ``*`` (so no alias, and no expansion past the text itself), no more
+    characters than :data:`MAX_NODES` (a node takes at least one), and an upper bound of the
+    nesting under :data:`MAX_DEPTH`: every flow collection opens with ``[`` or ``{``, and every
+    block level takes more indentation or one more ``-``, ``?`` or ``:`` indicator on its line.
+    """
+    if "*" in text or len(text) > MAX_NODES:
+        return False
+    flow = text.count("[") + text.count("{")
+    if flow > MAX_DEPTH:
+        return False
+    indent = indicators = 0
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        indent = max(indent, len(line) - len(stripped))
+        indicators = max(indicators, line.count("- ") + line.count("? ") + line.count(": "))
+    return flow + indent + indicators < MAX_DEPTH

@@ -55,14 +55,12 @@ several workers on one token each keep to the limit on their own (set a lower
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -119,6 +117,8 @@ def token_key(token: str | None) -> str:
     """A short digest naming a token in limiter keys (the token itself is never kept)."""
     if not token:
         return "-"
+    import hashlib  # here: a dry run (the CLI's start) never keys a limiter
+
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
@@ -403,6 +403,8 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if value.replace(".", "", 1).isdigit():
         return float(value)
     try:
+        from email.utils import parsedate_to_datetime  # an HTTP date: rare, so loaded late
+
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
