@@ -21,6 +21,9 @@ from rtk_task.workflows.records import OUTCOME_UNKNOWN
 
 from ..helpers import CANARY, OUTPUTS, run_cli
 
+#: Slow: real subprocesses and signals (CI runs every test).
+pytestmark = pytest.mark.slow
+
 WORKFLOW = """\
 name: recorded
 steps:

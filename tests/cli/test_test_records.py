@@ -17,6 +17,9 @@ from rtk_task.workflows.records import OUTCOME_UNKNOWN
 from ..helpers import CANARY, OUTPUTS, run_cli
 from .test_records import _CLI, _creates, _records, _workflow
 
+#: Slow: real subprocesses and signals (CI runs every test).
+pytestmark = pytest.mark.slow
+
 SECRET_WORKFLOW = """\
 name: secretive
 secrets: {store: STORE_KEY}

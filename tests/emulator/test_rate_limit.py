@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from rtk_task import Client
 from rtk_task.emulator.server import EmulatorServer
 from rtk_task.ratelimit import Limiter, RateLimit
 
 from ..helpers import CANARY, run_cli
+
+#: Slow: the official SDK or a rate-limited emulator (CI runs every test).
+pytestmark = pytest.mark.slow
 
 URL = "/accounts/{acc}/realtimekit/meetings"
 

@@ -12,6 +12,9 @@ import pytest
 
 from rtk_task.emulator import EmulatorServer
 
+#: Slow: the official SDK or a rate-limited emulator (CI runs every test).
+pytestmark = pytest.mark.slow
+
 TOKEN = "emu-token-sdk"
 ACC, APP = "acc", "0123456789abcdef0123456789abcdef"  # recordings' PUT wants a 32-hex app id
 

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from rtk_task.ui import UiServer
 
 from ..helpers import CANARY
 from .conftest import SCREENSHOTS, Seen, emulator_stats
 from .test_api import _WORKFLOW, _write
+
+#: Slow: a real browser (CI runs every test).
+pytestmark = pytest.mark.slow
 
 
 def _open_step(page: Any, step_id: str, task: str) -> None:

@@ -11,11 +11,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rtk_task.ui import UiServer
 from rtk_task.workflows.model import load_workflow
 
 from ..helpers import CANARY
 from .conftest import SCREENSHOTS, Seen, emulator_stats
+
+#: Slow: a real browser (CI runs every test).
+pytestmark = pytest.mark.slow
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
