@@ -38,6 +38,9 @@ def run_cli(
         check=False,
     )
     OUTPUTS.append((args, done.stdout + done.stderr))
+    # also here, so that a leak fails its own test (with pytest-xdist the session's guard
+    # sees only what the tests printed, not what each worker's CLI runs printed)
+    assert CANARY not in done.stdout + done.stderr, f"the API token appeared in CLI output {args}"
     return done
 
 
