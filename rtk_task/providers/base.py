@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from ..manifests.model import PLACEHOLDER
 from ..ratelimit import RateLimit
 
 __all__ = ["PLACEHOLDER", "Envelope", "ListShape", "PagingStyle", "Provider", "literal_words"]
@@ -22,8 +23,6 @@ __all__ = ["PLACEHOLDER", "Envelope", "ListShape", "PagingStyle", "Provider", "l
 #: How a list asks for its next page: a page number, an offset, or the cursor it was given.
 PagingStyle = Literal["page", "offset", "cursor"]
 
-#: A ``{name}`` placeholder in a path template.
-PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _VERBS = {"GET": "list", "POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 

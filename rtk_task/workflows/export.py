@@ -57,16 +57,15 @@ from jinja2 import nodes
 
 from ..errors import Problem, WorkflowError
 from ..manifests.http import _AS_TEXT, HTTP_TASK
-from ..manifests.model import Location, Manifest
+from ..manifests.model import PLACEHOLDER, Location, Manifest
 from .export_tasks import for_each_tasks, response_chain, response_js, switch_task, until_tasks
 from .imports.exprs import Tree, Untranslatable, emit, from_jinja
 from .model import Step, Workflow
-from .render import attribute_chain, environment
+from .render import MARKERS, attribute_chain, environment
 
 __all__ = ["export_workflow"]
 
 Target = Literal["simworkflow", "conductor"]
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _REFERENCE = re.compile(r"(\$\{[^{}]+\})")
 _RESPONSE_PREFIX = ("response", "body")
 #: Why Conductor refuses a flag (the module docstring says more).
@@ -157,7 +156,7 @@ class _Exporter:
             return {k: self.value(v, f"{where}.{k}") for k, v in value.items()}
         if isinstance(value, list):
             return [self.value(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        if isinstance(value, str) and any(m in value for m in ("{{", "{%", "{#")):
+        if isinstance(value, str) and any(m in value for m in MARKERS):
             return self.template(value, where)
         return value
 
@@ -504,7 +503,7 @@ class _Exporter:
     ) -> tuple[str, dict[str, str], Any]:
         locations = {p.name: loc for loc in Location for p in manifest.parameters.at(loc)}
         given = {k for k, loc in locations.items() if loc is Location.PATH and k in values}
-        templates = [(t, set(_PLACEHOLDER.findall(t))) for t in manifest.path_templates]
+        templates = [(t, set(PLACEHOLDER.findall(t))) for t in manifest.path_templates]
         usable = [t for t in templates if t[1] <= given]
         template = max(usable, key=lambda t: len(t[1]))[0] if usable else manifest.path
 
@@ -522,7 +521,7 @@ class _Exporter:
                 if part
             )
 
-        path = _PLACEHOLDER.sub(lambda m: segment(values.get(m.group(1), "")), template)
+        path = PLACEHOLDER.sub(lambda m: segment(values.get(m.group(1), "")), template)
         query = "&".join(
             f"{k}={segment(v, True)}"
             for k, v in values.items()
