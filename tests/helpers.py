@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 #: The three-step meeting workflow (create, add host, get) the engine and export tests run.
@@ -67,3 +70,17 @@ class CanaryGuard:
         if self.leaks:
             print("\nthe API token (canary) appeared in:\n  " + "\n  ".join(self.leaks))
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+class RecordingTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport that keeps ``(method, url, JSON body)`` of every request sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str, Any]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Record the request, then send it."""
+        body = json.loads(request.content) if request.content else None
+        self.calls.append((request.method, str(request.url), body))
+        return await super().handle_async_request(request)

@@ -18,7 +18,7 @@ from rtk_task.workflows.imports.conductor import import_conductor
 from rtk_task.workflows.model import parse_workflow
 from rtk_task.workflows.runner import run_workflow
 
-from ..helpers import CANARY
+from ..helpers import CANARY, RecordingTransport
 
 FLOW = """
 name: standup-flow
@@ -132,19 +132,8 @@ def test_an_exported_workflow_keeps_input_defaults_and_encodes_query_strings() -
     assert not back.inputs["preset"].is_required
 
 
-class _Recorder(httpx.AsyncHTTPTransport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, str, Any]] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content) if request.content else None
-        self.calls.append((request.method, str(request.url), body))
-        return await super().handle_async_request(request)
-
-
 def _calls(text: str, base_url: str) -> list[tuple[str, str, Any]]:
-    recorder = _Recorder()
+    recorder = RecordingTransport()
     run = run_workflow(parse_workflow(text), {}, base_url=base_url, transport=recorder)
     assert run.ok, {k: v.error for k, v in run.steps.items()}
     assert run.steps["skipped"].skipped
@@ -366,7 +355,7 @@ def test_until_round_trips_and_sends_the_same_calls() -> None:
     assert [m for m, _, _ in before] == ["POST", "POST", "PUT", "GET", "GET", "GET", "PATCH"]
 
 
-class _ClockRecorder(_Recorder):
+class _ClockRecorder(RecordingTransport):
     def __init__(self, server: EmulatorServer) -> None:
         super().__init__()
         self.server = server

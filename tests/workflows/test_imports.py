@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from rtk_task.errors import ConfigError, WorkflowError
@@ -19,6 +18,7 @@ from rtk_task.workflows.imports.curl import parse_curl
 from rtk_task.workflows.imports.n8n import import_n8n
 from rtk_task.workflows.model import parse_workflow
 from rtk_task.workflows.runner import run_workflow
+from tests.helpers import RecordingTransport
 from tests.rawserver import RawServer, answer
 
 DOCS_CURL = (
@@ -124,19 +124,8 @@ steps:
 """
 
 
-class _Recorder(httpx.AsyncHTTPTransport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, str, Any]] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content) if request.content else None
-        self.calls.append((request.method, str(request.url), body))
-        return await super().handle_async_request(request)
-
-
 def _calls(wf_text: str, base_url: str) -> list[tuple[str, str, Any]]:
-    recorder = _Recorder()
+    recorder = RecordingTransport()
     run = run_workflow(parse_workflow(wf_text), {}, base_url=base_url, transport=recorder)
     assert run.ok, {k: v.error for k, v in run.steps.items()}
     created = run.steps["create"].outputs["meeting_id"]
@@ -268,7 +257,7 @@ def test_an_imported_n8n_workflow_runs_against_the_emulator(
         wf = parse_workflow(to_yaml(back.steps, name=back.name))
         (env,) = set(wf.secrets.values()) - {"CLOUDFLARE_API_TOKEN"}
         monkeypatch.setenv(env, "hook-key-4b1f")
-        recorder = _Recorder()
+        recorder = RecordingTransport()
         run = run_workflow(
             wf,
             {"n8n_now_toiso": "2024-05-01T09:00:00Z"},
