@@ -16,18 +16,22 @@ limits its provider documents, with a :class:`~rtk_task.ratelimit.RateLimit` to 
 per account (and the provider's narrower ones), per token and account, on the process's
 shared limiter; the default (``None``) sets none. A call's own ``rate_limit`` wins.
 
-The token: one given to the client is used for every task; a client given none reads the
-environment variable the called task's manifest names (``auth.env``), at call time, with
-trailing CR/LF stripped (a token saved with Windows line ends); a token holding any other
-control character is a ``config`` error and nothing is sent.
+Credentials: a client given none reads the variables the called task's auth names (``auth.env``
+and, for Basic and OAuth2, ``auth.username_env``), at call time, with trailing CR/LF stripped
+(a value saved with Windows line ends); a value holding any other control character is a
+``config`` error and nothing is sent. A ``token`` given to the client is the secret of every
+task whose auth takes one (bearer, API key, header template), but never of a task with a
+server of its own (a plain ``http`` step); ``credentials`` (variable -> value) stands in for
+the environment. Each credential goes only to its auth's hosts, or to a base URL the caller
+named (:meth:`rtk_task.auth.Credential.check_host`); redirects are never followed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +40,8 @@ from typing import Any, Self
 import httpx
 from pydantic import SecretStr
 
+from .auth import Credential
+from .download import DEFAULT_MAX_DOWNLOAD, Download
 from .errors import ConfigError, Problem
 from .execute import (
     DEFAULT_MAX_BYTES,
@@ -47,12 +53,12 @@ from .execute import (
     failed,
     finish,
     prepare,
+    read_credential,
 )
-from .manifests.model import Manifest
+from .manifests.model import Auth, Manifest
 from .manifests.registry import load_task
 from .paginate import page_flow, paging_of
 from .pool import fair_pool
-from .providers import provider_for
 from .ratelimit import Gate, Limiter, RateLimit, shared_limiter, token_key
 from .result import TaskResult
 from .retry import (
@@ -65,7 +71,7 @@ from .retry import (
     retry_after_seconds,
     retry_flow,
 )
-from .secrets import Redactor, control_characters, read_env
+from .secrets import Redactor
 
 __all__ = ["AsyncClient", "Client", "Task"]
 
@@ -90,17 +96,23 @@ class _Base:
         retry: RetryPolicy | None = None,
         rate_limit: RateLimitSetting = None,
         limiter: Limiter | None = None,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url
+        #: Values by variable name, read instead of the environment (``None``: the environment).
+        self._environ = dict(credentials) if credentials is not None else None
         self.rate_limit = rate_limit
         #: Where slots are booked: the process's shared limiter unless one is given.
         self.limiter = limiter or shared_limiter()
         self._token = SecretStr(token) if isinstance(token, str) else token
-        self._redactor = Redactor([self._token.get_secret_value()] if self._token else [])
-        #: Tokens read from the environment, by variable: (value, secret, its redactor).
-        self._env_tokens: dict[str, tuple[str, SecretStr, Redactor]] = {}
+        given = [self._token.get_secret_value()] if self._token else []
+        self._redactor = Redactor([*given, *(self._environ or {}).values()])
+        #: Credentials read, by auth: (the values read, the credential, its redactor).
+        self._env_tokens: dict[Auth, tuple[tuple[str, ...], Credential, Redactor]] = {}
         self.timeout = httpx.Timeout(timeout) if timeout is not None else DEFAULT_TIMEOUT
         self.max_response_bytes = max_response_bytes
+        #: The most bytes a download (``save_to``) may write.
+        self.max_download_bytes = DEFAULT_MAX_DOWNLOAD
         self.retry = retry or DEFAULT_POLICY
         self._default_extensions = {"timeout": self.timeout.as_dict()}
         #: Manifests by the name they were asked for: one registry look-up per client.
@@ -109,41 +121,38 @@ class _Base:
     @property
     def redactor(self) -> Redactor:
         """What this client masks: its token, and every token it read from the environment."""
-        return self._redactor.extend(v[0] for v in self._env_tokens.values())
+        return self._redactor.extend(v for known in self._env_tokens.values() for v in known[0])
 
     def _manifest(self, task: Task) -> Manifest:
         if isinstance(task, Manifest):
             return task
         return self._tasks.get(task) or self._tasks.setdefault(task, load_task(task))
 
-    def _credentials(self, manifest: Manifest) -> tuple[SecretStr | None, Redactor]:
-        """The token for ``manifest`` (the client's, else its ``auth.env`` now) and its mask.
+    def _credentials(self, manifest: Manifest) -> tuple[Credential | None, Redactor]:
+        """The credential for ``manifest`` and its mask.
 
-        A task with no auth gets none; a task with a server of its own (a plain ``http``
-        step) never gets the client's token, only its own variable's.
+        A task with no auth gets none; the client's token is the secret of a one-secret auth
+        (never of a task with a server of its own, a plain ``http`` step); otherwise the
+        auth's variables are read now.
         """
-        if manifest.auth.type == "none":
+        auth = manifest.auth
+        if auth.type == "none":
             return None, self._redactor
-        if self._token is not None and not manifest.fixed_server:
-            return self._token, self._redactor
-        env = manifest.auth.env
-        value = read_env(env) or None  # trailing CR/LF stripped: a file with Windows line ends
-        if value is None:
+        if (
+            self._token is not None
+            and not manifest.fixed_server
+            and auth.type in ("bearer", "api_key", "header")
+        ):
+            return Credential(auth, secret=self._token), self._redactor
+        credential = read_credential(auth, self._environ)
+        if credential is None:
             return None, self._redactor
-        if control_characters(value):
-            raise ConfigError(
-                Problem(
-                    env,
-                    "the token holds a control character (a line break?), "
-                    "which no header may hold; nothing was sent",
-                    f"set {env} to the token alone, on one line",
-                )
-            )
-        known = self._env_tokens.get(env)
-        if known is None or known[0] != value:
-            known = (value, SecretStr(value), Redactor([value]))
-            self._env_tokens[env] = known
-        return known[1], known[2]
+        values = credential.values
+        known = self._env_tokens.get(auth)
+        if known is None or known[0] != values:
+            known = (values, credential, Redactor(values))
+            self._env_tokens[auth] = known
+        return known[1], known[2].extend(self._redactor.values) if self._redactor else known[2]
 
     def _flow(
         self,
@@ -155,11 +164,12 @@ class _Base:
         paginate: bool,
         max_pages: int | None,
         rate_limit: RateLimitSetting = None,
+        save_to: str | Path | None = None,
     ) -> Flow | TaskResult:
         """The flow of one call, or the result of a call that cannot start (nothing sent)."""
         manifest = self._manifest(task)
         try:
-            token, redactor = self._credentials(manifest)
+            credential, redactor = self._credentials(manifest)
         except ConfigError as exc:
             return error_result(manifest.id, exc, self._redactor.extend(secrets))
         if secrets:
@@ -168,47 +178,61 @@ class _Base:
         policy = retry or self.retry
         setting = self.rate_limit if rate_limit is None else rate_limit
         if not paginate:
-            prepared = prepare(manifest, inputs, base_url=base_url, token=token, redactor=redactor)
+            prepared = prepare(
+                manifest, inputs, base_url=base_url, credential=credential, redactor=redactor
+            )
             if isinstance(prepared, TaskResult):
                 return prepared
+            if save_to is not None:
+                prepared = replace(prepared, save_to=str(save_to))
             flow = retry_flow(prepared, policy)
-            gate = self._gate(manifest, prepared, token, setting)
+            gate = self._gate(manifest, prepared, inputs, setting)
             return flow if gate is None else gated(flow, gate)
         paging = paging_of(manifest)
         if paging is None:
             problem = Problem(
                 "paginate",
                 f"{manifest.id} does not page",
-                "paginate needs a list task with page and page-size parameters",
+                "paginate needs a list task whose manifest says how it pages (`paging`)",
             )
             return error_result(manifest.id, ConfigError(problem), redactor)
 
         def build(values: dict[str, Any]) -> Call | TaskResult:
-            return prepare(manifest, values, base_url=base_url, token=token, redactor=redactor)
+            return prepare(
+                manifest, values, base_url=base_url, credential=credential, redactor=redactor
+            )
 
         pages = page_flow(paging, inputs, build, policy, max_pages=max_pages)
         first = build(inputs)
         gate = (
-            None if isinstance(first, TaskResult) else self._gate(manifest, first, token, setting)
+            None if isinstance(first, TaskResult) else self._gate(manifest, first, inputs, setting)
         )
         return pages if gate is None else gated(pages, gate)
 
     def _gate(
-        self, manifest: Manifest, call: Call, token: SecretStr | None, setting: RateLimitSetting
+        self, manifest: Manifest, call: Call, inputs: dict[str, Any], setting: RateLimitSetting
     ) -> Gate | None:
-        """The limits a call counts against, keyed by server, token and account."""
+        """The limits a call counts against (its manifest's), keyed by server, credential and
+        each limit's key input (the account)."""
         if not setting:
             return None
-        limits = provider_for(manifest.path).rate_limits(manifest.id)
+        rules = [(rule.scope, rule.limit, rule.key) for rule in manifest.rate_limits]
         if isinstance(setting, RateLimit):
-            limits = (("account", setting), *limits[1:])
-        if not limits:
+            account = next((r[2] for r in rules if r[0] == "account"), "")
+            rules = [("account", setting, account), *(r for r in rules if r[0] != "account")]
+        if not rules:
             return None
         url = httpx.URL(call.request.url)
-        match = _ACCOUNT.search(url.path)
-        who = token_key(token.get_secret_value() if token else None)
-        prefix = f"{url.host}:{url.port}|{who}|{match.group(1) if match else '-'}"
-        return Gate(self.limiter, tuple((f"{prefix}|{scope}", lim) for scope, lim in limits))
+        credential = call.request.credential
+        who = token_key("\0".join(credential.values) if credential else None)
+        prefix = f"{url.host}:{url.port}|{who}"
+        return Gate(
+            self.limiter,
+            tuple(
+                (f"{prefix}|{inputs.get(key, '-') if key else '-'}|{scope}", limit)
+                for scope, limit, key in rules
+            ),
+        )
 
     def prepare(
         self,
@@ -225,14 +249,15 @@ class _Base:
         """
         manifest = self._manifest(task)
         try:
-            token, redactor = self._credentials(manifest)
+            credential, redactor = self._credentials(manifest)
         except ConfigError as exc:
             return error_result(manifest.id, exc, self._redactor.extend(secrets))
         result, _ = dry_run(
             manifest,
             inputs,
             base_url=base_url or self.base_url,
-            token=token,
+            token=None,
+            credential=credential,
             redactor=redactor.extend(secrets) if secrets else redactor,
         )
         return result
@@ -248,12 +273,29 @@ class _Base:
             limits = {k: left if v is None else min(v, left) for k, v in limits.items()}
         return {"timeout": limits}
 
+    @staticmethod
+    def _auth(call: Call) -> httpx.Auth | None:
+        """The OAuth2 flow of a call whose auth needs a token fetched first."""
+        credential = call.request.credential
+        if credential is None or credential.auth.type != "oauth2":
+            return None
+        from .oauth2 import OAuth2
+
+        return OAuth2(credential, call.manifest.servers, call.manifest.id)
+
     def _check_progress(self, raw: bytearray, send: Send) -> None:
         """Stop reading past the size cap, or past the deadline (a slow drip)."""
         if len(raw) > self.max_response_bytes:
             raise ResponseTooLarge(f"more than {self.max_response_bytes} bytes")
         if send.deadline is not None and time.monotonic() - send.started > send.deadline:
             raise DeadlinePassed(f"the deadline ({send.deadline:g} s) passed while reading")
+
+    def _sink(self, send: Send, status: int) -> Download | None:
+        """Where a successful answer's body goes when the call saves it to a file."""
+        path = send.call.save_to
+        return (
+            Download(Path(path), self.max_download_bytes) if path and 200 <= status < 300 else None
+        )
 
     def _check_length(self, headers: dict[str, str]) -> None:
         length = headers.get("content-length", "")
@@ -279,6 +321,7 @@ class Client(_Base):
         retry: RetryPolicy | None = None,
         rate_limit: RateLimitSetting = None,
         limiter: Limiter | None = None,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -288,6 +331,7 @@ class Client(_Base):
             retry=retry,
             rate_limit=rate_limit,
             limiter=limiter,
+            credentials=credentials,
         )
         self._owns = http_client is None
         self._given = http_client
@@ -310,6 +354,7 @@ class Client(_Base):
         paginate: bool = False,
         max_pages: int | None = None,
         rate_limit: RateLimitSetting = None,
+        save_to: str | Path | None = None,
     ) -> TaskResult:
         """Validate, send and read one call of ``task`` with ``inputs`` (plain data).
 
@@ -318,8 +363,13 @@ class Client(_Base):
         ``paginate`` a list task's pages (at most ``max_pages``) are gathered into one result
         whose ``items`` output holds every item and ``pages`` counts the pages.
         ``rate_limit`` (default: the client's) keeps the call to a rate limit; it may wait.
+        ``save_to`` writes a successful answer's body to that file (a download: text, an
+        image, an archive, up to ``max_download_bytes``; written whole or not at all) instead
+        of parsing it; the outputs are ``file``, ``bytes`` and ``content_type``.
         """
-        flow = self._flow(task, inputs, secrets, base_url, retry, paginate, max_pages, rate_limit)
+        flow = self._flow(
+            task, inputs, secrets, base_url, retry, paginate, max_pages, rate_limit, save_to
+        )
         if isinstance(flow, TaskResult):
             return flow
         try:
@@ -339,21 +389,38 @@ class Client(_Base):
         request = prepared.request.to_httpx()
         request.extensions = self._extensions(timeout, send)
         try:
-            response = self._http.send(request, stream=True)
+            auth = self._auth(prepared)
+            response = self._http.send(request, stream=True, auth=auth)
             # one pass over httpx's headers, by lower-case name, for everything read below
             headers = dict(response.headers.multi_items())
+            sink = self._sink(send, response.status_code)
             try:
-                self._check_length(headers)
                 raw = bytearray()
-                for chunk in response.iter_bytes():
-                    raw += chunk
-                    self._check_progress(raw, send)
+                if sink is None:
+                    self._check_length(headers)
+                    for chunk in response.iter_bytes():
+                        raw += chunk
+                        self._check_progress(raw, send)
+                else:
+                    for chunk in response.iter_bytes():
+                        sink.write(chunk, send)
+                    sink.close()
             finally:
                 response.close()
-        except (httpx.HTTPError, ResponseTooLarge, DeadlinePassed) as exc:
+                if sink is not None:
+                    sink.discard()
+        except (httpx.HTTPError, ResponseTooLarge, DeadlinePassed, OSError) as exc:
             return Attempt(failed(prepared, exc, attempts=1, elapsed_ms=0.0), exc)
+        except ConfigError as exc:  # no OAuth2 token: the request itself was not sent
+            return Attempt(error_result(prepared.manifest.id, exc, prepared.redactor))
         result = finish(
-            prepared, response.status_code, headers, bytes(raw), attempts=1, elapsed_ms=0.0
+            prepared,
+            response.status_code,
+            headers,
+            bytes(raw),
+            attempts=1,
+            elapsed_ms=0.0,
+            saved=sink.written if sink is not None else None,
         )
         return Attempt(result, retry_after=_retry_after(response.status_code, headers))
 
@@ -395,6 +462,7 @@ class AsyncClient(_Base):
         rate_limit: RateLimitSetting = None,
         limiter: Limiter | None = None,
         limits: httpx.Limits | None = None,
+        credentials: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -404,6 +472,7 @@ class AsyncClient(_Base):
             retry=retry,
             rate_limit=rate_limit,
             limiter=limiter,
+            credentials=credentials,
         )
         self._owns = http_client is None
         self._given = http_client
@@ -431,9 +500,12 @@ class AsyncClient(_Base):
         paginate: bool = False,
         max_pages: int | None = None,
         rate_limit: RateLimitSetting = None,
+        save_to: str | Path | None = None,
     ) -> TaskResult:
         """:meth:`Client.call` with ``await``: the same flow, driven asynchronously."""
-        flow = self._flow(task, inputs, secrets, base_url, retry, paginate, max_pages, rate_limit)
+        flow = self._flow(
+            task, inputs, secrets, base_url, retry, paginate, max_pages, rate_limit, save_to
+        )
         if isinstance(flow, TaskResult):
             return flow
         try:
@@ -453,21 +525,38 @@ class AsyncClient(_Base):
         request = prepared.request.to_httpx()
         request.extensions = self._extensions(timeout, send)
         try:
-            response = await self._http.send(request, stream=True)
+            auth = self._auth(prepared)
+            response = await self._http.send(request, stream=True, auth=auth)
             # one pass over httpx's headers, by lower-case name, for everything read below
             headers = dict(response.headers.multi_items())
+            sink = self._sink(send, response.status_code)
             try:
-                self._check_length(headers)
                 raw = bytearray()
-                async for chunk in response.aiter_bytes():
-                    raw += chunk
-                    self._check_progress(raw, send)
+                if sink is None:
+                    self._check_length(headers)
+                    async for chunk in response.aiter_bytes():
+                        raw += chunk
+                        self._check_progress(raw, send)
+                else:
+                    async for chunk in response.aiter_bytes():
+                        sink.write(chunk, send)
+                    sink.close()
             finally:
                 await response.aclose()
-        except (httpx.HTTPError, ResponseTooLarge, DeadlinePassed) as exc:
+                if sink is not None:
+                    sink.discard()
+        except (httpx.HTTPError, ResponseTooLarge, DeadlinePassed, OSError) as exc:
             return Attempt(failed(prepared, exc, attempts=1, elapsed_ms=0.0), exc)
+        except ConfigError as exc:  # no OAuth2 token: the request itself was not sent
+            return Attempt(error_result(prepared.manifest.id, exc, prepared.redactor))
         result = finish(
-            prepared, response.status_code, headers, bytes(raw), attempts=1, elapsed_ms=0.0
+            prepared,
+            response.status_code,
+            headers,
+            bytes(raw),
+            attempts=1,
+            elapsed_ms=0.0,
+            saved=sink.written if sink is not None else None,
         )
         return Attempt(result, retry_after=_retry_after(response.status_code, headers))
 
@@ -486,9 +575,6 @@ class AsyncClient(_Base):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-_ACCOUNT = re.compile(r"/accounts/([^/]+)")
 
 
 def _retry_after(status: int, headers: dict[str, str]) -> float | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from threading import Lock
 from typing import TYPE_CHECKING, Any
 
-from .manifests.model import INPUT_LOCATIONS, PLACEHOLDER, Location, Manifest
+from .manifests.model import INPUT_LOCATIONS, PLACEHOLDER, Location, Manifest, Param
 from .result import OutputTree
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ class Compiled:
 
     manifest: Manifest
     locations: dict[str, Location]
+    #: The query and body parameters by name (their styles, which are files).
+    params: dict[str, Param]
     #: Each path template split at its placeholders: ``(literal, name, literal, ...)``, and
     #: the names it needs.
     templates: tuple[tuple[tuple[str, ...], frozenset[str]], ...]
@@ -53,6 +55,11 @@ def compiled(manifest: Manifest) -> Compiled:
         manifest=manifest,
         locations={
             p.name: loc for loc in reversed(INPUT_LOCATIONS) for p in manifest.parameters.at(loc)
+        },
+        params={
+            p.name: p
+            for loc in (Location.BODY, Location.QUERY)
+            for p in manifest.parameters.at(loc)
         },
         templates=tuple(
             (tuple(PLACEHOLDER.split(t)), frozenset(PLACEHOLDER.findall(t)))

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Any
 
 from pydantic import SecretStr
 from pydantic_core import from_json
 
+from .auth import Credential
 from .compiled import compiled
-from .errors import ConfigError, RtkError
+from .errors import ConfigError, Problem, RtkError
 from .inputs import validate_inputs
 from .manifests.model import Manifest
-from .request import PreparedRequest, build_request, resolve_base_url
+from .providers.model import Auth, host_of
+from .request import PreparedRequest, base_url_of, build_request
 from .result import ErrorInfo, TaskResult, construct, extract_tree
-from .secrets import Redactor, read_env
+from .secrets import Redactor, control_characters, read_env
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -32,11 +34,13 @@ __all__ = [
     "DeadlinePassed",
     "ResponseTooLarge",
     "dry_run",
+    "envelope_errors",
     "error_result",
     "failed",
     "finish",
     "prepare",
     "preview",
+    "read_credential",
 ]
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -59,6 +63,8 @@ class Call:
     manifest: Manifest
     request: PreparedRequest
     redactor: Redactor
+    #: Where a successful answer's body is written (a download), instead of being parsed.
+    save_to: str | None = None
 
 
 def error_result(
@@ -84,29 +90,72 @@ def prepare(
     inputs: dict[str, Any],
     *,
     base_url: str | None,
-    token: SecretStr | None,
+    token: SecretStr | None = None,
     redactor: Redactor,
     require_token: bool = True,
+    credential: Credential | None = None,
 ) -> Call | TaskResult:
-    """Validate and build; a :class:`TaskResult` with the problem if that fails."""
+    """Validate and build; a :class:`TaskResult` with the problem if that fails.
+
+    ``credential`` holds what the task's auth read (``token`` stands for the secret of a
+    one-secret auth); a base URL the caller named is a host it may go to.
+    """
+    auth = manifest.auth
+    if credential is None and token is not None and auth.type != "none":
+        credential = Credential(auth, secret=token)
     try:
         validate_inputs(manifest, inputs)
-        request = build_request(
-            manifest, inputs, base_url=resolve_base_url(manifest, base_url), token=token
-        )
+        url, named = base_url_of(manifest, base_url)
+        if named and credential is not None:
+            credential = replace(credential, extra_hosts=(host_of(url),))
+        request = build_request(manifest, inputs, base_url=url, credential=credential)
     except RtkError as exc:
         return error_result(manifest.id, exc, redactor)
-    if token is None and require_token and manifest.auth.type != "none":
+    if require_token and auth.type != "none" and (credential is None or _incomplete(credential)):
         return error_result(
             manifest.id,
             ConfigError(
-                f"no API token: set {manifest.auth.env} or pass token=",
-                hint="the emulator accepts any token unless started with --token",
+                f"no credential: set {' and '.join(auth.variables)}"
+                + (" or pass token=" if auth.type in ("bearer", "api_key", "header") else ""),
+                hint=auth.note or "the emulator accepts any token unless started with --token",
             ),
             redactor,
             request,
         )
     return Call(manifest, request, redactor)
+
+
+def _incomplete(credential: Credential) -> bool:
+    """Whether a credential lacks what its scheme sends (Basic needs one of its two)."""
+    auth = credential.auth
+    if auth.type == "basic":
+        return credential.secret is None and credential.user is None
+    if auth.type == "oauth2":
+        return credential.secret is None or credential.user is None
+    return credential.secret is None
+
+
+def read_credential(auth: Auth, environ: Mapping[str, str] | None = None) -> Credential | None:
+    """The credential of ``auth`` from the variables it names (``None``: no auth, or none of
+    them set). A value holding a control character is a :class:`ConfigError`."""
+    if auth.type == "none":
+        return None
+    values: dict[str, SecretStr | None] = {}
+    for key, env in (("secret", auth.env), ("user", auth.username_env)):
+        value = read_env(env, environ) if env else None
+        if value is not None and control_characters(value):
+            raise ConfigError(
+                Problem(
+                    env,
+                    "the value holds a control character (a line break?), "
+                    "which no header may hold; nothing was sent",
+                    f"set {env} to the value alone, on one line",
+                )
+            )
+        values[key] = SecretStr(value) if value else None
+    if values["secret"] is None and values["user"] is None:
+        return None
+    return Credential(auth, secret=values["secret"], user=values["user"])
 
 
 def preview(
@@ -124,13 +173,20 @@ def preview(
     variable) are read from their variables. Needs no HTTP client, so a dry run never loads
     one.
     """
-    token = read_env(manifest.auth.env) or None
+    try:
+        credential = read_credential(manifest.auth)
+    except ConfigError as exc:
+        return error_result(manifest.id, exc, Redactor(secrets)), ""
+    if credential is None and manifest.auth.type != "none":
+        # none set yet: the request and its cURL text still say where the credential goes
+        credential = Credential(manifest.auth)
     return dry_run(
         manifest,
         inputs,
         base_url=base_url,
-        token=SecretStr(token) if token else None,
-        redactor=Redactor([token, *secrets]),
+        token=None,
+        credential=credential,
+        redactor=Redactor([*(credential.values if credential else ()), *secrets]),
         secret_env=secret_env,
     )
 
@@ -143,11 +199,18 @@ def dry_run(
     token: SecretStr | None,
     redactor: Redactor,
     secret_env: Mapping[str, str] | None = None,
+    credential: Credential | None = None,
 ) -> tuple[TaskResult, str]:
-    """Validate and build with this token: a result holding the request (nothing is sent,
-    ``attempts`` is 0), and the request as cURL text (empty when building failed)."""
+    """Validate and build with this credential: a result holding the request (nothing is
+    sent, ``attempts`` is 0), and the request as cURL text (empty when building failed)."""
     prepared = prepare(
-        manifest, inputs, base_url=base_url, token=token, redactor=redactor, require_token=False
+        manifest,
+        inputs,
+        base_url=base_url,
+        token=token,
+        redactor=redactor,
+        require_token=False,
+        credential=credential,
     )
     if isinstance(prepared, TaskResult):
         return prepared, ""
@@ -164,8 +227,29 @@ def finish(
     *,
     attempts: int,
     elapsed_ms: float,
+    saved: int | None = None,
 ) -> TaskResult:
-    """A result from a complete answer; ``headers`` by lower-case name."""
+    """A result from a complete answer; ``headers`` by lower-case name. ``saved``: the body
+    went to ``call.save_to`` (that many bytes) and is not parsed: the outputs say where."""
+    if saved is not None:
+        return construct(
+            TaskResult,
+            ok=True,
+            task=call.manifest.id,
+            status_code=status,
+            headers=call.redactor.headers(headers.items()),
+            body=None,
+            outputs={
+                "file": call.save_to,
+                "bytes": saved,
+                "content_type": headers.get("content-type", ""),
+            },
+            error=None,
+            attempts=attempts,
+            elapsed_ms=round(elapsed_ms, 3),
+            request=call.request.info(call.redactor),
+            skipped=False,
+        )
     redactor = call.redactor
     plan = compiled(call.manifest)
     content_type = headers.get("content-type", "")
@@ -269,14 +353,12 @@ def _display(raw: bytes, redactor: Redactor) -> str:
 
 def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
     """The error of a failure status, with the API's own messages (the provider's envelope)."""
-    from .providers.cloudflare import api_errors as envelope_errors  # a failure's path only
-
     api_errors = envelope_errors(body)
     messages = [str(e.get("message")) for e in api_errors if e.get("message")]
     reason = HTTPStatus(status).phrase if status in _KNOWN_STATUSES else "error"
     message = f"HTTP {status} {reason}" + (f": {'; '.join(messages)}" if messages else "")
     hints = {
-        401: f"check {call.manifest.auth.env}",
+        401: "check " + (" and ".join("$" + v for v in call.manifest.auth.variables) or "auth"),
         403: "the token lacks a permission",
         404: _not_found_hint(call),
         429: "rate limited: wait and retry",
@@ -300,6 +382,36 @@ def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
 
 
 _KNOWN_STATUSES = frozenset(HTTPStatus)
+
+
+def envelope_errors(body: Any) -> list[dict[str, Any]]:
+    """The error objects of a failure body, in the envelopes public APIs use: ``errors`` (a
+    list of objects or strings: Cloudflare, GraphQL-style), ``error`` (an object or a string:
+    RealtimeKit, OAuth2's ``error_description``), a top-level ``message``, and RFC 7807
+    ``application/problem+json`` (``title``, ``detail``). Empty when it has none."""
+    found: list[dict[str, Any]] = []
+    if not isinstance(body, dict):
+        return found
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        for e in errors[:20]:
+            if isinstance(e, dict):
+                found.append(e)
+            elif isinstance(e, str):
+                found.append({"message": e})
+    error = body.get("error")
+    if isinstance(error, dict):
+        found.append(error)
+    elif isinstance(error, str):
+        described = body.get("error_description")
+        text = f"{error}: {described}" if isinstance(described, str) else error
+        found.append({"message": text})
+    if not found and isinstance(body.get("message"), str):
+        found.append({"message": body["message"]})
+    if not found and isinstance(body.get("detail") or body.get("title"), str):
+        parts = [body.get("title"), body.get("detail")]
+        found.append({"message": ": ".join(str(p) for p in parts if isinstance(p, str))})
+    return found
 
 
 def _not_found_hint(call: Call) -> str:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, NotRequired, Required
 
 from annotated_types import Ge, Le
 from pydantic import (
+    AfterValidator,
     AllowInfNan,
     BeforeValidator,
     ConfigDict,
@@ -34,6 +35,10 @@ __all__ = ["build_model", "input_model", "input_schema", "validate_inputs"]
 
 # NaN and infinities are not JSON: a body holding one could not be sent as JSON
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+#: An object that takes fields of its own and any others (``additionalProperties: true``).
+_OPEN = ConfigDict(strict=True, extra="allow", allow_inf_nan=False)
+#: An object whose other fields have a schema (checked as PEP 728 ``extra_items``).
+_TYPED_EXTRA = ConfigDict(strict=True, allow_inf_nan=False)
 
 
 def input_model(manifest: Manifest) -> TypeAdapter[Any]:
@@ -117,6 +122,8 @@ def _field(p: Param, owner: str) -> Any:
 
 
 def _annotation(p: Param, owner: str) -> Any:
+    if p.one_of or p.any_of:
+        return _union(p, owner)
     if p.enum:
         literal: Any = Literal[tuple(p.enum)]
         if p.type in _STRICT_TYPES:
@@ -142,9 +149,89 @@ def _annotation(p: Param, owner: str) -> Any:
         return Annotated[float, Strict(), AllowInfNan(False), *bounds]
     if p.type is ParamType.ARRAY:
         return list[_annotation(p.items, owner) if p.items else Any]  # type: ignore[misc]
+    if p.type is ParamType.ANY:
+        return Annotated[Any, AfterValidator(_json_value)]
     if not p.children:
+        if isinstance(p.additional, Param):
+            return dict[str, _annotation(p.additional, f"{owner}.*")]  # type: ignore[misc]
         return dict[str, Any]
-    return _typed_dict(_title(owner), {c.name: _field(c, f"{owner}.{c.name}") for c in p.children})
+    fields = {c.name: _field(c, f"{owner}.{c.name}") for c in p.children}
+    shape = _make_typed_dict(_title(owner), fields, total=False, **_extra(p, owner))
+    shape.__pydantic_config__ = (
+        _STRICT if not p.additional else _TYPED_EXTRA if isinstance(p.additional, Param) else _OPEN
+    )
+    return shape
+
+
+def _extra(p: Param, owner: str) -> dict[str, Any]:
+    """``extra_items`` of an object that takes fields beyond its own (additionalProperties)."""
+    if isinstance(p.additional, Param):
+        return {"extra_items": _annotation(p.additional, f"{owner}.*")}
+    return {}
+
+
+def _json_value(value: Any) -> Any:
+    """A value of no declared type must still be JSON (no NaN, no objects of Python's)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise PydanticCustomError("json_type", "Input should be a JSON value") from None
+    return value
+
+
+def _union(p: Param, owner: str) -> Any:
+    """``oneOf``: exactly one variant fits; ``anyOf``: at least one does (as JSON Schema says).
+
+    Each variant is checked on its own (strictly, as every input is); when none fits, the
+    error lists what each variant said. With a ``discriminator`` the variant is the one whose
+    discriminator field's only value matches, and its own errors are reported.
+    """
+    variants = p.one_of or p.any_of
+    exact = bool(p.one_of)
+    adapters = [
+        (v, TypeAdapter(_annotation(v, f"{owner}.{i}"), config=None))
+        for i, v in enumerate(variants)
+    ]
+
+    def check(value: Any) -> Any:
+        if p.discriminator and isinstance(value, dict) and p.discriminator in value:
+            chosen = [a for v, a in adapters if _tag(v, p.discriminator) == value[p.discriminator]]
+            if len(chosen) == 1:
+                return chosen[0].validate_python(value)
+        fits: list[int] = []
+        said: list[str] = []
+        for i, (_, adapter) in enumerate(adapters):
+            try:
+                adapter.validate_python(value)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = _dotted(tuple(first["loc"])) if first["loc"] else ""
+                said.append(f"#{i + 1}: {where} {first['msg']}".replace("  ", " "))
+                continue
+            fits.append(i)
+            if not exact:
+                return value
+        if len(fits) == 1:
+            return value
+        if fits:
+            raise PydanticCustomError(
+                "one_of",
+                "fits {count} of the variants, and must fit exactly one",
+                {"count": len(fits)},
+            )
+        raise PydanticCustomError(
+            "union",
+            "fits none of the {count} variants ({said})",
+            {"count": len(adapters), "said": "; ".join(said)[:300]},
+        )
+
+    return Annotated[Any, AfterValidator(check)]
+
+
+def _tag(variant: Param, field: str) -> Any:
+    """The one value a variant allows for its discriminator field, if it says."""
+    child = variant.child(field)
+    return child.enum[0] if child is not None and child.enum and len(child.enum) == 1 else None
 
 
 def _strict_type(name: str, message: str, ok: Any) -> Any:
@@ -293,10 +380,27 @@ _JSON_TYPES = {
 }
 
 
+def _variants(p: Param) -> dict[str, Any]:
+    """``oneOf``/``anyOf``, ``additionalProperties`` and the discriminator of ``p``, as JSON
+    Schema says them."""
+    out: dict[str, Any] = {}
+    if p.one_of:
+        out["oneOf"] = [_schema(v) for v in p.one_of]
+    if p.any_of:
+        out["anyOf"] = [_schema(v) for v in p.any_of]
+    if p.discriminator:
+        out["discriminator"] = {"propertyName": p.discriminator}
+    if isinstance(p.additional, Param):
+        out["additionalProperties"] = _schema(p.additional)
+    elif p.additional:
+        out["additionalProperties"] = True
+    return out
+
+
 def _schema(p: Param) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "type": [_JSON_TYPES[p.type], "null"] if p.nullable else _JSON_TYPES[p.type]
-    }
+    out: dict[str, Any] = {}
+    if p.type is not ParamType.ANY:
+        out["type"] = [_JSON_TYPES[p.type], "null"] if p.nullable else _JSON_TYPES[p.type]
     if p.description:
         out["description"] = p.description
     if p.enum is not None:
@@ -318,4 +422,5 @@ def _schema(p: Param) -> dict[str, Any]:
         if needed:
             out["required"] = needed
         out["additionalProperties"] = False
+    out.update(_variants(p))
     return out

@@ -1,14 +1,17 @@
 """Gathering every page of a list task into one result (``paginate=True``), written once.
 
-A task pages when it has page-number and page-size query parameters and declares ``items``
-and ``total_count`` outputs (RealtimeKit's ``page_no``/``per_page`` with ``data`` and
-``paging.total_count``). Pages are fetched in order until the items reach the total, a page
-comes back short or empty, or ``max_pages`` is reached. What is held is bounded too: past
-``max_items`` items, or past ``max_bytes`` of items (measured as compact JSON, the size they
-take once gathered), the flow stops with an error of kind ``response`` instead of holding
-more. The result is the last page's, with
-``items`` holding every item, ``pages`` the number of pages fetched, and ``attempts`` and
-``elapsed_ms`` summed over the pages; a page that fails ends the flow with its result.
+A task pages when its manifest says how (:class:`~rtk_task.providers.model.Paging`, put
+there by its provider or its source): a page number (RealtimeKit's ``page_no``/``per_page``),
+an offset and a limit, a cursor (from a body field or a response header), or the
+``Link: <...>; rel="next"`` header. Pages are fetched in order until the items reach the total,
+a page comes back short or empty, no next cursor or link is given, or ``max_pages`` is
+reached. A ``Link`` URL is followed only on the same scheme, host and path as the first
+request (its query may change), so a server cannot send the credential elsewhere. What is
+held is bounded too: past ``max_items`` items, or past ``max_bytes`` of items (measured as
+compact JSON, the size they take once gathered), the flow stops with an error of kind
+``response`` instead of holding more. The result is the last page's, with ``items`` holding
+every item, ``pages`` the number of pages fetched, and ``attempts`` and ``elapsed_ms`` summed
+over the pages; a page that fails ends the flow with its result.
 
 :func:`page_flow` is a sans-I/O flow like :func:`rtk_task.retry.retry_flow` (each page is one
 retry flow), so both clients page through the same code. Finding the paging scheme needs no
@@ -19,11 +22,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .manifests.model import Manifest
-from .providers.cloudflare import PAGE_PARAMS, SIZE_PARAMS
+from .providers.model import Paging
 from .result import ErrorInfo, TaskResult
 
 if TYPE_CHECKING:
@@ -48,23 +52,12 @@ DEFAULT_MAX_ITEMS = 100_000
 DEFAULT_MAX_TOTAL_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Paging:
-    """How a task pages: the names of its page-number and page-size parameters."""
-
-    page_param: str
-    size_param: str
-
-
 def paging_of(manifest: Manifest) -> Paging | None:
     """The paging scheme of a manifest, or ``None`` if it does not page."""
-    query = {p.name for p in manifest.parameters.query}
-    outputs = {o.name for o in manifest.outputs}
-    page = next((n for n in PAGE_PARAMS if n in query), None)
-    size = next((n for n in SIZE_PARAMS if n in query), None)
-    if page and size and {"items", "total_count"} <= outputs:
-        return Paging(page, size)
-    return None
+    paging = manifest.paging
+    if paging is None or paging.items not in {o.name for o in manifest.outputs}:
+        return None
+    return paging
 
 
 def page_flow(
@@ -89,12 +82,17 @@ def page_flow(
     item_cap = max_items or DEFAULT_MAX_ITEMS
     byte_cap = max_bytes or DEFAULT_MAX_TOTAL_BYTES
     held = 0
-    page = int(inputs.get(paging.page_param, 1))
-    size = inputs.get(paging.size_param)
+    values = dict(inputs)
+    if paging.style in ("page", "offset"):
+        first = paging.start if paging.start is not None else int(paging.style == "page")
+        values.setdefault(paging.param, first)
+    #: the cursors followed so far: a server that hands one out again ends the paging
+    seen: set[str] = set()
+    size = inputs.get(paging.size_param) if paging.size_param else None
     items: list[Any] = []
     attempts, elapsed, pages = 0, 0.0, 0
+    prepared = build(values)
     while True:
-        prepared = build({**inputs, paging.page_param: page})
         if isinstance(prepared, TaskResult):
             return prepared  # a page that cannot be built: nothing of it was sent
         result = yield from retry_flow(prepared, policy)
@@ -103,7 +101,7 @@ def page_flow(
         elapsed += result.elapsed_ms
         if not result.ok:
             return result.model_copy(update={"attempts": attempts, "elapsed_ms": round(elapsed, 3)})
-        found = result.outputs.get("items")
+        found = result.outputs.get(paging.items)
         batch: list[Any] = found if isinstance(found, list) else []
         held += _size(batch)
         items.extend(batch)
@@ -128,11 +126,14 @@ def page_flow(
                     "body": None,
                 }
             )
-        total = result.outputs.get("total_count")
+        total = result.outputs.get(paging.total) if paging.total else None
         short = isinstance(size, int | float) and len(batch) < size
         done = not batch or short or (isinstance(total, int | float) and len(items) >= total)
-        if done or pages >= limit:
-            outputs = {**result.outputs, "items": items, "pages": pages}
+        following = (
+            None if done or pages >= limit else _next(paging, values, result, prepared, seen)
+        )
+        if following is None:
+            outputs = {**result.outputs, paging.items: items, "pages": pages}
             return result.model_copy(
                 update={
                     "outputs": outputs,
@@ -141,7 +142,70 @@ def page_flow(
                     "body": None,
                 }
             )
-        page += 1
+        if isinstance(following, str):
+            prepared = _follow(prepared, following)
+        else:
+            values = following
+            prepared = build(values)
+
+
+def _next(
+    paging: Paging, values: dict[str, Any], result: TaskResult, call: Call, seen: set[str]
+) -> dict[str, Any] | str | None:
+    """The inputs of the next page, the URL of the next page (``Link``), or ``None``."""
+    if paging.style == "page":
+        return {**values, paging.param: int(values[paging.param]) + 1}
+    if paging.style == "offset":
+        found = result.outputs.get(paging.items)
+        count = len(found) if isinstance(found, list) else 0
+        return {**values, paging.param: int(values[paging.param]) + count}
+    if paging.style == "cursor":
+        cursor: Any = (
+            (result.headers or {}).get(paging.next[7:].lower())
+            if paging.next.startswith("header:")
+            else result.outputs.get(paging.next)
+        )
+        key = json.dumps(cursor, sort_keys=True, default=str)
+        if cursor in (None, "") or key in seen:
+            return None  # no cursor, or one followed before: the end (never a loop)
+        seen.add(key)
+        return {**values, paging.param: cursor}
+    link = (result.headers or {}).get("link", "")
+    url = _rel_next(link)
+    if url is None or url in seen or not _same_place(url, call.request.url):
+        return None
+    seen.add(url)
+    return url
+
+
+def _rel_next(link: str) -> str | None:
+    """The ``rel="next"`` URL of a ``Link`` header (RFC 8288), if it has one."""
+    for part in link.split(","):
+        target, _, params = part.partition(";")
+        target = target.strip()
+        rels = [
+            p.split("=", 1)[1].strip().strip('"')
+            for p in params.split(";")
+            if "=" in p and p.split("=", 1)[0].strip().lower() == "rel"
+        ]
+        if (
+            target.startswith("<")
+            and target.endswith(">")
+            and any("next" in r.split() for r in rels)
+        ):
+            return target[1:-1]
+    return None
+
+
+def _same_place(url: str, first: str) -> bool:
+    """Whether ``url`` has the scheme, host, port and path of ``first``."""
+    a, b = urlsplit(url), urlsplit(first)
+    return (a.scheme, a.netloc, a.path) == (b.scheme, b.netloc, b.path)
+
+
+def _follow(call: Call, url: str) -> Call:
+    """``call`` sent to ``url`` instead (the next page of a ``Link`` header)."""
+    return replace(call, request=replace(call.request, url=url))
 
 
 def _size(batch: list[Any]) -> int:

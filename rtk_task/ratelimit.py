@@ -62,7 +62,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
+from .providers.model import RateLimit, parse_rate
 
 __all__ = [
     "MARGIN",
@@ -87,30 +87,6 @@ MARGIN = 0.001
 #: Requests that have to wait leave at least this share of the limit's average interval
 #: (``per / requests``) apart: see the module docstring.
 PACE = 0.5
-
-
-class RateLimit(BaseModel):
-    """At most ``requests`` requests every ``per`` seconds (``rate_limit: {requests, per}``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    requests: int = Field(ge=1)
-    per: float = Field(gt=0)
-
-    def __str__(self) -> str:
-        return f"{self.requests}/{self.per:g}s"
-
-
-def parse_rate(text: str) -> RateLimit:
-    """``"250/10s"`` (or ``250/10``, ``1000/1m``) as a :class:`RateLimit`; ``ValueError`` else."""
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*(ms|s|m|h)?\s*", text)
-    if not match or int(match.group(1)) < 1:
-        raise ValueError(f"not a rate: {text!r} (write REQUESTS/SECONDS, e.g. 250/10s)")
-    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[match.group(3) or "s"]
-    per = float(match.group(2) or 1) * scale
-    if per <= 0:
-        raise ValueError(f"not a rate: {text!r} (the window must be longer than 0)")
-    return RateLimit(requests=int(match.group(1)), per=per)
 
 
 def token_key(token: str | None) -> str:

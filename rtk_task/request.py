@@ -22,16 +22,19 @@ from urllib.parse import quote, urlencode, urlsplit
 from pydantic import SecretStr
 from pydantic_core import to_json
 
+from .auth import Credential
+from .bodies import encode_body, media_type, query_pairs
 from .compiled import compiled
 from .errors import ConfigError, InputError, ManifestError, Problem
-from .manifests.model import Location, Manifest
+from .manifests.model import BODY, JSON, Location, Manifest
+from .providers.model import host_of
 from .result import RequestInfo, construct
 from .secrets import Redactor
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["PreparedRequest", "build_request", "resolve_base_url"]
+__all__ = ["PreparedRequest", "base_url_of", "build_request", "resolve_base_url"]
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _USER_AGENT = "rtk-task/0.1"
@@ -39,22 +42,29 @@ _USER_AGENT = "rtk-task/0.1"
 
 @dataclass(frozen=True, slots=True)
 class PreparedRequest:
-    """A request ready to send. ``headers`` never hold the token; ``token`` does, masked."""
+    """A request ready to send. ``headers`` and ``url`` never hold the credential;
+    ``credential`` does, masked, and joins them only in :meth:`to_httpx`."""
 
     task: str
     method: str
     url: str
     headers: tuple[tuple[str, str], ...]
     body: bytes | None
+    #: The body as shown (the structured value, ``<file PATH>`` for a file).
     json_body: Any
-    token: SecretStr | None
-    auth_header: str
-    token_env: str
+    credential: Credential | None
     #: Whether the user set headers (only those can hold secrets or sensitive names).
     user_headers: bool = False
+    #: The body's cURL arguments (``("--data-raw", text)``...), when it is not JSON text.
+    body_args: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def token(self) -> SecretStr | None:
+        """The credential's secret (the API token of a bearer auth)."""
+        return self.credential.secret if self.credential is not None else None
 
     def to_httpx(self) -> httpx.Request:
-        """The :class:`httpx.Request`, with the Authorization header.
+        """The :class:`httpx.Request`, with the credential in.
 
         Built the way httpx builds one from ``content=`` (``Host`` and ``Content-Length``
         added unless given), but from a URL parsed once per distinct URL and without
@@ -65,8 +75,10 @@ class PreparedRequest:
         url = _parsed_url(self.url)
         body = self.body if self.body is not None else b""
         headers = list(self.headers)
-        if self.token is not None:
-            headers.append((self.auth_header, f"Bearer {self.token.get_secret_value()}"))
+        if self.credential is not None:
+            headers, extra = self.credential.apply(headers, [])
+            if extra:
+                url = url.copy_merge_params(tuple(extra))
         # inputs cannot set framing headers (refused when built): these are always ours
         headers.insert(0, ("Host", url.netloc.decode("ascii")))
         if self.body is not None or self.method in ("POST", "PUT", "PATCH"):
@@ -76,13 +88,16 @@ class PreparedRequest:
         return request
 
     def info(self, redactor: Redactor) -> RequestInfo:
-        """The request for display: Authorization and every secret masked."""
+        """The request for display: the credential and every secret masked."""
         headers = dict(self.headers)
         if self.user_headers:  # sensitive names, secrets: only the user's headers have them
             headers = redactor.headers(self.headers)
-        if self.token is not None:
-            headers[self.auth_header] = "Bearer ***"
         body, url = self.json_body, self.url
+        if self.credential is not None:
+            shown_headers, shown_query = self.credential.shown()
+            headers.update(shown_headers)
+            if shown_query:
+                url += ("&" if "?" in url else "?") + urlencode(shown_query, safe="*")
         if redactor:  # a secret can only be in what the user templated: url, body, headers
             if self.body is not None and redactor.contains(self.body):
                 body = redactor.value(body)
@@ -91,22 +106,29 @@ class PreparedRequest:
         return construct(RequestInfo, method=self.method, url=url, headers=headers, body=body)
 
     def curl(self, redactor: Redactor, secret_env: Mapping[str, str] | None = None) -> str:
-        """A cURL command that runs as printed: the token and every secret in ``secret_env``
-        (value -> environment variable) are read from their variables by the shell, so no
-        secret value is in the text; any other secret is masked."""
+        """A cURL command that runs as printed: the credential and every secret in
+        ``secret_env`` (value -> environment variable) are read from their variables by the
+        shell, so no secret value is in the text; any other secret is masked."""
         env = {v: k for v, k in (secret_env or {}).items() if v and _ENV_NAME.match(k)}
 
         def arg(text: str) -> str:
             return _shell_words(text, env, redactor)
 
-        parts = [f"curl -sS -X {self.method} {arg(self.url)}"]
+        auth_args, query_suffix = self.credential.curl() if self.credential else ([], "")
+        url = arg(self.url)
+        if query_suffix:
+            url += shlex.quote("&" if "?" in self.url else "?") + query_suffix
+        parts = [f"curl -sS -X {self.method} {url}"]
+        multipart = any(option in ("-F", "--form-string") for option, _ in self.body_args)
         for name, value in redactor.headers(self.headers).items():
+            if multipart and name.lower() == "content-type":
+                continue  # curl writes the boundary of the body it builds itself
             parts.append("-H " + arg(f"{name}: {value}"))
-        if self.token is not None:
-            # double quotes: the shell fills the token in; it never appears in the text
-            token_env = self.token_env if _ENV_NAME.match(self.token_env) else "API_TOKEN"
-            parts.append("-H " + shlex.quote(f"{self.auth_header}: Bearer ") + f'"${token_env}"')
-        if self.body is not None:
+        parts.extend(auth_args)
+        if self.body_args:
+            for option, value in self.body_args:
+                parts.append(f"{option} {arg(value)}")
+        elif self.body is not None:
             parts.append("--data-raw " + arg(self.body.decode("utf-8")))
         return " \\\n  ".join(parts)
 
@@ -135,10 +157,17 @@ def _shell_words(text: str, env: Mapping[str, str], redactor: Redactor) -> str:
 def resolve_base_url(manifest: Manifest, override: str | None = None) -> str:
     """``override``, else ``RTK_BASE_URL``, else the manifest's first server; a task with a
     fixed server (a plain ``http`` step) always goes to its own."""
+    return base_url_of(manifest, override)[0]
+
+
+def base_url_of(manifest: Manifest, override: str | None = None) -> tuple[str, bool]:
+    """:func:`resolve_base_url`, and whether the caller named it (``override`` or
+    ``RTK_BASE_URL``): a credential may go to a base URL its caller named."""
     server = manifest.servers[0] if manifest.servers else ""
     if manifest.fixed_server:
-        return _checked_base_url(server, manifest.id)
-    return _checked_base_url(override or os.environ.get("RTK_BASE_URL") or server, manifest.id)
+        return _checked_base_url(server, manifest.id), False
+    named = override or os.environ.get("RTK_BASE_URL")
+    return _checked_base_url(named or server, manifest.id), bool(named)
 
 
 @lru_cache(maxsize=1024)
@@ -169,9 +198,14 @@ def build_request(
     inputs: dict[str, Any],
     *,
     base_url: str,
-    token: SecretStr | None,
+    token: SecretStr | None = None,
+    credential: Credential | None = None,
 ) -> PreparedRequest:
-    """The request for validated ``inputs`` (only what the user set is sent)."""
+    """The request for validated ``inputs`` (only what the user set is sent).
+
+    ``credential`` (or, for a single-secret auth, ``token``) is checked against the URL's
+    host: a credential that may not go there is a :class:`ConfigError` and nothing is built.
+    """
     plan = compiled(manifest)
     locations = plan.locations
     path_values: dict[str, Any] = {}
@@ -186,7 +220,7 @@ def build_request(
             path_values[name] = value
         elif where is Location.QUERY:
             if value is not None:
-                query.extend(_query_pairs(name, value))
+                query.extend(query_pairs(name, value, plan.params.get(name)))
         elif name == "headers" and value:
             given = value
     parts = _pick_template(plan.templates, path_values, manifest.id)
@@ -197,20 +231,60 @@ def build_request(
     if not _keeps_host(base_url, parts[0] if parts else ""):
         _check_host(base_url, base_url + path, manifest.id)
     url = base_url + path + ("?" + urlencode(query) if query else "")
+    if credential is None and token is not None and manifest.auth.type != "none":
+        # a token handed in with the base URL: the caller named where it goes
+        credential = Credential(manifest.auth, secret=token, extra_hosts=(host_of(base_url),))
+    if credential is not None:
+        credential.check_host(base_url, manifest.servers, manifest.id)
     has_body = bool(body) or manifest.body_required
+    if given:
+        given = _check_headers(given, manifest)
+    if not has_body:
+        headers = _merge_headers(given, None) if given else _DEFAULT_HEADERS[False]
+        return PreparedRequest(
+            manifest.id, manifest.method, url, headers, None, None, credential, bool(given)
+        )
+    chosen = _content_type(manifest, given)
+    whole: Any = body.get(BODY) if manifest.body_whole else body
+    if chosen is None and not manifest.body_whole:  # JSON of fields: the common, fast path
+        headers = _merge_headers(given, JSON) if given else _DEFAULT_HEADERS[True]
+        return PreparedRequest(
+            manifest.id, manifest.method, url, headers, to_json(body), body, credential, bool(given)
+        )
+    encoded = encode_body(
+        chosen or JSON, whole, plan.params, plan.params.get(BODY) if manifest.body_whole else None
+    )
+    plain = not encoded.curl or (encoded.curl[0][0] == "--data-raw" and len(encoded.curl) == 1)
     return PreparedRequest(
-        task=manifest.id,
-        method=manifest.method,
-        url=url,
-        headers=_headers(given, has_body=has_body, manifest=manifest)
-        if given
-        else _DEFAULT_HEADERS[has_body],
-        body=to_json(body) if has_body else None,
-        json_body=body if has_body else None,
-        token=token,
-        auth_header=manifest.auth.header,
-        token_env=manifest.auth.env,
-        user_headers=bool(given),
+        manifest.id,
+        manifest.method,
+        url,
+        _merge_headers(given, encoded.content_type),
+        encoded.content,
+        encoded.shown,
+        credential,
+        bool(given),
+        () if plain else encoded.curl,
+    )
+
+
+def _content_type(manifest: Manifest, given: dict[str, str]) -> str | None:
+    """The media type the body is sent as (``None``: JSON, as the manifest names none)."""
+    stated = next((v for k, v in given.items() if k.lower() == "content-type"), None)
+    offered = manifest.content_types
+    if not offered:
+        return stated
+    if stated is None:
+        return offered[0] if media_type(offered[0]) != JSON else None
+    kinds = {media_type(o): o for o in offered}
+    if media_type(stated) in kinds:
+        return stated if media_type(stated) != "multipart/form-data" else kinds[media_type(stated)]
+    raise InputError(
+        Problem(
+            "headers.Content-Type",
+            f"{manifest.id} takes a body as {', '.join(offered)}, not {stated!r}",
+            "leave Content-Type out, or name one of those",
+        )
     )
 
 
@@ -270,21 +344,33 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _query_pairs(name: str, value: Any) -> list[tuple[str, str]]:
-    if isinstance(value, list):
-        return [(name, _scalar(v)) for v in value]
-    return [(name, _scalar(value))]
-
-
-def _defaults(has_body: bool) -> dict[str, str]:
+def _defaults(content_type: str | None) -> dict[str, str]:
     out = {"Accept": "application/json", "User-Agent": _USER_AGENT}
-    if has_body:
-        out["Content-Type"] = "application/json"
+    if content_type is not None:
+        out["Content-Type"] = content_type
     return out
 
 
-#: The headers of a request without user headers, by whether it has a body.
-_DEFAULT_HEADERS = {flag: tuple(_defaults(flag).items()) for flag in (False, True)}
+#: The headers of a request without user headers, by whether it has a (JSON) body.
+_DEFAULT_HEADERS = {
+    flag: tuple(_defaults(JSON if flag else None).items()) for flag in (False, True)
+}
+
+
+def _merge_headers(given: dict[str, str], content_type: str | None) -> tuple[tuple[str, str], ...]:
+    """The default headers with the user's (checked) ones over them; the body's own
+    ``Content-Type`` (a multipart boundary) wins over the user's."""
+    out = _defaults(content_type)
+    lowered = {k.lower(): k for k in out}
+    for name, value in given.items():
+        if content_type is not None and name.lower() == "content-type":
+            if media_type(content_type) == "multipart/form-data":
+                continue
+            out.pop("Content-Type", None)
+        else:
+            out.pop(lowered.get(name.lower(), name), None)
+        out[name] = value
+    return tuple(out.items())
 
 
 #: Headers that frame the message or the connection: the HTTP client sets them, never inputs
@@ -305,13 +391,18 @@ FRAMING_HEADERS = frozenset(
 )
 
 
-def _headers(
-    given: dict[str, str], *, has_body: bool, manifest: Manifest
-) -> tuple[tuple[str, str], ...]:
+def _check_headers(given: dict[str, str], manifest: Manifest) -> dict[str, str]:
+    """The user's headers, each checked: a name, one ASCII line, not framing, not where the
+    task's credential goes."""
     problems = []
-    out = _defaults(has_body)
-    lowered = {k.lower(): k for k in out}
-    auth = manifest.auth.header.lower()
+    auth = manifest.auth
+    taken = {
+        "bearer": {auth.header.lower()},
+        "basic": {"authorization"},
+        "oauth2": {"authorization"},
+        "header": {auth.header.lower()},
+        "api_key": {auth.name.lower()} if auth.location == "header" else set(),
+    }.get(auth.type, set())
     for name, value in given.items():
         if not _HEADER_NAME.match(name):
             problems.append(Problem(f"headers.{name}", "is not a valid header name"))
@@ -339,16 +430,13 @@ def _headers(
                     "percent-encode the value, or send it in the body",
                 )
             )
-        elif name.lower() in ("authorization", auth):
+        elif name.lower() in taken:
             problems.append(
                 Problem(
                     f"headers.{name}",
                     "is set from the task's auth",
-                    f"set {manifest.auth.env} or pass a token instead",
+                    f"set {' and '.join('$' + v for v in auth.variables)} instead",
                 )
             )
-        else:
-            out.pop(lowered.get(name.lower(), name), None)
-            out[name] = value
     InputError.collect(problems)
-    return tuple(out.items())
+    return given

@@ -113,6 +113,51 @@ def test_each_layer_imports_only_inward() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+#: The ground: what every layer, the providers included, may import.
+GROUND = ("rtk_task.errors", "rtk_task.limits")
+
+
+def test_providers_stand_on_the_ground_alone() -> None:
+    """ground <- providers <- manifests <- the per-call core: a provider imports nothing of
+    the manifests or the core, so vendor facts reach the core only through the manifest."""
+    wrong = [
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items()
+        if _within(module, "providers")
+        for target in targets
+        if not _within(target, "providers") and target not in GROUND
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_only_the_providers_know_a_vendor() -> None:
+    """No module outside providers/ imports a vendor's module: the core, the manifests, the
+    workflows, the engines and the playground ask the manifest (or the provider registry)."""
+    vendors = [name for name in MODULES if _within(name, "providers")]
+    vendors = [v for v in vendors if v.rsplit(".", 1)[-1] not in ("base", "model", "providers")]
+    assert "rtk_task.providers.cloudflare" in vendors
+    wrong = [
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items()
+        if not _within(module, "providers")
+        for target in targets
+        if target in vendors
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_core_never_names_a_vendors_credential() -> None:
+    """The core, the manifests and the playground hold no vendor's token variable."""
+    named = [
+        name
+        for name, path in MODULES.items()
+        if not _within(name, "providers")
+        and not _within(name, "emulator")
+        and "CLOUDFLARE_API_TOKEN" in path.read_text(encoding="utf-8")
+    ]
+    assert not named, f"modules naming CLOUDFLARE_API_TOKEN outside providers/: {named}"
+
+
 def test_every_package_of_the_layout_exists() -> None:
     for edge in ("manifests", "workflows", "engines", "providers", "cli", "emulator"):
         assert (PACKAGE / edge / "__init__.py").is_file(), f"rtk_task/{edge}/ is missing"

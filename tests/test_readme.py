@@ -55,13 +55,13 @@ def _free_port() -> int:
         return port
 
 
-def _script(port: int) -> str:
+def _script(port: int, prism_port: int = 4010) -> str:
     """Every README shell line, each followed by a check of its exit code."""
     lines = ['cd "$WORK"']
     for n, command in enumerate(c for block in _blocks("bash") for c in _commands(block)):
         if command.startswith("python3 -m venv"):
             continue  # the set-up commands
-        command = command.replace("8787", str(port))
+        command = command.replace("8787", str(port)).replace("4010", str(prism_port))
         expected = re.search(r"#\s*exit (\d+)", command)
         if re.search(r"&\s*(#.*)?$", command):  # a server, started in the background
             lines.append(command)
@@ -69,6 +69,11 @@ def _script(port: int) -> str:
                 lines.append(
                     f"for i in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null"
                     " && break; sleep 0.1; done"
+                )
+            if "prism mock" in command:  # Prism starts in seconds; at most 120 s
+                lines.append(
+                    f"for i in $(seq 1200); do (exec 3<>/dev/tcp/127.0.0.1/{prism_port})"
+                    " 2>/dev/null && break; sleep 0.1; done"
                 )
             continue
         lines += [
@@ -119,7 +124,7 @@ def test_every_shell_line_and_the_python_block_run_as_written(
     env.pop("RTK_BASE_URL", None)
     # its own process group: the servers it starts are stopped with it, even on a timeout
     with subprocess.Popen(
-        ["bash", "-c", _script(port)],
+        ["bash", "-c", _script(port, _free_port())],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from ..manifests.model import Location, Manifest, Param
-from ..paginate import paging_of
 from ..providers import provider_for
 
 __all__ = ["describe"]
@@ -21,7 +20,12 @@ def describe(m: Manifest) -> str:
     lines += [f"  {m.method} {alt}  (alternate)" for alt in m.alternate_paths]
     if m.servers:
         lines.append(f"  servers: {', '.join(m.servers)}")
-    lines.append(f"  auth: {m.auth.header}: Bearer ${m.auth.env}")
+    lines.append(f"  auth: {m.auth.describe()}")
+    if m.content_types:
+        lines.append(f"  body as: {', '.join(m.content_types)}")
+    if m.paging is not None:
+        how = f"{m.paging.style}" + (f" ({m.paging.param})" if m.paging.param else "")
+        lines.append(f"  pages by: {how}")
     lines.append(
         f"  success: {', '.join(map(str, m.success_status))}; "
         + (
@@ -37,14 +41,16 @@ def describe(m: Manifest) -> str:
             for p in params:
                 lines.extend(_param_lines(p, 1))
     if m.outputs:
-        lines.append("outputs:" + ("  (pages: items, total_count)" if paging_of(m) else ""))
+        lines.append("outputs:")
         lines += [f"  {o.name} <- {o.path}" for o in m.outputs]
     return "\n".join(lines)
 
 
 def _param_lines(p: Param, depth: int) -> list[str]:
-    kind = f"array of {p.items.type.value}" if p.items is not None else p.type.value
+    kind = f"array of {_kind(p.items)}" if p.items is not None else _kind(p)
     facts = [kind + (" | null" if p.nullable else "")]
+    if p.items is not None and p.items.enum:
+        facts.append("items one of " + ", ".join(json.dumps(v) for v in p.items.enum))
     if p.required:
         facts.append("required")
     if p.default is not None:
@@ -64,4 +70,18 @@ def _param_lines(p: Param, depth: int) -> list[str]:
     out = [line]
     for child in (*p.children, *(p.items.children if p.items else ())):
         out.extend(_param_lines(child, depth + 1))
+    for word, variants in (("one of", p.one_of), ("any of", p.any_of)):
+        for variant in variants:
+            out.extend(_param_lines(variant.model_copy(update={"name": f"| {word}"}), depth + 1))
+    if isinstance(p.additional, Param):
+        out.extend(_param_lines(p.additional.model_copy(update={"name": "<any key>"}), depth + 1))
     return out
+
+
+def _kind(p: Param) -> str:
+    """A parameter's type in words (a file, a map)."""
+    if p.is_file:
+        return "file (a path)"
+    if p.type.value == "object" and p.additional is not None and not p.children:
+        return "map"
+    return p.type.value

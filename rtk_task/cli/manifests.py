@@ -25,18 +25,42 @@ def manifest() -> None:
 )
 @click.option("--operation", help='operationId or "METHOD /path" in --openapi.')
 @click.option("--id", "task_id", help="Task id (default: derived from the path).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@click.option("-o", "--output", type=click.Path(), help="Write here, not stdout (--all: a folder).")
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Every operation of --openapi, one manifest each, into the folder -o.",
+)
+@click.option("--name", help="--all: the API's short name (ids, variables; default: its title).")
+@click.option(
+    "--ids",
+    "id_rule",
+    type=click.Choice(["operation_id", "path"]),
+    help="--all: ids from each operationId (the default), or from the path (the provider's rule).",
+)
 def manifest_build(
     docs: str | None,
     spec: str | None,
     operation: str | None,
     task_id: str | None,
     output: str | None,
+    every: bool,
+    name: str | None,
+    id_rule: str | None,
 ) -> None:
-    """Build a manifest from DOCS, from --openapi --operation, or DOCS overlaid on --openapi."""
+    """Build a manifest from DOCS, from --openapi --operation, or DOCS overlaid on --openapi;
+    with --all, one for every operation of --openapi into the folder -o."""
+    if every:
+        _build_all(docs, spec, operation, task_id, output, name, id_rule)
+        return
+    if name or id_rule:
+        raise click.UsageError("--name and --ids are for --all")
     from ..files import write_atomic
     from ..manifests.build import build_manifest
 
+    if output and Path(output).is_dir():
+        raise click.BadParameter(f"{output} is a folder (a folder is for --all)", param_hint="-o")
     built = build_manifest(docs, openapi=spec, operation=operation, task_id=task_id)
     if built.drift:
         click.echo(f"drift between {docs} and {spec} (the page wins):", err=True)
@@ -50,6 +74,32 @@ def manifest_build(
         click.echo(text, nl=False)
 
 
+def _build_all(
+    docs: str | None,
+    spec: str | None,
+    operation: str | None,
+    task_id: str | None,
+    output: str | None,
+    name: str | None,
+    id_rule: str | None,
+) -> None:
+    """``manifest build --all``: the summary line, then each refusal; exit 2 if none built."""
+    from ..manifests.document import build_all
+
+    if spec is None or output is None:
+        raise click.UsageError("--all needs --openapi FILE and -o DIR")
+    if docs or operation or task_id:
+        raise click.UsageError("--all builds every operation: leave out DOCS, --operation, --id")
+    summary = build_all(
+        Path(spec), Path(output), name=name, id_rule="path" if id_rule == "path" else "operation_id"
+    )
+    click.echo(str(summary))
+    for refusal in summary.refused:
+        click.echo(f"  refused {refusal}")
+    if not summary.built:
+        sys.exit(EXIT_BAD_INPUT)
+
+
 @manifest.command("rebuild")
 @click.argument("folder", required=False, type=click.Path(file_okay=False, exists=True))
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any manifest differs.")
@@ -57,12 +107,15 @@ def manifest_rebuild(folder: str | None, check: bool) -> None:
     """Build every manifest in FOLDER (default: the shipped ones) again from its sources."""
     from ..files import write_atomic
     from ..manifests.build import rebuild
+    from ..manifests.document import PROVIDER_FILE
     from ..manifests.registry import shipped_dir
 
     base = Path(folder) if folder else shipped_dir()
     stale: list[Path] = []
     broken: list[RtkError] = []
     for file in sorted(base.glob("*.json")):
+        if file.name == PROVIDER_FILE:
+            continue  # what `build --all` wrote beside the manifests: not one of them
         try:
             text = rebuild(file).manifest.to_json()
         except RtkError as exc:  # report it, and go on with the others

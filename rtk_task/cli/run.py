@@ -245,7 +245,7 @@ def test_step(
         from ..secrets import Redactor
         from ..workflows.records import RunRecord
 
-        redactor = Redactor.from_env([manifest_.auth.env, *wf.secrets.values()])
+        redactor = Redactor.from_env([*manifest_.auth.variables, *wf.secrets.values()])
         record = RunRecord(
             wf.file, wf.name, inputs=inputs, redactor=redactor, kind="test", step_id=step.id
         )
@@ -314,8 +314,8 @@ def run_cmd(
     from ..workflows.check import check_workflow
 
     check_workflow(wf, inputs).raise_for_problems()  # the whole workflow, before any request
-    # the token rule: each task's own variable
-    token_envs = {wf.manifest(s).auth.env for s in wf.steps if wf.manifest(s).auth.env}
+    # the credential rule: each task's own variables
+    token_envs = {v for s in wf.steps for v in wf.manifest(s).auth.variables}
     redactor = Redactor.from_env([*token_envs, *wf.secrets.values()])
     record = RunRecord(wf.file, wf.name, inputs=inputs, redactor=redactor)
     runner = get_engine(engine, concurrency=concurrency)

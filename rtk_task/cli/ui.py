@@ -23,7 +23,7 @@ import click
 )
 @click.option(
     "--base-url",
-    help="A live API (token from $CLOUDFLARE_API_TOKEN); default: the embedded emulator.",
+    help="A live API (credentials from each task's variables); default: the embedded emulator.",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
 def ui_cmd(port: int, workflow: str | None, base_url: str | None, open_browser: bool) -> None:

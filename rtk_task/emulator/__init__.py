@@ -15,7 +15,11 @@ from .faults import FaultRule
 from .process import emulator_process
 from .server import EmulatorServer, run_emulator
 
+#: The provider whose API the emulator answers as (its credentials are the ones it takes).
+EMULATED_PROVIDER = "realtimekit"
+
 __all__ = [
+    "EMULATED_PROVIDER",
     "Emulator",
     "EmulatorServer",
     "FaultRule",

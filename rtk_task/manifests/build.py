@@ -16,11 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from ..errors import ManifestError, Problem
 from ..providers import Provider, provider_for
 from ..providers.base import ListShape
+from ..providers.model import host_of
 from .docs import load_docs
 from .model import (
+    Auth,
     Location,
     Manifest,
     Output,
@@ -64,15 +68,23 @@ def build_manifest(
     openapi: str | Path | None = None,
     operation: str | None = None,
     task_id: str | None = None,
+    document: OpenAPIDocument | None = None,
+    provider: Provider | None = None,
 ) -> Build:
-    """Build a manifest from a docs page, an OpenAPI operation, or both (an overlay)."""
-    if docs is None and openapi is None:
+    """Build a manifest from a docs page, an OpenAPI operation, or both (an overlay).
+
+    ``document`` is an OpenAPI document already loaded (instead of ``openapi``: a whole
+    document's operations are built from one parse); ``provider`` answers the vendor
+    questions instead of the path's own provider.
+    """
+    if docs is None and openapi is None and document is None:
         raise ManifestError("nothing to build from", hint="give a docs page, --openapi, or both")
     page = load_docs(docs) if docs is not None else None
     api: ApiOperation | None = None
-    spec: OpenAPIDocument | None = None
-    if openapi is not None:
+    spec: OpenAPIDocument | None = document
+    if spec is None and openapi is not None:
         spec = OpenAPIDocument.load(openapi)
+    if spec is not None:
         if operation is None and page is None:
             raise ManifestError("--openapi alone needs --operation", hint="an operationId")
         api = spec.operation(operation or f"{page.method} {page.path}")  # type: ignore[union-attr]
@@ -90,11 +102,12 @@ def build_manifest(
         assert api is not None
         parameters, path = api.parameters, api.path
     method = page.method if page else api.method  # type: ignore[union-attr]
-    provider = provider_for(path)
+    servers = page.servers if page and page.servers else api.servers if api else ()
+    provider = provider or provider_for(path)
     alternates = tuple(p for p in provider.path_forms(path) if p != path)
     templates = (path, *alternates)
     parameters = _path_parameters(parameters, templates)
-    _check_names(parameters, str(docs or openapi))
+    _check_names(parameters, str(docs or openapi or (spec.file if spec else "")))
     response_schema = api.response_schema if api else None
     sources: list[Source] = []
     if page is not None:
@@ -109,8 +122,13 @@ def build_manifest(
             )
         )
     task_id = task_id or provider.task_id(method, path)
-    manifest = Manifest(
+    outputs = _outputs(provider, task_id, method, path, parameters, response_schema)
+    inputs = {
+        p.name for loc in (Location.PATH, Location.QUERY, Location.BODY) for p in parameters.at(loc)
+    }
+    fields: dict[str, Any] = dict(  # noqa: C408 (the model's keywords, checked by it)
         id=task_id,
+        provider=provider.name,
         summary=(page.summary if page and page.summary else api.summary if api else ""),
         description=(
             page.description if page and page.description else api.description if api else ""
@@ -118,17 +136,55 @@ def build_manifest(
         method=method,
         path=path,
         alternate_paths=alternates,
-        servers=page.servers if page and page.servers else api.servers if api else (),
+        servers=servers,
+        auth=_auth(provider, api, servers),
         parameters=parameters,
         body_required=api.body_required if api else False,
+        content_types=api.content_types if api else (),
+        body_whole=api.body_whole if api else False,
         success_status=api.success_status if api else _default_success(method),
         idempotent=provider.idempotent(method, task_id),
-        outputs=_outputs(provider, task_id, method, path, parameters, response_schema),
+        outputs=outputs,
+        paging=provider.paging({p.name for p in parameters.query}, {o.name for o in outputs}),
+        rate_limits=provider.limit_rules(task_id, inputs),
         response_schema=response_schema,
         notes=page.notes if page else (),
         provenance=tuple(sources),
     )
+    try:
+        manifest = Manifest.model_validate(fields)
+    except ValidationError as exc:
+        where = str(docs or openapi or (spec.file if spec else ""))
+        raise ManifestError(
+            [
+                Problem(
+                    f"{where}: {'.'.join(map(str, err['loc'])) or 'manifest'}",
+                    str(err["msg"]).removeprefix("Value error, "),
+                    "fix the source, or give the task's auth in a provider file",
+                )
+                for err in exc.errors()
+            ]
+        ) from None
     return Build(manifest, tuple(drift))
+
+
+def _auth(provider: Provider, api: ApiOperation | None, servers: tuple[str, ...]) -> Auth:
+    """A vendor provider's own auth; else what the OpenAPI operation's security says, bound to
+    the document's hosts; else none, with a note saying why (never another vendor's token)."""
+    vendor = provider.auth
+    hosts = [h for h in map(host_of, servers) if h]
+    if vendor.type != "none" and all(vendor.allows(h) for h in hosts):
+        return vendor
+    if api is not None and api.auth is not None:
+        return api.auth
+    if vendor.type != "none":
+        return Auth(
+            note=f"the server {', '.join(hosts)} is not {provider.name}'s: its credential "
+            "is not sent there"
+        )
+    if api is not None:
+        return Auth(note="the document names no security scheme this operation can use")
+    return Auth(note="a docs page names no auth scheme: give one in a provider file")
 
 
 def rebuild(manifest_file: Path) -> Build:

@@ -26,11 +26,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlsplit
 
 from pydantic import ValidationError
 
-from .model import Auth, Manifest, Param, Parameters, ParamType
+from .model import BODY, Auth, Manifest, Param, Parameters, ParamType
 
 __all__ = ["HTTP_TASK", "HttpPlan", "http_manifest"]
 
@@ -161,10 +161,12 @@ def http_manifest(
         query_params.append(Param(name=name, type=_type(value, type_of), nullable=True))
     body = with_.get("body")
     body_params: list[Param] = []
-    if body is not None and not isinstance(body, dict):
-        problems.append(
-            (("body",), "the body of an http step is a mapping (a JSON object)", "body: {a: 1}")
-        )
+    whole = body is not None and not isinstance(body, dict)
+    if whole:  # an array, a scalar, a text: the whole body
+        if BODY in values or BODY == "headers":
+            problems.append((("body",), "'body' names a query parameter too", "rename it"))
+        values[BODY] = body
+        body_params.append(Param(name=BODY, type=_type(body, type_of), nullable=True))
     elif body:
         for name, value in body.items():
             name = str(name)
@@ -200,7 +202,12 @@ def http_manifest(
                 )
                 continue
             try:
-                auth = Auth(header=str(name), env=secrets[bearer.group(1)])
+                auth = Auth(
+                    type="bearer",
+                    header=str(name),
+                    env=secrets[bearer.group(1)],
+                    hosts=(parts.hostname or "",),
+                )
             except ValidationError as exc:
                 problems.append(
                     (
@@ -211,10 +218,50 @@ def http_manifest(
                 )
         if kept:
             values["headers"] = kept
+    content_type = next(
+        (v for k, v in (headers or {}).items() if str(k).lower() == "content-type"), None
+    )
     if problems:
         return plan
     plan.values = values
-    plan.manifest = Manifest(
+    try:
+        plan.manifest = _manifest(
+            step_id,
+            method,
+            parts,
+            path,
+            auth,
+            Parameters(path=tuple(path_params), query=tuple(query_params), body=tuple(body_params)),
+            body="body" in with_,
+            whole=whole,
+            content_type=content_type if isinstance(content_type, str) else None,
+        )
+    except ValidationError as exc:
+        problems.append(
+            (
+                ("headers", "Authorization"),
+                str(exc.errors()[0]["msg"]).removeprefix("Value error, "),
+                "declare a secret of this API's own (e.g. STATUS_TOKEN) for it",
+            )
+        )
+    return plan
+
+
+def _manifest(
+    step_id: str,
+    method: str,
+    parts: SplitResult,
+    path: str,
+    auth: Auth,
+    parameters: Parameters,
+    *,
+    body: bool,
+    whole: bool,
+    content_type: str | None,
+) -> Manifest:
+    """The manifest of an http step: its own server, only the credential it names."""
+    templated_type = content_type is not None and _templated(content_type)
+    return Manifest(
         id=_task_id(step_id),
         summary=f"{method} {parts.scheme}://{parts.netloc}{parts.path}",
         method=method,  # checked against _METHODS above
@@ -222,14 +269,14 @@ def http_manifest(
         servers=(f"{parts.scheme}://{parts.netloc}",),
         fixed_server=True,
         auth=auth,
-        parameters=Parameters(
-            path=tuple(path_params), query=tuple(query_params), body=tuple(body_params)
-        ),
-        body_required="body" in with_,
+        parameters=parameters,
+        body_required=body,
+        body_whole=whole,
+        # the step's Content-Type decides the body's encoding (JSON when it names none)
+        content_types=(content_type,) if content_type and not templated_type else (),
         success_status=(200, 201, 202, 203, 204, 206),
         idempotent=method in _IDEMPOTENT,
     )
-    return plan
 
 
 def _type(value: Any, type_of: Callable[[str], str | None]) -> ParamType:

@@ -19,21 +19,34 @@ from pydantic import (
     Field,
     JsonValue,
     ValidationError,
-    ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from ..errors import ManifestError, Problem
 from ..limits import loads_json
+from ..providers.model import (
+    CREDENTIAL_ENV_SUFFIXES,
+    PLACEHOLDER,
+    Auth,
+    LimitRule,
+    Paging,
+    host_of,
+)
 
 __all__ = [
+    "BODY",
+    "JSON",
     "MANIFEST_VERSION",
+    "PLACEHOLDER",
     "TOKEN_ENV_SUFFIXES",
     "Auth",
+    "LimitRule",
     "Location",
     "Manifest",
     "Note",
     "Output",
+    "Paging",
     "Param",
     "ParamType",
     "Parameters",
@@ -57,6 +70,8 @@ class ParamType(StrEnum):
     BOOLEAN = "boolean"
     OBJECT = "object"
     ARRAY = "array"
+    #: No type of its own: any JSON value, or whichever of ``one_of``/``any_of`` fits.
+    ANY = "any"
 
 
 class Location(StrEnum):
@@ -70,8 +85,12 @@ class Location(StrEnum):
 
 #: Where step inputs go, by the name they are given under (headers go under ``headers``).
 INPUT_LOCATIONS = (Location.PATH, Location.QUERY, Location.BODY)
-#: A ``{name}`` placeholder in a path template.
-PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+#: The input that holds a whole body that is not an object (``body_whole``).
+BODY = "body"
+#: The media type a body is sent as when the manifest names none.
+JSON = "application/json"
+#: Kept for the importers: a token variable's name ends in one of these.
+TOKEN_ENV_SUFFIXES = CREDENTIAL_ENV_SUFFIXES
 
 
 class Param(_Frozen):
@@ -92,6 +111,23 @@ class Param(_Frozen):
     items: Param | None = None
     #: For objects: the fields.
     children: tuple[Param, ...] = ()
+    #: For objects: the schema of fields not in ``children`` (a map's values), or ``True``
+    #: for any value; ``None``/``False``: no other field is allowed.
+    additional: Param | bool | None = None
+    #: Exactly one of these fits (``oneOf``), or at least one (``anyOf``).
+    one_of: tuple[Param, ...] = ()
+    any_of: tuple[Param, ...] = ()
+    #: The field whose value says which of ``one_of`` applies (OpenAPI ``discriminator``).
+    discriminator: str | None = None
+    #: Query and form fields: OpenAPI ``style`` (``form``, ``deepObject``, ``spaceDelimited``,
+    #: ``pipeDelimited``) and ``explode``; ``None``: the default for where it goes.
+    style: str | None = None
+    explode: bool | None = None
+
+    @property
+    def is_file(self) -> bool:
+        """Whether the value is a file's contents (``format: binary``): a step gives a path."""
+        return self.type is ParamType.STRING and self.format == "binary"
 
     def child(self, name: str) -> Param | None:
         """The child field called ``name``, if any."""
@@ -105,6 +141,10 @@ class Param(_Frozen):
             out.extend(c.walk(path))
         if self.items is not None:
             out.extend(self.items.walk(path))
+        if isinstance(self.additional, Param):
+            out.extend(self.additional.walk(path))
+        for variant in (*self.one_of, *self.any_of):
+            out.extend(variant.walk(path))
         return out
 
 
@@ -122,16 +162,8 @@ class Parameters(_Frozen):
         return params
 
 
-#: An environment variable may hold a token only if its name ends in one of these: ``HOME``
-#: or ``PATH`` must never be sent as a bearer.
-TOKEN_ENV_SUFFIXES = ("TOKEN", "KEY", "SECRET")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-#: RFC 9110 token characters: a header name that cannot break a request or a shell line.
-HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-#: Headers the transport sets itself; a manifest cannot put the token in them.
-_RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 #: A path template: ``/`` then path characters and ``{name}`` placeholders. No ``//`` start,
-#: ``@``, ``\``, ``?``, ``#``, spaces or control characters: nothing that moves the authority.
+#: ``@``, ``\\``, ``?``, ``#``, spaces or control characters: nothing that moves the authority.
 _PATH = re.compile(r"^/(?!/)[A-Za-z0-9\-._~!$&'()*+,;=:/{}%]*$")
 
 
@@ -143,42 +175,6 @@ def check_path_template(path: str) -> str:
             "characters and {placeholders} (no `@`, `?`, `#`, `\\`, spaces)"
         )
     return path
-
-
-class Auth(_Frozen):
-    """How a request is authenticated: a bearer token read from an environment variable, or
-    (``type: none``) nothing.
-
-    ``env`` must name a token variable (an identifier ending in ``TOKEN``, ``KEY`` or
-    ``SECRET``); ``header`` must be a header name the transport does not set itself.
-    """
-
-    type: Literal["bearer", "none"] = "bearer"
-    header: str = "Authorization"
-    env: str = "CLOUDFLARE_API_TOKEN"
-
-    @field_validator("env")
-    @classmethod
-    def _token_variable(cls, env: str, info: ValidationInfo) -> str:
-        if env == "" and info.data.get("type") == "none":
-            return env  # no auth: no variable
-        if not _ENV_NAME.match(env):
-            raise ValueError(f"{env[:80]!r} is not an environment variable name")
-        if not env.upper().endswith(TOKEN_ENV_SUFFIXES):
-            raise ValueError(
-                f"{env!r} does not look like a token variable: its name must end in "
-                + ", ".join(TOKEN_ENV_SUFFIXES)
-            )
-        return env
-
-    @field_validator("header")
-    @classmethod
-    def _header_name(cls, header: str) -> str:
-        if not HEADER_NAME.match(header):
-            raise ValueError(f"{header[:80]!r} is not a header name")
-        if header.lower() in _RESERVED_HEADERS:
-            raise ValueError(f"{header!r} is set by the transport; it cannot carry the token")
-        return header
 
 
 class Output(_Frozen):
@@ -211,6 +207,9 @@ class Manifest(_Frozen):
 
     manifest_version: Literal[1] = MANIFEST_VERSION
     id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+    #: The provider it was built for (``realtimekit``, a document's name); auth, paging and
+    #: rate limits below are that provider's, copied in so a call needs the manifest alone.
+    provider: str = ""
     summary: str = ""
     description: str = ""
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -227,9 +226,19 @@ class Manifest(_Frozen):
     auth: Auth = Field(default_factory=Auth)
     parameters: Parameters = Field(default_factory=Parameters)
     body_required: bool = False
+    #: The media types the body may be sent as, preferred first (empty: JSON). A step picks
+    #: another of them with its ``Content-Type`` header.
+    content_types: tuple[str, ...] = ()
+    #: The body is one value that is not an object (an array, a scalar, a file): the input
+    #: ``body`` holds it whole.
+    body_whole: bool = False
     success_status: tuple[int, ...] = (200,)
     idempotent: bool
     outputs: tuple[Output, ...] = ()
+    #: How the list pages, when it does (``paginate: true``).
+    paging: Paging | None = None
+    #: The documented rate limits a call counts against.
+    rate_limits: tuple[LimitRule, ...] = ()
     #: JSON Schema of the success response body, when a source gives one.
     response_schema: dict[str, Any] | None = None
     notes: tuple[Note, ...] = ()
@@ -246,6 +255,33 @@ class Manifest(_Frozen):
         for path in paths:
             check_path_template(path)
         return paths
+
+    @model_validator(mode="after")
+    def _credential_hosts(self) -> Manifest:
+        """A credential goes only to its hosts: every server of the manifest must be one, and
+        a variable another provider owns may not be read for anyone else's host."""
+        auth = self.auth
+        if auth.type == "none":
+            return self
+        for server in self.servers:
+            if auth.hosts and not auth.allows(host_of(server)):
+                raise ValueError(
+                    f"the credential (${auth.env or auth.username_env}) may be sent only to "
+                    f"{', '.join(auth.hosts)}; the server {server} is another host"
+                )
+        from ..providers import owner_of  # the registry of built-in providers
+
+        hosts = auth.hosts or tuple(host_of(s) for s in self.servers)
+        for env in auth.variables:
+            owner = owner_of(env)
+            if owner is not None and not all(owner.allows(h) for h in hosts if h):
+                raise ValueError(
+                    f"${env} is the {owner.note or 'provider'} credential: it may be sent "
+                    f"only to {', '.join(owner.hosts)}, not to {', '.join(hosts) or 'any host'}"
+                )
+            if owner is not None and not hosts:
+                raise ValueError(f"${env} is bound to {', '.join(owner.hosts)}: name a server")
+        return self
 
     @property
     def path_templates(self) -> tuple[str, ...]:

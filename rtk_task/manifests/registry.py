@@ -87,6 +87,10 @@ def _current() -> _Index:
     return hit[1]
 
 
+#: The file ``manifest build --all`` writes beside the manifests: the document's provider.
+PROVIDER_FILE = "provider.json"
+
+
 def _build(dirs: tuple[Path, ...]) -> _Index:
     shipped = dirs[-1]
     found: dict[str, Path] = {}
@@ -97,6 +101,8 @@ def _build(dirs: tuple[Path, ...]) -> _Index:
     overridden: set[str] = set()
     for folder in reversed(dirs[:-1]):  # earlier folders win
         for file in sorted(folder.glob("*.json")):
+            if file.name == PROVIDER_FILE:
+                continue  # the provider a folder was built for (``manifest build --all``)
             task_id, why = _id_of(file)
             if task_id is None:
                 warnings.append(f"{file}: {why}, skipped")

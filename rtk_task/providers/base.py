@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
-from ..manifests.model import PLACEHOLDER
-from ..ratelimit import RateLimit
+from .model import PLACEHOLDER, Auth, LimitRule, Paging, PagingStyle, RateLimit
 
 __all__ = ["PLACEHOLDER", "Envelope", "ListShape", "PagingStyle", "Provider", "literal_words"]
-
-#: How a list asks for its next page: a page number, an offset, or the cursor it was given.
-PagingStyle = Literal["page", "offset", "cursor"]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _VERBS = {"GET": "list", "POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
@@ -62,8 +57,14 @@ def literal_words(path: str) -> list[str]:
 class Provider:
     """Vendor facts, answered plainly: one path form, ids from the path, no envelope."""
 
-    #: A short name, for messages.
+    #: A short name, for messages and the manifest's ``provider``.
     name = "generic"
+    #: How its requests are authenticated, and the hosts the credential may go to. The plain
+    #: provider knows no credential: a manifest built for it sends none unless its source
+    #: (an OpenAPI document's security schemes) says which.
+    auth = Auth()
+    #: The key of its limits: an input (path parameter) saying whose limit it is.
+    limit_key = ""
     #: The success envelope outputs are derived from.
     envelope = Envelope()
     #: Output names that end in ``_id`` but echo what the caller sent (shown after real ids).
@@ -82,6 +83,36 @@ class Provider:
         """The documented limits a call of ``task_id`` counts against, as ``(scope, limit)``:
         the account-wide one (scope ``"account"``) first, then narrower ones."""
         return (("account", self.account_limit),) if self.account_limit else ()
+
+    def limit_rules(self, task_id: str, inputs: set[str]) -> tuple[LimitRule, ...]:
+        """:meth:`rate_limits` as the manifest keeps them, keyed by :attr:`limit_key` when the
+        operation has that input."""
+        key = self.limit_key if self.limit_key in inputs else ""
+        return tuple(
+            LimitRule(scope=scope, limit=limit, key=key)
+            for scope, limit in self.rate_limits(task_id)
+        )
+
+    def paging(self, query: set[str], outputs: set[str]) -> Paging | None:
+        """How an operation with these query parameters and outputs pages, if it does.
+
+        It needs an ``items`` output; a page number or an offset with a size, or a cursor
+        parameter with a ``next_cursor`` output."""
+        style = self.paging_style(query)
+        if style is None or "items" not in outputs:
+            return None
+        size = next((n for n in self.size_params if n in query), "")
+        total = self.envelope.total if self.envelope.total in outputs else ""
+        if style == "page":
+            page = next(n for n in self.page_params if n in query)
+            return Paging(style="page", param=page, size_param=size, total=total)
+        if style == "offset":
+            offset = next(n for n in self.offset_params if n in query)
+            return Paging(style="offset", param=offset, size_param=size, total=total)
+        cursor = next(n for n in self.cursor_params if n in query)
+        if "next_cursor" not in outputs:
+            return None
+        return Paging(style="cursor", param=cursor, size_param=size, next="next_cursor")
 
     def owns(self, path: str) -> bool:
         """Whether this provider describes ``path`` (the plain provider takes any)."""

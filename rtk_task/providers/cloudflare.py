@@ -21,10 +21,11 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from ..ratelimit import RateLimit
 from .base import PLACEHOLDER, Envelope, ListShape, Provider, literal_words
+from .model import Auth, RateLimit
 
 __all__ = [
+    "CLOUDFLARE_AUTH",
     "LIST_SHAPES",
     "NAMED",
     "PAGE_PARAMS",
@@ -36,6 +37,15 @@ __all__ = [
     "cloudflare_v4",
     "realtimekit",
 ]
+
+#: The Cloudflare API token: read from the variable the official SDK reads, sent only to
+#: Cloudflare's API host (a base URL the caller names itself, like the emulator's, too).
+CLOUDFLARE_AUTH = Auth(
+    type="bearer",
+    env="CLOUDFLARE_API_TOKEN",
+    hosts=("api.cloudflare.com",),
+    note="Cloudflare API token",
+)
 
 #: Query parameters that name a page number, first match wins.
 PAGE_PARAMS = ("page_no", "page", "page_number")
@@ -102,6 +112,8 @@ class RealtimeKit(Provider):
     """Cloudflare RealtimeKit: live and legacy paths, ids, envelopes."""
 
     name = "realtimekit"
+    auth = CLOUDFLARE_AUTH
+    limit_key = "account_id"
     envelope = Envelope(data="data", paging="paging", total="total_count")
     echoed_ids = frozenset({"custom_participant_id"})
     page_params = PAGE_PARAMS
@@ -199,6 +211,8 @@ class CloudflareV4(Provider):
     a success answers ``{success, errors, messages, result, result_info}``."""
 
     name = "cloudflare"
+    auth = CLOUDFLARE_AUTH
+    limit_key = "account_id"
     envelope = Envelope(data="result", paging="result_info", total="total_count", cursor="cursor")
     account_limit = RateLimit(requests=1200, per=300)
 

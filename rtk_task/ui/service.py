@@ -40,8 +40,6 @@ __all__ = ["ConfirmNeeded", "Playground"]
 
 #: The emulator takes any token; this one is sent when the environment has none.
 _EMULATOR_TOKEN = "rtk-playground-emulator"
-#: Where the token is read from (the official SDK's name).
-TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
 _FLOW = ("depends_on", "for_each", "until", "when")
 
 
@@ -66,8 +64,9 @@ class Playground:
         self.records_root = records_root or Path.cwd()
 
     def redactor(self) -> Redactor:
-        """What every answer masks: the token and the opened workflow's secrets."""
-        envs: list[str | None] = [TOKEN_ENV]
+        """What every answer masks: every task's credentials and the opened workflow's
+        secrets."""
+        envs: list[str | None] = [*sorted({v for m in all_tasks() for v in m.auth.variables})]
         try:
             wf = self._open_workflow()
         except RtkError:
@@ -210,7 +209,7 @@ class Playground:
         run, manifest, wf = staged["run"], staged["manifest"], staged["workflow"]
         if self.live and not manifest.idempotent and not body.get("confirm"):
             raise ConfirmNeeded(f"{manifest.method} {manifest.id} is not idempotent")
-        with Client(base_url=self.base_url, token=self._token()) as client:
+        with Client(base_url=self.base_url, credentials=self._credentials()) as client:
             result = run.call(client)
             redactor = self.redactor().extend([*run.redactor.values, *client.redactor.values])
         record = None
@@ -262,7 +261,7 @@ class Playground:
             sub,
             staged["inputs"],
             base_url=self.base_url,
-            token=self._token(),
+            credentials=self._credentials(),
             on_start=lambda s: record.started(s.id, s.task),
             on_step=lambda s, r: record.finished(s.id, r),
         )
@@ -353,16 +352,24 @@ class Playground:
             wf,
             inputs,
             base_url=self.base_url,
-            token=self._token(),
+            credentials=self._credentials(),
             redactor=redactor,
             record=record,
         )
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _token(self) -> str | None:
-        token = read_env(TOKEN_ENV)
-        return token if self.live else (token or _EMULATOR_TOKEN)
+    def _credentials(self) -> dict[str, str] | None:
+        """``None`` (the environment) for a live target; for the emulator, the emulated
+        API's variables (from the environment, else a stand-in the emulator accepts) and no
+        other provider's credential."""
+        if self.live:
+            return None
+        from ..emulator import EMULATED_PROVIDER
+        from ..providers import provider_named
+
+        auth = provider_named(EMULATED_PROVIDER).auth
+        return {env: read_env(env) or _EMULATOR_TOKEN for env in auth.variables}
 
     def _open_workflow(self) -> Workflow | None:
         if self.workflow_file is None or not self.workflow_file.exists():
@@ -513,7 +520,7 @@ def _python(task: str, inputs: Any, base_url: str) -> str:
     args = pprint.pformat(inputs, indent=4, width=88, sort_dicts=False)
     return (
         "import rtk_task\n\n"
-        f"with rtk_task.Client(base_url={base_url!r}) as client:  # token: $CLOUDFLARE_API_TOKEN\n"
+        f"with rtk_task.Client(base_url={base_url!r}) as client:  # credentials: environment\n"
         f"    result = client.call(\n        {task!r},\n        "
         + args.replace("\n", "\n        ")
         + ",\n    )\n    print(result.ok, result.outputs)\n"

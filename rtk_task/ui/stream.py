@@ -42,12 +42,12 @@ class RunStream:
         inputs: dict[str, Any],
         *,
         base_url: str,
-        token: str | None,
+        credentials: dict[str, str] | None,
         redactor: Redactor,
         record: RunRecord,
     ) -> None:
         self.workflow, self.inputs = workflow, inputs
-        self.base_url, self.token = base_url, token
+        self.base_url, self.credentials = base_url, credentials
         self.redactor, self.record = redactor, record
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -83,7 +83,7 @@ class RunStream:
                 self.workflow,
                 self.inputs,
                 base_url=self.base_url,
-                token=self.token,
+                credentials=self.credentials,
                 on_start=self._started,
                 on_step=self._finished,
             )

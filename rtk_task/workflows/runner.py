@@ -253,13 +253,21 @@ def run_workflow(
     on_step: Callable[[Step, TaskResult], None] | None = None,
     on_start: Callable[[Step], None] | None = None,
     details: bool = False,
+    credentials: Mapping[str, str] | None = None,
 ) -> RunResult:
-    """:func:`run_workflow_async` with a client of its own, for callers without a loop."""
+    """:func:`run_workflow_async` with a client of its own, for callers without a loop.
+
+    ``token`` is the secret of every step whose task takes one; ``credentials`` (variable ->
+    value) stands in for the environment the tasks' auths read."""
 
     async def main() -> RunResult:
         limits = pool_limits(workflow, concurrency)
         async with AsyncClient(
-            base_url=base_url, token=token, transport=transport, limits=limits
+            base_url=base_url,
+            token=token,
+            transport=transport,
+            limits=limits,
+            credentials=credentials,
         ) as client:
             return await run_workflow_async(
                 client,

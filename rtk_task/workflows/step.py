@@ -185,14 +185,14 @@ def start_step(
 
 
 def step_redactor(workflow: Workflow, step: Step) -> Redactor:
-    """What a step's output masks: its task's token and the workflow's secrets."""
+    """What a step's output masks: its task's credential and the workflow's secrets."""
     from ..errors import ManifestError
 
     try:
-        token_env: str | None = workflow.manifest(step).auth.env
+        variables: tuple[str, ...] = workflow.manifest(step).auth.variables
     except (ManifestError, KeyError):
-        token_env = None
-    return Redactor.from_env([token_env, *workflow.secrets.values()])
+        variables = ()
+    return Redactor.from_env([*variables, *workflow.secrets.values()])
 
 
 def run_step(

@@ -380,7 +380,10 @@ def test_show_of_a_manifest_file_with_arrays_of_objects(
     code, out, err = call(capsys, "show", str(file))
     assert code == 0, err
     lines = out.splitlines()
-    assert "  tags  (array of string; required)  Labels for the project; at least one." in lines
+    assert (
+        '  tags  (array of string; items one of "internal", "customer", "experimental"; '
+        "required)  Labels for the project; at least one." in lines
+    )
     assert "  items  (array of object; required)  The work items to start with." in lines
     assert "    name  (string; required)  The item's title." in lines
     assert "    quantity  (integer; default 1)  How many of the item." in lines

@@ -631,7 +631,9 @@ def test_a_list_page_alone_pages_and_gives_items_and_the_total() -> None:
         ("items", "data"),
         ("total_count", "paging.total_count"),
     ]
-    assert paging_of(m) == Paging("page_no", "per_page")
+    assert paging_of(m) == Paging(
+        style="page", param="page_no", size_param="per_page", total="total_count"
+    )
 
 
 def test_an_update_page_alone_declares_nothing_it_cannot_know() -> None:

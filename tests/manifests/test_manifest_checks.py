@@ -36,8 +36,9 @@ def _load(**changes: Any) -> Manifest:
 @pytest.mark.parametrize("env", ["HOME", "PATH", "not a name", "X-TOKEN", ""])
 def test_auth_env_must_name_a_token_variable(env: str) -> None:
     with pytest.raises(ManifestError) as err:
-        _load(auth={"env": env})
-    assert err.value.first.where == "m.json: auth.env"
+        _load(auth={"type": "bearer", "env": env})
+    # a bad name is the field's problem; a missing one the scheme's
+    assert err.value.first.where == ("m.json: auth.env" if env else "m.json: auth")
     assert err.value.first.hint
 
 

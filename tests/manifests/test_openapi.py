@@ -116,7 +116,7 @@ def test_get_meeting_merges_path_level_and_operation_parameters(spec: OpenAPIDoc
     ]
     assert op.parameters.body == ()
     assert op.success_status == (200,), "a 500 response is not a success"
-    assert op.bearer
+    assert op.auth is not None and op.auth.type == "bearer"
     assert op.servers == ("https://api.cloudflare.com/client/v4",)
     assert op.response_schema is not None
     assert set(op.response_schema["properties"]) == {"success", "data"}

@@ -30,7 +30,14 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ...manifests.http import HTTP_TASK
-from ...manifests.model import INPUT_LOCATIONS, PLACEHOLDER, TOKEN_ENV_SUFFIXES, Manifest
+from ...manifests.model import (
+    BODY,
+    INPUT_LOCATIONS,
+    PLACEHOLDER,
+    TOKEN_ENV_SUFFIXES,
+    Auth,
+    Manifest,
+)
 from ...manifests.registry import all_tasks
 
 __all__ = ["ImportedStep", "Request", "request_step", "to_yaml", "token_env", "unique_secrets"]
@@ -219,10 +226,17 @@ def _task_step(
     for name, value in path_values.items():
         with_[name] = b.value(name, value, "string")
     auth = manifest.auth
+    # where the task's own auth puts its credential: read from its variables, never written
+    own_headers, own_query = _auth_places(auth)
     for name, value in _query(b, request, "api").items():
+        if name in own_query:
+            _own_credential(b, manifest)
+            continue
         with_[name] = b.value(name, _typed(value, kinds.get(name)), kinds.get(name))
     body = request.body
-    if isinstance(body, dict):
+    if manifest.body_whole and body is not None:
+        with_[BODY] = b.value(BODY, body, kinds.get(BODY))
+    elif isinstance(body, dict):
         for name, value in body.items():
             with_[str(name)] = b.value(str(name), value, kinds.get(str(name)))
     elif body is not None:
@@ -232,10 +246,8 @@ def _task_step(
         low = name.lower()
         if low in _OWN_HEADERS:
             continue
-        if low == auth.header.lower():
-            # the task's own auth: the token is read from its variable, never written
-            b.out.secrets["api_token"] = auth.env
-            b.out.notes.append(f"set {auth.env}: {manifest.id} sends it as its bearer token")
+        if low in own_headers:
+            _own_credential(b, manifest)
             continue
         if low in SECRET_HEADERS:
             host = urlsplit(request.url).hostname or "api"
@@ -246,6 +258,27 @@ def _task_step(
         with_["headers"] = headers
     b.out.step = {"id": sid, "task": manifest.id, "with": with_}
     return b.out
+
+
+def _auth_places(auth: Auth) -> tuple[set[str], set[str]]:
+    """The header names (lower case) and query names a task's auth sends its credential in."""
+    if auth.type == "api_key":
+        return ({auth.name.lower()}, set()) if auth.location == "header" else (set(), {auth.name})
+    if auth.type in ("bearer", "header"):
+        return {auth.header.lower()}, set()
+    if auth.type in ("basic", "oauth2"):
+        return {"authorization"}, set()
+    return set(), set()
+
+
+def _own_credential(b: _Builder, manifest: Manifest) -> None:
+    """Note that the task's credential is read from its own variables (declared once)."""
+    variables = manifest.auth.variables
+    for env in variables:
+        if env in b.out.secrets.values():
+            continue
+        b.out.secrets["api_token" if len(variables) == 1 else _secret_name(env.lower())] = env
+        b.out.notes.append(f"set {env}: {manifest.id} sends it as {manifest.auth.describe()}")
 
 
 def _typed(value: Any, kind: str | None) -> Any:
@@ -281,10 +314,8 @@ def _http_step(request: Request, sid: str) -> ImportedStep:
     query = _query(b, request, host)
     if query:
         with_["query"] = query
-    if isinstance(request.body, dict):
-        with_["body"] = request.body
-    elif request.body is not None:
-        b.out.notes.append("an http step sends a JSON object body; the body was left out")
+    if request.body is not None:
+        with_["body"] = request.body  # JSON of any type; a Content-Type header picks another
     b.out.step = {"id": sid, "task": HTTP_TASK, "with": with_}
     return b.out
 

@@ -1,0 +1,196 @@
+"""Request bodies and query strings in every encoding the manifests describe. Pure but for
+reading the files a step names.
+
+- JSON of any type (an object of fields, or the whole ``body`` input: an array, a scalar).
+- ``application/x-www-form-urlencoded`` and query strings with OpenAPI ``style``/``explode``:
+  arrays as repeated keys (``form``, exploded: the default), joined by ``,`` (not exploded),
+  `` `` (``spaceDelimited``) or ``|`` (``pipeDelimited``); objects as ``key=value`` pairs
+  (``form``, exploded) or ``name[key]=value`` (``deepObject``, nested as deep as they go).
+- ``multipart/form-data``: text fields as they are (objects and arrays of objects as JSON),
+  file fields (``format: binary``) read from the path the step gives.
+- Any other type (``text/plain``, ``application/octet-stream``, ``image/png``...): the
+  ``body`` input as text, or the bytes of the file it names when the field is binary.
+
+Files are read up to :data:`MAX_FILE_BYTES` (a larger one is an input error naming the
+field: nothing is sent). Each encoding also gives the body for display and the arguments of
+its cURL command.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from pydantic_core import to_json
+
+from .errors import InputError, Problem
+from .manifests.model import JSON, Param
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "Encoded",
+    "encode_body",
+    "media_type",
+    "query_pairs",
+    "supported",
+]
+
+#: The largest file a body or a multipart field is read from (100 MiB).
+MAX_FILE_BYTES = 100 * 1024 * 1024
+FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A body: its bytes, its ``Content-Type``, what is shown, and its cURL arguments."""
+
+    content: bytes
+    content_type: str
+    shown: Any
+    #: ``(option, value)``: ``--data-raw TEXT``, ``--form-string NAME=TEXT``,
+    #: ``-F NAME=@PATH``, ``--data-binary @PATH``.
+    curl: tuple[tuple[str, str], ...]
+
+
+def media_type(content_type: str) -> str:
+    """``"text/plain; charset=utf-8"`` -> ``"text/plain"``."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_json(content_type: str) -> bool:
+    """Whether a media type is JSON (``application/json``, ``...+json``)."""
+    kind = media_type(content_type)
+    return kind == JSON or kind.endswith("+json")
+
+
+def supported(content_type: str) -> bool:
+    """Whether a body can be sent as ``content_type`` (any type, as text or a file's bytes)."""
+    return bool(media_type(content_type))
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+_JOINERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
+
+
+def query_pairs(name: str, value: Any, param: Param | None) -> list[tuple[str, str]]:
+    """``name=value`` pairs of one query parameter or form field, as its style says."""
+    style = (param.style if param else None) or "form"
+    explode = param.explode if param and param.explode is not None else style == "form"
+    if isinstance(value, list):
+        if style == "deepObject" or (explode and style == "form"):
+            return [(name, _scalar(v)) for v in value]
+        return [(name, _JOINERS.get(style, ",").join(_scalar(v) for v in value))]
+    if isinstance(value, dict):
+        if style == "deepObject":
+            return list(_deep(name, value))
+        if explode:
+            return [(str(k), _scalar(v)) for k, v in value.items()]
+        return [(name, ",".join(f"{k},{_scalar(v)}" for k, v in value.items()))]
+    return [(name, _scalar(value))]
+
+
+def _deep(prefix: str, value: Any) -> Iterable[tuple[str, str]]:
+    """``a[b][c]=v`` pairs of nested objects; arrays as ``a[b][]``, or indexed when they hold
+    objects (``a[0][b]``)."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _deep(f"{prefix}[{key}]", sub)
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            if isinstance(sub, dict | list):
+                yield from _deep(f"{prefix}[{index}]", sub)
+            else:
+                yield f"{prefix}[]", _scalar(sub)
+    else:
+        yield prefix, _scalar(value)
+
+
+def encode_body(
+    content_type: str, value: Any, params: dict[str, Param], whole: Param | None
+) -> Encoded:
+    """The body ``value`` (a mapping of fields, or the whole ``body`` input) as ``content_type``.
+
+    ``params`` are the body fields by name (their styles and which are files); ``whole`` the
+    parameter of a whole body, if the body is one.
+    """
+    kind = media_type(content_type)
+    if is_json(kind):
+        raw = to_json(value)
+        return Encoded(raw, content_type, value, (("--data-raw", raw.decode("utf-8")),))
+    if kind == FORM and isinstance(value, dict):
+        pairs = [
+            pair for name, sub in value.items() for pair in query_pairs(name, sub, params.get(name))
+        ]
+        text = urlencode(pairs)
+        return Encoded(text.encode("ascii"), content_type, value, (("--data-raw", text),))
+    if kind == MULTIPART and isinstance(value, dict):
+        return _multipart(value, params)
+    if (whole is not None and whole.is_file) or isinstance(value, Path):
+        path = str(value)
+        shown = f"<file {path}>"
+        return Encoded(_read(path, "body"), content_type, shown, (("--data-binary", "@" + path),))
+    if isinstance(value, str):
+        return Encoded(value.encode("utf-8"), content_type, value, (("--data-raw", value),))
+    raw = to_json(value)  # a structured value for a text type: its JSON text
+    return Encoded(raw, content_type, value, (("--data-raw", raw.decode("utf-8")),))
+
+
+def _multipart(value: dict[str, Any], params: dict[str, Param]) -> Encoded:
+    # httpx's own encoder (its public API sends text fields alone urlencoded, so its stream)
+    from httpx._multipart import MultipartStream
+
+    data: dict[str, list[str]] = {}
+    files: list[tuple[str, tuple[str, bytes, str]]] = []
+    shown: dict[str, Any] = {}
+    curl: list[tuple[str, str]] = []
+    for name, sub in value.items():
+        param = params.get(name)
+        items = sub if isinstance(sub, list) else [sub]
+        item_param = param.items if param is not None and param.items is not None else param
+        for item in items:
+            if item_param is not None and item_param.is_file:
+                path = str(item)
+                kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+                files.append((name, (os.path.basename(path), _read(path, name), kind)))
+                shown[name] = f"<file {path}>"
+                curl.append(("-F", f"{name}=@{path}"))
+            else:
+                text = _scalar(item)
+                data.setdefault(name, []).append(text)
+                shown[name] = sub
+                curl.append(("--form-string", f"{name}={text}"))
+    stream = MultipartStream(data=data, files=files)
+    content = b"".join(stream)
+    return Encoded(content, stream.get_headers()["Content-Type"], shown, tuple(curl))
+
+
+def _read(path: str, field: str) -> bytes:
+    """The bytes of ``path``, at most :data:`MAX_FILE_BYTES`, or an input error."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(
+            Problem(field, f"cannot read the file {path!r}: {exc.strerror}", "give a file's path")
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(
+            Problem(field, f"the file {path!r} is over {MAX_FILE_BYTES:,} bytes", "send less")
+        )
+    return data
