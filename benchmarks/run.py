@@ -553,6 +553,12 @@ EXTERNAL: dict[str, list[tuple[str, str, str]]] = {
             ">= 0.9",
         ),
     ],
+    "bench_openapi_all": [
+        ("github_all_s", "build --all: GitHub's document, 1,200+ operations (s)", "<= 30"),
+        ("ratio_github_all_vs_load", "build --all: GitHub's document / parsing it alone", "<= 10"),
+        ("synthetic_1000_all_s", "build --all: 1,000-operation document (s)", "<= 30"),
+        ("ratio_2000_vs_1000", "build --all: 2,000 / 1,000 operations (linear ~2)", "<= 2.5"),
+    ],
 }
 
 

@@ -49,8 +49,7 @@ def value_for(p: Param, files: Path, *, full: bool = False) -> Any:
         path.write_bytes(FILE_BYTES)
         return str(path)
     if p.type is ParamType.STRING:
-        text = _FORMATS.get(p.format or "", "text")
-        return text
+        return _FORMATS.get(p.format or "", "text")
     if p.type is ParamType.INTEGER:
         low = int(p.minimum) if p.minimum is not None else 1
         high = int(p.maximum) if p.maximum is not None else low + 10
@@ -74,11 +73,12 @@ def inputs_for(manifest: Manifest, files: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for loc in (Location.PATH, Location.QUERY, Location.BODY):
         for p in manifest.parameters.at(loc):
-            if p.required or (loc is Location.BODY and manifest.body_whole):
+            # an object with required fields too: Prism reads a deepObject query parameter
+            # left out as an empty object, and checks its required fields
+            needed = p.type is ParamType.OBJECT and any(c.required for c in p.children)
+            if p.required or needed or (loc is Location.BODY and manifest.body_whole):
                 out[p.name] = value_for(p, files)
-    headers = {
-        p.name: str(value_for(p, files)) for p in manifest.parameters.header if p.required
-    }
+    headers = {p.name: str(value_for(p, files)) for p in manifest.parameters.header if p.required}
     if headers:
         out["headers"] = headers
     return out

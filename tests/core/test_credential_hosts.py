@@ -53,7 +53,8 @@ def test_another_apis_task_never_reads_the_cloudflare_variable() -> None:
     with RawServer(answer("200 OK", b"[]")) as server, Client() as client:
         result = client.call(manifest, {}, base_url=f"http://127.0.0.1:{server.port}")
     # no OTHER_API_KEY set: nothing is sent, and the Cloudflare token was never a stand-in
-    assert result.error is not None and result.error.kind == "config", result.error
+    assert result.error is not None
+    assert result.error.kind == "config", result.error
     assert server.requests == []
 
 
@@ -92,9 +93,7 @@ def test_an_http_step_may_not_declare_the_cloudflare_token() -> None:
 
 def test_an_imported_curl_of_another_host_declares_its_own_secret() -> None:
     step = request_step(
-        parse_curl(
-            "curl https://api.other.example/items -H 'Authorization: Bearer $OTHER_TOKEN'"
-        )
+        parse_curl("curl https://api.other.example/items -H 'Authorization: Bearer $OTHER_TOKEN'")
     )
     assert "CLOUDFLARE_API_TOKEN" not in step.secrets.values()
     assert CANARY not in json.dumps(step.step)

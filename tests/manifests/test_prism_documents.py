@@ -1,7 +1,7 @@
 """Other vendors' OpenAPI documents, end to end against Stoplight Prism, a third-party mock
 that validates each request against the document (``prism mock DOC --errors``).
 
-Three public documents (tests/data/openapi/SOURCES.md: Swagger Petstore 3, a Stripe subset
+Three public documents (tests/data/openapi/SOURCES.md: Swagger Petstore 3, a Chargebee subset
 with form bodies, a GitHub subset with ``oneOf`` schemas): every operation builds with
 ``--all``, and one call per operation, with inputs made from its own schema
 (:mod:`tests.schema_values`), is accepted by Prism: no request-validation or security error.
@@ -74,7 +74,7 @@ def _accepted(status: int | None, body: Any) -> bool:
     ("document", "name"),
     [
         ("petstore3.yaml", "petstore"),
-        ("form_stripe.json", "stripe"),
+        ("form_chargebee.json", "chargebee"),
         ("oneof_github_subset.json", "github"),
     ],
 )
@@ -135,7 +135,7 @@ def test_upload_file_sends_the_files_bytes_exactly(tmp_path: Path) -> None:
     assert upload.content_types[0] == "application/octet-stream"
     file = tmp_path / "photo.bin"
     file.write_bytes(FILE_BYTES)
-    credentials = {v: "token-1" for v in upload.auth.variables}
+    credentials = dict.fromkeys(upload.auth.variables, "token-1")
     with (
         RawServer(answer("200 OK", b'{"code": 200, "type": "ok", "message": "x"}')) as server,
         Client(credentials=credentials) as client,
