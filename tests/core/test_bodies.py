@@ -13,12 +13,9 @@ import email.policy
 import json
 import shlex
 import shutil
-import socket
 import subprocess
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from email.parser import BytesParser
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -30,81 +27,7 @@ from rtk_task.errors import InputError
 from rtk_task.execute import preview
 from rtk_task.manifests.model import Manifest, Param, Parameters, ParamType
 
-from ..rawserver import RawServer
-
-# -- a recording server ---------------------------------------------------------------------
-
-#: An answer: status, headers, body.
-Reply = tuple[int, dict[str, str], bytes]
-
-
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """One request as the server read it off its socket."""
-
-    method: str
-    path: str
-    #: The query string exactly as sent (still percent-encoded).
-    query: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-    def header(self, name: str) -> list[str]:
-        """Every value of the header ``name`` (any case), in the order sent."""
-        return [v for k, v in self.headers if k.lower() == name.lower()]
-
-
-def parse(raw: bytes) -> Seen:
-    """A raw HTTP/1.1 request as :class:`Seen`."""
-    head, _, body = raw.partition(b"\r\n\r\n")
-    start, *lines = head.decode("latin-1").split("\r\n")
-    method, target, _ = start.split(" ", 2)
-    path, _, query = target.partition("?")
-    headers = tuple((k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines))
-    return Seen(method, path, query, headers, body)
-
-
-def ok(seen: Seen) -> Reply:
-    return 200, {"Content-Type": "application/json"}, b'{"ok": true}'
-
-
-class Recorder:
-    """A real HTTP server on 127.0.0.1 that keeps every request and answers with ``respond``
-    (one request a connection: each is recorded before it is answered)."""
-
-    def __init__(self, respond: Callable[[Seen], Reply] = ok) -> None:
-        self.respond = respond
-        self._raw = RawServer(self._answer)
-        self.url = f"http://127.0.0.1:{self._raw.port}"
-
-    def _answer(self, conn: socket.socket, head: bytes) -> None:
-        status, headers, body = self.respond(parse(head))
-        lines = [
-            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
-            *(f"{k}: {v}" for k, v in headers.items()),
-            f"Content-Length: {len(body)}",
-            "Connection: close",
-        ]
-        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-
-    @property
-    def seen(self) -> list[Seen]:
-        """Every request received so far."""
-        return [parse(raw) for raw in self._raw.requests]
-
-    def __enter__(self) -> Recorder:
-        self._raw.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._raw.__exit__(*exc)
-
-
-@pytest.fixture
-def server() -> Iterator[Recorder]:
-    with Recorder() as recorder:
-        yield recorder
-
+from ..recorder import Recorder, Seen
 
 # -- manifests and helpers ------------------------------------------------------------------
 

@@ -9,103 +9,18 @@ only on the same host and path; page numbers stop when the items reach the ``tot
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import socket
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http import HTTPStatus
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs
-
-import pytest
 
 from rtk_task import AsyncClient, Client, TaskResult
 from rtk_task.manifests.model import Manifest, Output, Paging, Param, Parameters, ParamType
 
-from ..rawserver import RawServer
-
-# -- a recording server ---------------------------------------------------------------------
-
-#: An answer: status, headers, body.
-Reply = tuple[int, dict[str, str], bytes]
-
-
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """One request as the server read it off its socket."""
-
-    method: str
-    path: str
-    #: The query string exactly as sent (still percent-encoded).
-    query: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-    @property
-    def params(self) -> dict[str, str]:
-        """The query parameters (each given once)."""
-        return {k: v[-1] for k, v in parse_qs(self.query).items()}
-
-
-def parse(raw: bytes) -> Seen:
-    """A raw HTTP/1.1 request as :class:`Seen`."""
-    head, _, body = raw.partition(b"\r\n\r\n")
-    start, *lines = head.decode("latin-1").split("\r\n")
-    method, target, _ = start.split(" ", 2)
-    path, _, query = target.partition("?")
-    headers = tuple((k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines))
-    return Seen(method, path, query, headers, body)
-
-
-def reply(data: Any, headers: dict[str, str] | None = None) -> Reply:
-    return 200, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data).encode()
+from ..recorder import Recorder, Reply, Seen, reply
+from .conftest import Serve
 
 
 def not_found(_: Seen) -> Reply:
     return 404, {"Content-Type": "application/json"}, b'{"error": "not here"}'
-
-
-class Recorder:
-    """A real HTTP server on 127.0.0.1 that keeps every request and answers with ``respond``
-    (one request a connection: each is recorded before it is answered)."""
-
-    def __init__(self, respond: Callable[[Seen], Reply]) -> None:
-        self.respond = respond
-        self._raw = RawServer(self._answer)
-        self.url = f"http://127.0.0.1:{self._raw.port}"
-
-    def _answer(self, conn: socket.socket, head: bytes) -> None:
-        status, headers, body = self.respond(parse(head))
-        lines = [
-            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
-            *(f"{k}: {v}" for k, v in headers.items()),
-            f"Content-Length: {len(body)}",
-            "Connection: close",
-        ]
-        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-
-    @property
-    def seen(self) -> list[Seen]:
-        """Every request received so far."""
-        return [parse(raw) for raw in self._raw.requests]
-
-    def __enter__(self) -> Recorder:
-        self._raw.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._raw.__exit__(*exc)
-
-
-Serve = Callable[[Callable[[Seen], Reply]], Recorder]
-
-
-@pytest.fixture
-def serve() -> Iterator[Serve]:
-    """Start recording servers, each answering with the given function."""
-    with contextlib.ExitStack() as stack:
-        yield lambda respond: stack.enter_context(Recorder(respond))
 
 
 # -- the list task --------------------------------------------------------------------------
@@ -228,7 +143,7 @@ def test_cursor_paging_never_loops_on_a_cursor_it_has_already_followed(serve: Se
 def test_cursor_paging_reads_the_cursor_from_a_response_header(serve: Serve) -> None:
     def respond(seen: Seen) -> Reply:
         items, following = CHAIN[seen.params.get("cursor")]
-        return reply({"data": items}, {"X-Next-Cursor": following} if following else {})
+        return reply({"data": items}, headers={"X-Next-Cursor": following} if following else {})
 
     server = serve(respond)
     paging = Paging(style="cursor", param="cursor", next="header:X-Next-Cursor")
@@ -263,7 +178,7 @@ def linked(next_url: Callable[[int], str | None]) -> Callable[[Seen], Reply]:
         page = int(seen.params.get("page", "1"))
         url = next_url(page)
         links = {"Link": f'<{url}?page=1>; rel="first", <{url}>; rel="next"'} if url else {}
-        return reply({"data": ITEMS[(page - 1) * 3 : page * 3]}, links)
+        return reply({"data": ITEMS[(page - 1) * 3 : page * 3]}, headers=links)
 
     return respond
 
