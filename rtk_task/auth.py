@@ -49,11 +49,10 @@ class Credential:
         if host in self.extra_hosts or self.auth.allows(host, servers):
             return
         allowed = self.auth.hosts or tuple(host_of(s) for s in servers)
-        variables = ", ".join(f"${v}" for v in self.auth.variables)
         raise ConfigError(
             Problem(
                 f"{task}: auth",
-                f"the credential ({variables}) may be sent only to "
+                f"the credential ({self.auth.refs}) may be sent only to "
                 f"{', '.join(allowed) or 'the servers of its manifest'}, not to {host!r}; "
                 "nothing was sent",
                 "a base URL you name yourself (--base-url) is trusted; a manifest's server "

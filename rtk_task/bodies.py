@@ -30,21 +30,12 @@ from urllib.parse import urlencode
 from pydantic_core import to_json
 
 from .errors import InputError, Problem
-from .manifests.model import JSON, Param
+from .manifests.model import FORM, MULTIPART, Param, is_json, media_type
 
-__all__ = [
-    "MAX_FILE_BYTES",
-    "Encoded",
-    "encode_body",
-    "media_type",
-    "query_pairs",
-    "supported",
-]
+__all__ = ["MAX_FILE_BYTES", "Encoded", "encode_body", "query_pairs"]
 
 #: The largest file a body or a multipart field is read from (100 MiB).
 MAX_FILE_BYTES = 100 * 1024 * 1024
-FORM = "application/x-www-form-urlencoded"
-MULTIPART = "multipart/form-data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,22 +48,6 @@ class Encoded:
     #: ``(option, value)``: ``--data-raw TEXT``, ``--form-string NAME=TEXT``,
     #: ``-F NAME=@PATH``, ``--data-binary @PATH``.
     curl: tuple[tuple[str, str], ...]
-
-
-def media_type(content_type: str) -> str:
-    """``"text/plain; charset=utf-8"`` -> ``"text/plain"``."""
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def is_json(content_type: str) -> bool:
-    """Whether a media type is JSON (``application/json``, ``...+json``)."""
-    kind = media_type(content_type)
-    return kind == JSON or kind.endswith("+json")
-
-
-def supported(content_type: str) -> bool:
-    """Whether a body can be sent as ``content_type`` (any type, as text or a file's bytes)."""
-    return bool(media_type(content_type))
 
 
 def _scalar(value: Any) -> str:

@@ -358,7 +358,7 @@ def _http_error(status: int, body: Any, call: Call) -> ErrorInfo:
     reason = HTTPStatus(status).phrase if status in _KNOWN_STATUSES else "error"
     message = f"HTTP {status} {reason}" + (f": {'; '.join(messages)}" if messages else "")
     hints = {
-        401: "check " + (" and ".join("$" + v for v in call.manifest.auth.variables) or "auth"),
+        401: f"check {call.manifest.auth.refs or 'the auth'}",
         403: "the token lacks a permission",
         404: _not_found_hint(call),
         429: "rate limited: wait and retry",

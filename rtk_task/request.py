@@ -23,10 +23,10 @@ from pydantic import SecretStr
 from pydantic_core import to_json
 
 from .auth import Credential
-from .bodies import encode_body, media_type, query_pairs
+from .bodies import encode_body, query_pairs
 from .compiled import compiled
 from .errors import ConfigError, InputError, ManifestError, Problem
-from .manifests.model import BODY, JSON, Location, Manifest
+from .manifests.model import BODY, JSON, MULTIPART, Location, Manifest, media_type
 from .providers.model import host_of
 from .result import RequestInfo, construct
 from .secrets import Redactor
@@ -238,7 +238,7 @@ def build_request(
         credential.check_host(base_url, manifest.servers, manifest.id)
     has_body = bool(body) or manifest.body_required
     if given:
-        given = _check_headers(given, manifest)
+        _check_headers(given, manifest)
     if not has_body:
         headers = _merge_headers(given, None) if given else _DEFAULT_HEADERS[False]
         return PreparedRequest(
@@ -254,7 +254,6 @@ def build_request(
     encoded = encode_body(
         chosen or JSON, whole, plan.params, plan.params.get(BODY) if manifest.body_whole else None
     )
-    plain = not encoded.curl or (encoded.curl[0][0] == "--data-raw" and len(encoded.curl) == 1)
     return PreparedRequest(
         manifest.id,
         manifest.method,
@@ -264,7 +263,7 @@ def build_request(
         encoded.shown,
         credential,
         bool(given),
-        () if plain else encoded.curl,
+        encoded.curl,
     )
 
 
@@ -276,9 +275,8 @@ def _content_type(manifest: Manifest, given: dict[str, str]) -> str | None:
         return stated
     if stated is None:
         return offered[0] if media_type(offered[0]) != JSON else None
-    kinds = {media_type(o): o for o in offered}
-    if media_type(stated) in kinds:
-        return stated if media_type(stated) != "multipart/form-data" else kinds[media_type(stated)]
+    if media_type(stated) in {media_type(o) for o in offered}:
+        return stated
     raise InputError(
         Problem(
             "headers.Content-Type",
@@ -364,7 +362,7 @@ def _merge_headers(given: dict[str, str], content_type: str | None) -> tuple[tup
     lowered = {k.lower(): k for k in out}
     for name, value in given.items():
         if content_type is not None and name.lower() == "content-type":
-            if media_type(content_type) == "multipart/form-data":
+            if media_type(content_type) == MULTIPART:
                 continue
             out.pop("Content-Type", None)
         else:
@@ -391,18 +389,12 @@ FRAMING_HEADERS = frozenset(
 )
 
 
-def _check_headers(given: dict[str, str], manifest: Manifest) -> dict[str, str]:
-    """The user's headers, each checked: a name, one ASCII line, not framing, not where the
-    task's credential goes."""
+def _check_headers(given: dict[str, str], manifest: Manifest) -> None:
+    """Check the user's headers: a name, one ASCII line, not framing, not where the task's
+    credential goes."""
     problems = []
     auth = manifest.auth
-    taken = {
-        "bearer": {auth.header.lower()},
-        "basic": {"authorization"},
-        "oauth2": {"authorization"},
-        "header": {auth.header.lower()},
-        "api_key": {auth.name.lower()} if auth.location == "header" else set(),
-    }.get(auth.type, set())
+    taken = auth.places[0]
     for name, value in given.items():
         if not _HEADER_NAME.match(name):
             problems.append(Problem(f"headers.{name}", "is not a valid header name"))
@@ -435,8 +427,7 @@ def _check_headers(given: dict[str, str], manifest: Manifest) -> dict[str, str]:
                 Problem(
                     f"headers.{name}",
                     "is set from the task's auth",
-                    f"set {' and '.join('$' + v for v in auth.variables)} instead",
+                    f"set {auth.refs} instead",
                 )
             )
     InputError.collect(problems)
-    return given

@@ -36,8 +36,10 @@ from ..providers.model import (
 
 __all__ = [
     "BODY",
+    "FORM",
     "JSON",
     "MANIFEST_VERSION",
+    "MULTIPART",
     "PLACEHOLDER",
     "TOKEN_ENV_SUFFIXES",
     "Auth",
@@ -52,6 +54,8 @@ __all__ = [
     "Parameters",
     "Source",
     "check_path_template",
+    "is_json",
+    "media_type",
 ]
 
 MANIFEST_VERSION: Literal[1] = 1
@@ -89,6 +93,21 @@ INPUT_LOCATIONS = (Location.PATH, Location.QUERY, Location.BODY)
 BODY = "body"
 #: The media type a body is sent as when the manifest names none.
 JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+
+
+def media_type(content_type: str) -> str:
+    """``"text/plain; charset=utf-8"`` -> ``"text/plain"``."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_json(content_type: str) -> bool:
+    """Whether a media type is JSON (``application/json``, ``...+json``, ``.../json``)."""
+    kind = media_type(content_type)
+    return kind == JSON or kind.endswith(("+json", "/json"))
+
+
 #: Kept for the importers: a token variable's name ends in one of these.
 TOKEN_ENV_SUFFIXES = CREDENTIAL_ENV_SUFFIXES
 
@@ -266,7 +285,7 @@ class Manifest(_Frozen):
         for server in self.servers:
             if auth.hosts and not auth.allows(host_of(server)):
                 raise ValueError(
-                    f"the credential (${auth.env or auth.username_env}) may be sent only to "
+                    f"the credential ({auth.refs}) may be sent only to "
                     f"{', '.join(auth.hosts)}; the server {server} is another host"
                 )
         from ..providers import owner_of  # the registry of built-in providers

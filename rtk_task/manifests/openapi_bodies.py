@@ -27,26 +27,24 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import OpenAPIError, Problem
-from .model import BODY, JSON, Param, ParamType
+from .model import BODY, FORM, JSON, MULTIPART, Param, ParamType, is_json, media_type
 from .openapi_schemas import SPEC_HINT, Schemas, param_from_flat
 
 __all__ = ["media_kind", "request_body", "style_of"]
 
 
-_FORM = "application/x-www-form-urlencoded"
-_MULTIPART = "multipart/form-data"
 _OCTETS = "application/octet-stream"
 
 
 def media_kind(media: str) -> str:
     """How a body of this media type is sent: ``json``, ``form``, ``multipart``, ``xml``,
     ``text`` or ``binary`` (the file's bytes, or the text given)."""
-    kind = media.split(";", 1)[0].strip().lower()
-    if kind == JSON or kind.endswith(("+json", "/json")):
+    kind = media_type(media)
+    if is_json(kind):
         return "json"
-    if kind == _FORM:
+    if kind == FORM:
         return "form"
-    if kind == _MULTIPART:
+    if kind == MULTIPART:
         return "multipart"
     if "xml" in kind:
         return "xml"
@@ -152,7 +150,7 @@ def _ranked(content: dict[str, Any]) -> list[str]:
     order = {"json": 1, "form": 2, "multipart": 3, "text": 4, "binary": 4, "xml": 5}
 
     def rank(media: str) -> int:
-        exact = media.split(";", 1)[0].strip().lower() == JSON
+        exact = media_type(media) == JSON
         return 0 if exact else order[media_kind(media)]
 
     return sorted(content, key=rank)  # sorted() is stable: listed order within a rank
@@ -164,7 +162,7 @@ def _sendable(ranked: list[str]) -> tuple[str, ...]:
     others = [m for m in ranked if media_kind(m) != "xml"]
     out: dict[str, None] = {}
     for media in others or ranked:
-        kind = media.split(";", 1)[0].strip().lower()
+        kind = media_type(media)
         if kind.endswith("/*"):
             media = "text/plain" if kind == "text/*" else _OCTETS
         out[media] = None

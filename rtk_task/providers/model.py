@@ -210,6 +210,24 @@ class Auth(_Frozen):
         """Every environment variable this auth reads."""
         return tuple(v for v in (self.username_env, self.env) if v)
 
+    @property
+    def refs(self) -> str:
+        """Its variables as a person reads them: ``$A and $B``."""
+        return " and ".join(f"${v}" for v in self.variables)
+
+    @property
+    def places(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Where the credential goes: header names (lower case), query parameter names."""
+        if self.type == "api_key" and self.location == "query":
+            return frozenset(), frozenset({self.name})
+        if self.type == "api_key" and self.location == "header":
+            return frozenset({self.name.lower()}), frozenset()
+        if self.type in ("bearer", "header"):
+            return frozenset({self.header.lower()}), frozenset()
+        if self.type in ("basic", "oauth2"):
+            return frozenset({"authorization"}), frozenset()
+        return frozenset(), frozenset()
+
     def allows(self, host: str, servers: tuple[str, ...] = ()) -> bool:
         """Whether the credential may be sent to ``host``."""
         host = host.lower()

@@ -35,7 +35,6 @@ from ...manifests.model import (
     INPUT_LOCATIONS,
     PLACEHOLDER,
     TOKEN_ENV_SUFFIXES,
-    Auth,
     Manifest,
 )
 from ...manifests.registry import all_tasks
@@ -227,7 +226,7 @@ def _task_step(
         with_[name] = b.value(name, value, "string")
     auth = manifest.auth
     # where the task's own auth puts its credential: read from its variables, never written
-    own_headers, own_query = _auth_places(auth)
+    own_headers, own_query = auth.places
     for name, value in _query(b, request, "api").items():
         if name in own_query:
             _own_credential(b, manifest)
@@ -258,17 +257,6 @@ def _task_step(
         with_["headers"] = headers
     b.out.step = {"id": sid, "task": manifest.id, "with": with_}
     return b.out
-
-
-def _auth_places(auth: Auth) -> tuple[set[str], set[str]]:
-    """The header names (lower case) and query names a task's auth sends its credential in."""
-    if auth.type == "api_key":
-        return ({auth.name.lower()}, set()) if auth.location == "header" else (set(), {auth.name})
-    if auth.type in ("bearer", "header"):
-        return {auth.header.lower()}, set()
-    if auth.type in ("basic", "oauth2"):
-        return {"authorization"}, set()
-    return set(), set()
 
 
 def _own_credential(b: _Builder, manifest: Manifest) -> None:
