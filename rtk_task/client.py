@@ -41,7 +41,6 @@ import httpx
 from pydantic import SecretStr
 
 from .auth import Credential
-from .download import DEFAULT_MAX_DOWNLOAD, Download
 from .errors import ConfigError, Problem
 from .execute import (
     DEFAULT_MAX_BYTES,
@@ -72,6 +71,7 @@ from .retry import (
     retry_flow,
 )
 from .secrets import Redactor
+from .sinks import DEFAULT_MAX_DOWNLOAD, Body, Download, Sink
 
 __all__ = ["AsyncClient", "Client", "Task"]
 
@@ -150,9 +150,10 @@ class _Base:
         values = credential.values
         known = self._env_tokens.get(auth)
         if known is None or known[0] != values:
-            known = (values, credential, Redactor(values))
+            # one mask per value read, with the client's own: never rebuilt per call
+            known = (values, credential, self._redactor.extend(values))
             self._env_tokens[auth] = known
-        return known[1], known[2].extend(self._redactor.values) if self._redactor else known[2]
+        return known[1], known[2]
 
     def _flow(
         self,
@@ -283,24 +284,16 @@ class _Base:
 
         return OAuth2(credential, call.manifest.servers, call.manifest.id)
 
-    def _check_progress(self, raw: bytearray, send: Send) -> None:
-        """Stop reading past the size cap, or past the deadline (a slow drip)."""
-        if len(raw) > self.max_response_bytes:
-            raise ResponseTooLarge(f"more than {self.max_response_bytes} bytes")
-        if send.deadline is not None and time.monotonic() - send.started > send.deadline:
-            raise DeadlinePassed(f"the deadline ({send.deadline:g} s) passed while reading")
-
-    def _sink(self, send: Send, status: int) -> Download | None:
-        """Where a successful answer's body goes when the call saves it to a file."""
+    def _sink(self, send: Send, status: int, headers: dict[str, str]) -> Sink:
+        """Where the answer's body goes: a file when the call saves a successful one, else
+        memory (refused at once when its Content-Length passes the cap)."""
         path = send.call.save_to
-        return (
-            Download(Path(path), self.max_download_bytes) if path and 200 <= status < 300 else None
-        )
-
-    def _check_length(self, headers: dict[str, str]) -> None:
+        if path and 200 <= status < 300:
+            return Download(Path(path), self.max_download_bytes, send)
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_response_bytes:
             raise ResponseTooLarge(f"Content-Length {length} > {self.max_response_bytes}")
+        return Body(self.max_response_bytes, send)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, token={self._token!r})"
@@ -393,22 +386,13 @@ class Client(_Base):
             response = self._http.send(request, stream=True, auth=auth)
             # one pass over httpx's headers, by lower-case name, for everything read below
             headers = dict(response.headers.multi_items())
-            sink = self._sink(send, response.status_code)
             try:
-                raw = bytearray()
-                if sink is None:
-                    self._check_length(headers)
+                with self._sink(send, response.status_code, headers) as sink:
                     for chunk in response.iter_bytes():
-                        raw += chunk
-                        self._check_progress(raw, send)
-                else:
-                    for chunk in response.iter_bytes():
-                        sink.write(chunk, send)
-                    sink.close()
+                        sink.write(chunk)
+                    sink.finish()
             finally:
                 response.close()
-                if sink is not None:
-                    sink.discard()
         except (httpx.HTTPError, ResponseTooLarge, DeadlinePassed, OSError) as exc:
             return Attempt(failed(prepared, exc, attempts=1, elapsed_ms=0.0), exc)
         except ConfigError as exc:  # no OAuth2 token: the request itself was not sent
@@ -417,10 +401,10 @@ class Client(_Base):
             prepared,
             response.status_code,
             headers,
-            bytes(raw),
+            sink.body,
             attempts=1,
             elapsed_ms=0.0,
-            saved=sink.written if sink is not None else None,
+            saved=sink.saved,
         )
         return Attempt(result, retry_after=_retry_after(response.status_code, headers))
 
@@ -529,22 +513,13 @@ class AsyncClient(_Base):
             response = await self._http.send(request, stream=True, auth=auth)
             # one pass over httpx's headers, by lower-case name, for everything read below
             headers = dict(response.headers.multi_items())
-            sink = self._sink(send, response.status_code)
             try:
-                raw = bytearray()
-                if sink is None:
-                    self._check_length(headers)
+                with self._sink(send, response.status_code, headers) as sink:
                     async for chunk in response.aiter_bytes():
-                        raw += chunk
-                        self._check_progress(raw, send)
-                else:
-                    async for chunk in response.aiter_bytes():
-                        sink.write(chunk, send)
-                    sink.close()
+                        sink.write(chunk)
+                    sink.finish()
             finally:
                 await response.aclose()
-                if sink is not None:
-                    sink.discard()
         except (httpx.HTTPError, ResponseTooLarge, DeadlinePassed, OSError) as exc:
             return Attempt(failed(prepared, exc, attempts=1, elapsed_ms=0.0), exc)
         except ConfigError as exc:  # no OAuth2 token: the request itself was not sent
@@ -553,10 +528,10 @@ class AsyncClient(_Base):
             prepared,
             response.status_code,
             headers,
-            bytes(raw),
+            sink.body,
             attempts=1,
             elapsed_ms=0.0,
-            saved=sink.written if sink is not None else None,
+            saved=sink.saved,
         )
         return Attempt(result, retry_after=_retry_after(response.status_code, headers))
 
