@@ -257,7 +257,6 @@ class _Base:
             manifest,
             inputs,
             base_url=base_url or self.base_url,
-            token=None,
             credential=credential,
             redactor=redactor.extend(secrets) if secrets else redactor,
         )

@@ -184,7 +184,6 @@ def preview(
         manifest,
         inputs,
         base_url=base_url,
-        token=None,
         credential=credential,
         redactor=Redactor([*(credential.values if credential else ()), *secrets]),
         secret_env=secret_env,
@@ -196,10 +195,9 @@ def dry_run(
     inputs: dict[str, Any],
     *,
     base_url: str | None,
-    token: SecretStr | None,
+    credential: Credential | None,
     redactor: Redactor,
     secret_env: Mapping[str, str] | None = None,
-    credential: Credential | None = None,
 ) -> tuple[TaskResult, str]:
     """Validate and build with this credential: a result holding the request (nothing is
     sent, ``attempts`` is 0), and the request as cURL text (empty when building failed)."""
@@ -207,7 +205,6 @@ def dry_run(
         manifest,
         inputs,
         base_url=base_url,
-        token=token,
         redactor=redactor,
         require_token=False,
         credential=credential,
@@ -231,51 +228,19 @@ def finish(
 ) -> TaskResult:
     """A result from a complete answer; ``headers`` by lower-case name. ``saved``: the body
     went to ``call.save_to`` (that many bytes) and is not parsed: the outputs say where."""
-    if saved is not None:
-        return construct(
-            TaskResult,
-            ok=True,
-            task=call.manifest.id,
-            status_code=status,
-            headers=call.redactor.headers(headers.items()),
-            body=None,
-            outputs={
-                "file": call.save_to,
-                "bytes": saved,
-                "content_type": headers.get("content-type", ""),
-            },
-            error=None,
-            attempts=attempts,
-            elapsed_ms=round(elapsed_ms, 3),
-            request=call.request.info(call.redactor),
-            skipped=False,
-        )
     redactor = call.redactor
-    plan = compiled(call.manifest)
-    content_type = headers.get("content-type", "")
-    lowered = content_type.lower()
-    body, problem = _parse(lowered, raw, redactor)
-    wrong_type = problem is None and bool(raw) and "json" not in lowered and plan.promises_json
-    if wrong_type and 200 <= status < 300:
-        problem = f"expected a JSON answer, got {content_type or 'no content type'}"
-    # a secret the raw bytes do not show as such can still be in the parsed body: written
-    # with \u escapes, or in UTF-16/32 (NUL bytes) JSON
-    if redactor and (redactor.contains(raw) or b"\\u" in raw or b"\0" in raw):
-        body = redactor.value(body)
-    ok = 200 <= status < 300 and problem is None
-    error = None
+    body: Any = None
     outputs: dict[str, Any] = {}
-    if problem is not None:
-        error = ErrorInfo(
-            kind="response",
-            message=problem,
-            status_code=status,
-            hint="the server's answer was not the JSON it promised",
-        )
-    elif not ok:
-        error = _http_error(status, body, call)
+    error = None
+    if saved is not None:  # a download: the outputs say where it went, nothing to parse
+        ok = True
+        outputs = {
+            "file": call.save_to,
+            "bytes": saved,
+            "content_type": headers.get("content-type", ""),
+        }
     else:
-        extract_tree(body, plan.output_tree, outputs)
+        ok, body, error = _read(call, status, headers, raw, outputs)
     # our own values, typed as the model says: constructing skips validating them again
     return construct(
         TaskResult,
@@ -291,6 +256,38 @@ def finish(
         request=call.request.info(redactor),
         skipped=False,
     )
+
+
+def _read(
+    call: Call, status: int, headers: dict[str, str], raw: bytes, outputs: dict[str, Any]
+) -> tuple[bool, Any, ErrorInfo | None]:
+    """Whether the answer is a success, its body (parsed, secrets masked) and its error;
+    a success's declared outputs go into ``outputs``."""
+    redactor = call.redactor
+    plan = compiled(call.manifest)
+    content_type = headers.get("content-type", "")
+    lowered = content_type.lower()
+    body, problem = _parse(lowered, raw, redactor)
+    wrong_type = problem is None and bool(raw) and "json" not in lowered and plan.promises_json
+    if wrong_type and 200 <= status < 300:
+        problem = f"expected a JSON answer, got {content_type or 'no content type'}"
+    # a secret the raw bytes do not show as such can still be in the parsed body: written
+    # with \u escapes, or in UTF-16/32 (NUL bytes) JSON
+    if redactor and (redactor.contains(raw) or b"\\u" in raw or b"\0" in raw):
+        body = redactor.value(body)
+    ok = 200 <= status < 300 and problem is None
+    if problem is not None:
+        error = ErrorInfo(
+            kind="response",
+            message=problem,
+            status_code=status,
+            hint="the server's answer was not the JSON it promised",
+        )
+        return ok, body, error
+    if not ok:
+        return ok, body, _http_error(status, body, call)
+    extract_tree(body, plan.output_tree, outputs)
+    return ok, body, None
 
 
 def failed(call: Call, exc: Exception, *, attempts: int, elapsed_ms: float) -> TaskResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..manifests.model import Location, Manifest, Param
+from ..manifests.model import Location, Manifest, Param, ParamType
 from ..providers import provider_for
 
 __all__ = ["describe"]
@@ -82,6 +82,6 @@ def _kind(p: Param) -> str:
     """A parameter's type in words (a file, a map)."""
     if p.is_file:
         return "file (a path)"
-    if p.type.value == "object" and p.additional is not None and not p.children:
+    if p.type is ParamType.OBJECT and p.additional is not None and not p.children:
         return "map"
     return p.type.value

@@ -24,6 +24,7 @@ from ..providers.base import ListShape
 from ..providers.model import host_of
 from .docs import load_docs
 from .model import (
+    INPUT_LOCATIONS,
     Auth,
     Location,
     Manifest,
@@ -107,7 +108,8 @@ def build_manifest(
     alternates = tuple(p for p in provider.path_forms(path) if p != path)
     templates = (path, *alternates)
     parameters = _path_parameters(parameters, templates)
-    _check_names(parameters, str(docs or openapi or (spec.file if spec else "")))
+    source = str(docs or openapi or (spec.file if spec else ""))
+    _check_names(parameters, source)
     response_schema = api.response_schema if api else None
     sources: list[Source] = []
     if page is not None:
@@ -123,9 +125,7 @@ def build_manifest(
         )
     task_id = task_id or provider.task_id(method, path)
     outputs = _outputs(provider, task_id, method, path, parameters, response_schema)
-    inputs = {
-        p.name for loc in (Location.PATH, Location.QUERY, Location.BODY) for p in parameters.at(loc)
-    }
+    inputs = {p.name for loc in INPUT_LOCATIONS for p in parameters.at(loc)}
     fields: dict[str, Any] = dict(  # noqa: C408 (the model's keywords, checked by it)
         id=task_id,
         provider=provider.name,
@@ -154,11 +154,10 @@ def build_manifest(
     try:
         manifest = Manifest.model_validate(fields)
     except ValidationError as exc:
-        where = str(docs or openapi or (spec.file if spec else ""))
         raise ManifestError(
             [
                 Problem(
-                    f"{where}: {'.'.join(map(str, err['loc'])) or 'manifest'}",
+                    f"{source}: {'.'.join(map(str, err['loc'])) or 'manifest'}",
                     str(err["msg"]).removeprefix("Value error, "),
                     "fix the source, or give the task's auth in a provider file",
                 )
@@ -335,7 +334,7 @@ def _check_names(parameters: Parameters, where: str) -> None:
     """Path, query and top-level body names share one namespace in a step's inputs."""
     seen: dict[str, str] = {}
     problems: list[Problem] = []
-    for loc in (Location.PATH, Location.QUERY, Location.BODY):
+    for loc in INPUT_LOCATIONS:
         for p in parameters.at(loc):
             if p.name in RESERVED:
                 problems.append(

@@ -163,7 +163,7 @@ def http_manifest(
     body_params: list[Param] = []
     whole = body is not None and not isinstance(body, dict)
     if whole:  # an array, a scalar, a text: the whole body
-        if BODY in values or BODY == "headers":
+        if BODY in values:
             problems.append((("body",), "'body' names a query parameter too", "rename it"))
         values[BODY] = body
         body_params.append(Param(name=BODY, type=_type(body, type_of), nullable=True))
