@@ -41,7 +41,7 @@ import httpx
 from pydantic import SecretStr
 
 from .auth import Credential
-from .errors import ConfigError, Problem
+from .errors import ConfigError, InputError, Problem
 from .execute import (
     DEFAULT_MAX_BYTES,
     Call,
@@ -71,7 +71,7 @@ from .retry import (
     retry_flow,
 )
 from .secrets import Redactor
-from .sinks import DEFAULT_MAX_DOWNLOAD, Body, Download, Sink
+from .sinks import DEFAULT_MAX_DOWNLOAD, Body, Download, Sink, download_problem
 
 __all__ = ["AsyncClient", "Client", "Task"]
 
@@ -178,6 +178,12 @@ class _Base:
         base_url = base_url or self.base_url
         policy = retry or self.retry
         setting = self.rate_limit if rate_limit is None else rate_limit
+        if save_to is not None:
+            problem = download_problem(Path(save_to))
+            if problem is None and paginate:
+                problem = Problem("save_to", "a paged call has no single body", "")
+            if problem is not None:
+                return error_result(manifest.id, InputError(problem), redactor)
         if not paginate:
             prepared = prepare(
                 manifest, inputs, base_url=base_url, credential=credential, redactor=redactor

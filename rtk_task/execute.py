@@ -25,7 +25,7 @@ from .inputs import validate_inputs
 from .manifests.model import Manifest
 from .providers.model import Auth, host_of
 from .request import PreparedRequest, base_url_of, build_request
-from .result import ErrorInfo, TaskResult, construct, extract_tree
+from .result import DOWNLOAD_OUTPUTS, ErrorInfo, TaskResult, construct, extract_tree
 from .secrets import Redactor, control_characters, read_env
 
 __all__ = [
@@ -234,11 +234,8 @@ def finish(
     error = None
     if saved is not None:  # a download: the outputs say where it went, nothing to parse
         ok = True
-        outputs = {
-            "file": call.save_to,
-            "bytes": saved,
-            "content_type": headers.get("content-type", ""),
-        }
+        where = (call.save_to, saved, headers.get("content-type", ""))
+        outputs = dict(zip(DOWNLOAD_OUTPUTS, where, strict=True))
     else:
         ok, body, error = _read(call, status, headers, raw, outputs)
     # our own values, typed as the model says: constructing skips validating them again

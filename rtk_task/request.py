@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from pydantic_core import to_json
 
 from .auth import Credential
-from .bodies import encode_body, query_pairs
+from .bodies import Segments, encode_body, query_pairs
 from .compiled import compiled
 from .errors import ConfigError, InputError, ManifestError, Problem
 from .manifests.model import BODY, JSON, MULTIPART, Location, Manifest, media_type
@@ -49,7 +49,8 @@ class PreparedRequest:
     method: str
     url: str
     headers: tuple[tuple[str, str], ...]
-    body: bytes | None
+    #: Bytes, or bytes and files streamed from disk when sent (an upload).
+    body: bytes | Segments | None
     #: The body as shown (the structured value, ``<file PATH>`` for a file).
     json_body: Any
     credential: Credential | None
@@ -83,6 +84,10 @@ class PreparedRequest:
         headers.insert(0, ("Host", url.netloc.decode("ascii")))
         if self.body is not None or self.method in ("POST", "PUT", "PATCH"):
             headers.append(("Content-Length", str(len(body))))
+        if isinstance(body, Segments):  # files: streamed from disk as they are sent
+            from .uploads import UploadStream
+
+            return httpx.Request(self.method, url, headers=headers, stream=UploadStream(body))
         request = httpx.Request(self.method, url, headers=headers, stream=httpx.ByteStream(body))
         request.read()  # like content=: event hooks and auth flows can read request.content
         return request
@@ -99,7 +104,7 @@ class PreparedRequest:
             if shown_query:
                 url += ("&" if "?" in url else "?") + urlencode(shown_query, safe="*")
         if redactor:  # a secret can only be in what the user templated: url, body, headers
-            if self.body is not None and redactor.contains(self.body):
+            if isinstance(self.body, bytes) and redactor.contains(self.body):
                 body = redactor.value(body)
             if redactor.contains(url):
                 url = redactor.text(url)
@@ -128,7 +133,7 @@ class PreparedRequest:
         if self.body_args:
             for option, value in self.body_args:
                 parts.append(f"{option} {arg(value)}")
-        elif self.body is not None:
+        elif isinstance(self.body, bytes):  # JSON text (a body with files has its body_args)
             parts.append("--data-raw " + arg(self.body.decode("utf-8")))
         return " \\\n  ".join(parts)
 

@@ -9,7 +9,11 @@ from pydantic.fields import FieldInfo
 
 from .errors import NOT_SENT, ErrorKind, Problem, RemoteError, error_class
 
+#: The outputs of a download (a call with ``save_to``): where, how many bytes, of what type.
+DOWNLOAD_OUTPUTS = ("file", "bytes", "content_type")
+
 __all__ = [
+    "DOWNLOAD_OUTPUTS",
     "NOT_SENT",
     "ErrorInfo",
     "OutputTree",

@@ -17,15 +17,28 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
+from .errors import Problem
 from .execute import DeadlinePassed, ResponseTooLarge
 
 if TYPE_CHECKING:
     from .retry import Send
 
-__all__ = ["DEFAULT_MAX_DOWNLOAD", "Body", "Download", "Sink"]
+__all__ = ["DEFAULT_MAX_DOWNLOAD", "Body", "Download", "Sink", "download_problem"]
 
 #: The most bytes a download (``save_to``) writes unless the client says otherwise (1 GiB).
 DEFAULT_MAX_DOWNLOAD = 1024 * 1024 * 1024
+
+
+def download_problem(path: Path) -> Problem | None:
+    """Why a download cannot be written to ``path`` (checked before anything is sent)."""
+    folder = path.parent
+    if not folder.is_dir():
+        return Problem("save_to", f"the folder {str(folder)!r} does not exist", "create it first")
+    if path.is_dir():
+        return Problem("save_to", f"{str(path)!r} is a folder", "name a file inside it")
+    if not os.access(folder, os.W_OK):
+        return Problem("save_to", f"the folder {str(folder)!r} is not writable", "")
+    return None
 
 
 class Sink:

@@ -40,7 +40,10 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _MARKERS = ("{{", "{%", "{#")
 _KEYS = ("method", "url", "headers", "query", "body")
-_BEARER_SECRET = re.compile(r"^\s*Bearer\s+\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
+#: ``[Scheme ]{{ secrets.NAME }}``: an Authorization header from one declared secret.
+_AUTH_SECRET = re.compile(
+    r"^\s*(?:([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s+)?\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$"
+)
 _LAST_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
 # a path segment that is exactly one template: rendered as text (a path is text on the wire)
 _AS_TEXT = "{#- path segment -#}"
@@ -191,21 +194,26 @@ def http_manifest(
             if str(name).lower() != "authorization":
                 kept[str(name)] = value
                 continue
-            bearer = _BEARER_SECRET.match(value) if isinstance(value, str) else None
-            if bearer is None or bearer.group(1) not in secrets:
+            given = _AUTH_SECRET.match(value) if isinstance(value, str) else None
+            if given is None or given.group(2) not in secrets:
                 problems.append(
                     (
                         ("headers", name),
                         "Authorization is given as a declared secret",
-                        'Authorization: "Bearer {{ secrets.NAME }}" with NAME under `secrets:`',
+                        'Authorization: "Bearer {{ secrets.NAME }}" (or another scheme:'
+                        ' "Token {{ secrets.NAME }}") with NAME under `secrets:`',
                     )
                 )
                 continue
+            scheme, env = given.group(1), secrets[given.group(2)]
             try:
                 auth = Auth(
-                    type="bearer",
+                    type="bearer" if scheme == "Bearer" else "header",
                     header=str(name),
-                    env=secrets[bearer.group(1)],
+                    template=""
+                    if scheme == "Bearer"
+                    else f"{scheme or ''} {{{{ secret }}}}".lstrip(),
+                    env=env,
                     hosts=(parts.hostname or "",),
                 )
             except ValidationError as exc:

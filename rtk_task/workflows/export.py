@@ -75,6 +75,7 @@ _REFUSED = {
         " output is kept apart, and may be trimmed), so no task holds the gathered list"
     ),
     "until": " together with for_each: Conductor does not nest DO_WHILE loops",
+    "save_to": ": a Conductor HTTP task keeps the answer in its output, it writes no file",
 }
 
 
@@ -437,8 +438,8 @@ class _Exporter:
     def step(self, step: Step) -> dict[str, Any]:
         manifest = self.workflow.manifest(step)
         where = f"steps.{step.id}"
-        flags = ("when", "paginate", "for_each", "until")
-        refused = ("paginate", "until") if step.for_each is not None else ("paginate",)
+        flags = ("when", "paginate", "for_each", "until", "save_to")
+        refused = ("paginate", "save_to", *(("until",) if step.for_each is not None else ()))
         for flag in flags if self.target == "simworkflow" else refused:
             if getattr(step, flag) not in (None, False):
                 reason = _REFUSED.get(flag, "") if self.target == "conductor" else ""

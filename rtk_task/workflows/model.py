@@ -131,6 +131,9 @@ class Step(_UserModel):
     concurrency: int = Field(4, ge=1, le=256)
     #: Repeat the call until a condition over the response holds.
     until: Until | None = None
+    #: A download: a successful answer's body is written to this file (a template), not
+    #: parsed; the outputs are ``file``, ``bytes`` and ``content_type``.
+    save_to: str | None = None
 
     _compiled_with: CompiledValue | None = PrivateAttr(None)
     _compiled_outputs: CompiledValue | None = PrivateAttr(None)
@@ -138,6 +141,7 @@ class Step(_UserModel):
     _facts: StepFacts | None = PrivateAttr(None)
     _compiled_for_each: CompiledValue | None = PrivateAttr(None)
     _compiled_until: CompiledValue | None = PrivateAttr(None)
+    _compiled_save_to: CompiledValue | None = PrivateAttr(None)
 
     @field_validator("id")
     @classmethod
@@ -205,6 +209,12 @@ class Step(_UserModel):
             condition = self.until.condition if self.until else True
             self._compiled_until = compile_value(condition, f"steps.{self.id}.until.condition")
         return self._compiled_until
+
+    def compiled_save_to(self) -> CompiledValue:
+        """The ``save_to`` path, compiled once."""
+        if self._compiled_save_to is None:
+            self._compiled_save_to = compile_value(self.save_to, f"steps.{self.id}.save_to")
+        return self._compiled_save_to
 
 
 class Workflow(_UserModel):
@@ -423,7 +433,7 @@ def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> 
                         exc.first.hint,
                     )
                 )
-        for part in ("with", "outputs", "when", "for_each", "until"):
+        for part in ("with", "outputs", "when", "for_each", "until", "save_to"):
             if part == "with" and step.task == HTTP_TASK:
                 continue  # compiled with its manifest
             try:
@@ -435,6 +445,8 @@ def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> 
                     step.compiled_for_each()
                 elif part == "until":
                     step.compiled_until()
+                elif part == "save_to":
+                    step.compiled_save_to()
                 else:
                     step.compiled_when()
             except TemplateError as exc:

@@ -24,6 +24,7 @@ from jinja2 import TemplateSyntaxError, nodes
 
 from ..errors import RtkError, did_you_mean
 from ..manifests.http import HTTP_TASK
+from ..result import DOWNLOAD_OUTPUTS
 from .render import attribute_chain, environment, leaves
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class Finding(NamedTuple):
 class Leaf(NamedTuple):
     """One templated string of a step: where it is, and what it reads."""
 
-    part: Literal["with", "outputs", "when", "for_each", "until"]
+    part: Literal["with", "outputs", "when", "for_each", "until", "save_to"]
     at: tuple[Any, ...]  # the path inside ``part``
     text: str
     #: Every attribute chain the template reads (``("steps", "a", "outputs", "id")``).
@@ -144,12 +145,15 @@ def step_facts(step: Step) -> StepFacts:
     """The :class:`StepFacts` of ``step``, its templated strings analysed."""
     when = step.when if isinstance(step.when, str) else ""
     until = {"condition": step.until.condition} if step.until is not None else {}
-    parts: tuple[tuple[Literal["with", "outputs", "when", "for_each", "until"], Any], ...] = (
+    parts: tuple[
+        tuple[Literal["with", "outputs", "when", "for_each", "until", "save_to"], Any], ...
+    ] = (
         ("with", step.with_),
         ("outputs", step.outputs),
         ("when", when),
         ("for_each", step.for_each),
         ("until", until),
+        ("save_to", step.save_to or ""),
     )
     return StepFacts(
         tuple(
@@ -208,6 +212,8 @@ def step_outputs(workflow: Workflow, step: Step) -> list[str]:
 def outputs_of(manifest: Manifest | None, step: Step) -> list[str]:
     """The outputs ``step`` can have with ``manifest`` (``None``: an unknown task)."""
     names = [o.name for o in manifest.outputs] if manifest is not None else []
+    if step.save_to is not None:  # a download's outputs say where it went, not what it said
+        names = list(DOWNLOAD_OUTPUTS)
     return [*names, *(k for k in step.outputs if k not in names)]
 
 

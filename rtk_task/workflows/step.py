@@ -41,6 +41,7 @@ class StepRun:
         "inputs",
         "redactor",
         "retry",
+        "save_to",
         "secrets",
         "step",
         "timeout",
@@ -67,6 +68,7 @@ class StepRun:
         }
         self.inputs: dict[str, Any] = step.compiled_with().render(context, f"steps.{step.id}.with")
         self.timeout = _timeout(step)
+        self.save_to = _save_to(step, context)
         self._context = context
         self.retry = step.retry or workflow.retry
 
@@ -85,6 +87,7 @@ class StepRun:
             paginate=self.step.paginate,
             max_pages=self.step.max_pages,
             rate_limit=self.workflow.rate_limit,
+            save_to=self.save_to,
         )
         return self.add_outputs(result)
 
@@ -103,6 +106,7 @@ class StepRun:
             paginate=self.step.paginate,
             max_pages=self.step.max_pages,
             rate_limit=self.workflow.rate_limit,
+            save_to=self.save_to,
         )
         return self.add_outputs(result)
 
@@ -247,6 +251,18 @@ def _secrets(workflow: Workflow, step: Step) -> dict[str, str]:
     ]
     WorkflowError.collect(problems)
     return values
+
+
+def _save_to(step: Step, context: Mapping[str, Any]) -> str | None:
+    """The rendered ``save_to`` path: a non-empty text, or ``None`` (the body is parsed)."""
+    if step.save_to is None:
+        return None
+    where = f"steps.{step.id}.save_to"
+    path = step.compiled_save_to().render(context, where)
+    if not isinstance(path, str) or not path.strip():
+        problem = Problem(where, f"renders to {path!r}, not a file path", "name a file to write")
+        raise WorkflowError(problem)
+    return path
 
 
 def _timeout(step: Step) -> httpx.Timeout | None:

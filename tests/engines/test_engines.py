@@ -207,3 +207,66 @@ def test_the_temporal_worker_command_is_there() -> None:
     assert done.returncode == 0
     for option in ("--task-queue", "--base-url", "--allow-secret"):
         assert option in done.stdout, f"{option} missing from the worker's help"
+
+
+OTHER_API = {
+    "manifest_version": 1,
+    "id": "other.items.list",
+    "method": "GET",
+    "path": "/items",
+    "servers": ["https://api.other.example"],
+    "idempotent": True,
+    "auth": {"type": "api_key", "env": "OTHER_API_KEY", "name": "X-Api-Key"},
+}
+OTHER_FLOW = """name: other
+secrets: {hook: OTHER_HOOK_TOKEN}
+steps:
+  - id: items
+    task: other.items.list
+  - id: ping
+    task: http
+    with:
+      url: "URL/ping"
+      headers: {Authorization: "Token {{ secrets.hook }}"}
+"""
+
+
+@pytest.mark.timeout(2 * RUN_TIMEOUT + SLACK)
+@pytest.mark.parametrize("engine", ["temporal", "prefect"])
+def test_another_apis_workflow_never_sends_the_cloudflare_canary_on_an_engine(
+    engine: str, tmp_path: Path, prefect_api: str
+) -> None:
+    from ..rawserver import RawServer, answer
+
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "other.items.list.json").write_text(json.dumps(OTHER_API))
+    with RawServer(answer("200 OK", b"[]")) as server:
+        url = f"http://127.0.0.1:{server.port}"
+        (tmp_path / "other.yaml").write_text(OTHER_FLOW.replace("URL", url))
+        done = run_cli(
+            "run",
+            "other.yaml",
+            "--engine",
+            engine,
+            "--base-url",
+            url,
+            "--json",
+            cwd=tmp_path,
+            env={
+                "PREFECT_API_URL": prefect_api,
+                "RTK_MANIFEST_PATH": str(manifests),
+                "OTHER_API_KEY": "other-key-0001",
+                "OTHER_HOOK_TOKEN": "hook-token-0001",
+            },
+            timeout=RUN_TIMEOUT,
+        )
+        sent = list(server.requests)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert json.loads(done.stdout)["ok"] is True
+    assert len(sent) == 2, sent
+    assert all(CANARY.encode() not in raw for raw in sent), "the Cloudflare token was sent"
+    items, ping = sorted(sent, key=lambda raw: b"/ping" in raw)
+    assert b"x-api-key: other-key-0001" in items.lower()
+    assert b"authorization: token hook-token-0001" in ping.lower()
+    assert b"other-key-0001" not in done.stdout.encode() + done.stderr.encode()
