@@ -36,20 +36,35 @@ def temporal_command() -> None:
     envvar="RTK_ALLOW_SECRETS",
     help="An environment variable workflows may read as a secret (repeatable).",
 )
-def worker(address: str, task_queue: str, base_url: str | None, allowed: tuple[str, ...]) -> None:
+@click.option(
+    "--allow-host",
+    "hosts",
+    multiple=True,
+    metavar="HOST",
+    envvar="RTK_ALLOW_HOSTS",
+    help="A host workflows' http steps may call (repeatable; default: none).",
+)
+def worker(
+    address: str,
+    task_queue: str,
+    base_url: str | None,
+    allowed: tuple[str, ...],
+    hosts: tuple[str, ...],
+) -> None:
     """Run a worker: rtk-task steps as activities, workflow files as workflows."""
     from ..engines import get_engine
-    from ..engines.worker import WorkerConfig
+    from ..engines.worker import WorkerConfig, names
 
     get_engine("temporal")  # a missing extra is a clear error, not an ImportError
     from ..engines.temporal import run_worker
 
-    names = frozenset(n for item in allowed for n in item.replace(",", " ").split())
-    config = WorkerConfig(base_url or None, names)
+    secrets = names(" ".join(allowed))
+    config = WorkerConfig(base_url or None, secrets, names(" ".join(hosts).lower()))
     click.echo(
         f"worker on {address}, task queue {task_queue}, "
         f"sending to {base_url or 'each task server'}, "
-        f"secrets allowed: {', '.join(sorted(names)) or 'none'}",
+        f"secrets allowed: {', '.join(sorted(secrets)) or 'none'}, "
+        f"http hosts allowed: {', '.join(sorted(config.allowed_hosts or ())) or 'none'}",
         err=True,
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -52,7 +52,7 @@ from ..result import TaskResult
 from ..workflows.model import Step, Workflow
 from ..workflows.runner import RunResult, schedule
 from . import OnStart, OnStep, run_on_engine, starting
-from .worker import SharedClient, WorkerConfig, parsed_workflow, step_options
+from .worker import SharedClient, WorkerConfig, step_options
 
 __all__ = ["PrefectEngine", "http_task", "run_step_task", "workflow_flow"]
 
@@ -147,7 +147,7 @@ async def workflow_flow(
 ) -> dict[str, Any]:
     """Run a workflow definition's steps in dependency order, each (each item of a
     ``for_each``) as a Prefect task; returns ``RunResult.to_json()``, ``outputs`` included."""
-    wf = parsed_workflow(definition, _WHERE)
+    wf = _current_worker().config.workflow(definition, _WHERE)
 
     async def run_one(
         step: Step,

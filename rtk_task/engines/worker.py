@@ -2,10 +2,14 @@
 
 A worker (a Temporal worker, the process running Prefect tasks) trusts no payload:
 
-- :class:`WorkerConfig` is the worker's own configuration: the base URL its requests go to
-  and the environment variables a workflow may read as secrets. :meth:`WorkerConfig.check`
-  refuses, before anything is sent, a payload that names another base URL or declares a
-  secret the worker does not allow (the API token is the client's own and always allowed).
+- :class:`WorkerConfig` is the worker's own configuration: the base URL its requests go to,
+  the environment variables a workflow may read as secrets, and the hosts ``http`` steps may
+  call. :meth:`WorkerConfig.check` refuses, before anything is sent, a payload that names
+  another base URL, declares a secret the worker does not allow (the API token is the
+  client's own and always allowed) or has an ``http`` step to a host not on the list (none
+  by default: no payload makes a worker a proxy). A payload's ``task:`` is a task id, never
+  a file path (the worker's disk is not the payload's to read, nor its problems to tell).
+  The in-process worker of ``rtk-task run`` trusts the file its user ran.
 - :class:`SharedClient` is the one :class:`~rtk_task.client.AsyncClient` (one connection
   pool) of a worker: made on the first step, reused by every later step, closed when the
   worker stops. One per event loop, since an httpx pool cannot cross loops.
@@ -23,17 +27,19 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..client import AsyncClient
 from ..errors import ConfigError, Problem, RtkError, WorkflowError
 from ..execute import error_result
+from ..manifests.http import HTTP_TASK
 from ..result import TaskResult
 from ..secrets import Redactor
-from ..workflows.model import Step, Workflow, parse_workflow
+from ..workflows.model import TASK_ID, Step, Workflow, parse_workflow
 from ..workflows.runner import run_step_async
 
 __all__ = [
@@ -41,6 +47,7 @@ __all__ = [
     "SharedClient",
     "StepOptions",
     "WorkerConfig",
+    "names",
     "parsed_workflow",
     "step_options",
 ]
@@ -75,9 +82,15 @@ def step_options(workflow: Workflow, step: Step, idempotent: bool) -> StepOption
 
 
 @lru_cache(maxsize=64)
-def parsed_workflow(definition: str, where: str) -> Workflow:
-    """A definition, parsed and checked once per worker (manifests loaded, templates built)."""
-    return parse_workflow(definition, where)
+def parsed_workflow(definition: str, where: str, task_files: bool = True) -> Workflow:
+    """A definition, parsed and checked once per worker (manifests loaded, templates built);
+    ``task_files``: whether a ``task:`` may be a manifest file."""
+    return parse_workflow(definition, where, task_files=task_files)
+
+
+def names(text: str) -> frozenset[str]:
+    """Names given in one text, separated by commas or spaces."""
+    return frozenset(text.replace(",", " ").split())
 
 
 @dataclass(frozen=True)
@@ -86,20 +99,38 @@ class WorkerConfig:
 
     base_url: str | None = None
     allowed_secrets: frozenset[str] = field(default_factory=frozenset)
+    #: Hosts ``http`` steps may call (``None``: any, for the run's own in-process worker).
+    allowed_hosts: frozenset[str] | None = field(default_factory=frozenset)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerConfig:
-        """``RTK_BASE_URL`` and ``RTK_ALLOW_SECRETS`` (names separated by commas or spaces)."""
+        """``RTK_BASE_URL``, ``RTK_ALLOW_SECRETS`` and ``RTK_ALLOW_HOSTS`` (names separated
+        by commas or spaces)."""
         env = os.environ if environ is None else environ
-        names = env.get("RTK_ALLOW_SECRETS", "").replace(",", " ").split()
-        return cls(env.get("RTK_BASE_URL") or None, frozenset(names))
+        return cls(
+            env.get("RTK_BASE_URL") or None,
+            names(env.get("RTK_ALLOW_SECRETS", "")),
+            names(env.get("RTK_ALLOW_HOSTS", "").lower()),
+        )
 
     @classmethod
     def for_run(cls, workflow: Workflow, base_url: str | None) -> WorkerConfig:
-        """The in-process worker of a run started here: this run's base URL and secrets."""
+        """The in-process worker of a run started here: this run's base URL and secrets, and
+        the file's own ``http`` hosts and task files."""
         return cls(
-            base_url or os.environ.get("RTK_BASE_URL") or None, frozenset(workflow.secrets.values())
+            base_url or os.environ.get("RTK_BASE_URL") or None,
+            frozenset(workflow.secrets.values()),
+            None,
         )
+
+    @property
+    def task_files(self) -> bool:
+        """Whether a payload's ``task:`` may be a file: only in the run's own worker."""
+        return self.allowed_hosts is None
+
+    def workflow(self, definition: str, where: str) -> Workflow:
+        """A payload's definition, parsed once, with this worker's rule for ``task:``."""
+        return parsed_workflow(definition, where, self.task_files)
 
     def check(self, workflow: Workflow | None, base_url: str | None, where: str) -> None:
         """Refuse a payload that names a base URL or a secret this worker does not allow."""
@@ -113,6 +144,8 @@ class WorkerConfig:
                     "start the worker with --base-url (or RTK_BASE_URL) set to that URL",
                 )
             )
+        if workflow is not None and self.allowed_hosts is not None:
+            problems.extend(self._hosts(workflow, where))
         secrets = workflow.secrets if workflow is not None else {}
         for name, env in sorted(secrets.items()):
             if env not in self.allowed_secrets:
@@ -126,15 +159,38 @@ class WorkerConfig:
                 )
         ConfigError.collect(problems)
 
+    def _hosts(self, workflow: Workflow, where: str) -> Iterator[Problem]:
+        """An ``http`` step to a host this worker does not allow."""
+        allowed = self.allowed_hosts or frozenset()
+        for step in workflow.steps:
+            if step.task != HTTP_TASK:
+                continue
+            for server in workflow.manifest(step).servers:
+                host = (urlsplit(server).hostname or "").lower()
+                if host not in allowed:
+                    yield Problem(
+                        f"{where}.steps.{step.id}.with.url",
+                        f"the payload's http step calls {host!r}, which this worker does not allow",
+                        f"start the worker with --allow-host {host}",
+                    )
+
     def refused(
         self, task: str, workflow: Workflow | None, base_url: str | None, where: str
     ) -> TaskResult | None:
         """A failed result of kind ``config`` for a payload :meth:`check` refuses, else
         ``None``: nothing is sent, and nothing is left for an engine to retry."""
         try:
+            if workflow is None and not self.task_files and not TASK_ID.match(task):
+                raise ConfigError(
+                    Problem(
+                        f"{where}.task",
+                        "a worker runs tasks by id, not from files",
+                        "name a task id (`rtk-task list`) found in the worker's RTK_MANIFEST_PATH",
+                    )
+                )
             self.check(workflow, base_url, where)
         except ConfigError as exc:
-            return error_result(task, exc, Redactor())
+            return error_result(task if TASK_ID.match(task) else "<task>", exc, Redactor())
         return None
 
     async def run_step(
@@ -166,13 +222,15 @@ class WorkerConfig:
         not have) is a failed result of kind ``workflow``, never an exception out of the
         worker, and nothing is sent."""
         try:
-            workflow, step, args = _from_payload(payload, where)
+            workflow, step, args = _from_payload(payload, where, self)
         except RtkError as exc:
             return error_result("<payload>", exc, Redactor())
         return await self.run_step(clients, args["base_url"], workflow, step, **args["call"])
 
 
-def _from_payload(payload: Any, where: str) -> tuple[Workflow, Step, dict[str, Any]]:
+def _from_payload(
+    payload: Any, where: str, config: WorkerConfig
+) -> tuple[Workflow, Step, dict[str, Any]]:
     """The workflow, step and call arguments of an engine payload, or a :class:`WorkflowError`
     naming what is wrong."""
 
@@ -198,7 +256,7 @@ def _from_payload(payload: Any, where: str) -> tuple[Workflow, Step, dict[str, A
         raise wrong("the payload's scope is not an object")
     if base_url is not None and not isinstance(base_url, str):
         raise wrong("the payload's base URL is not text")
-    workflow = parsed_workflow(definition, where)
+    workflow = config.workflow(definition, where)
     step = workflow.step(step_id)
     call = {"inputs": inputs, "outputs": outputs, "where": where, "scope": scope}
     return workflow, step, {"base_url": base_url, "call": call}

@@ -198,7 +198,8 @@ class Playground:
         """Send one step (Test request) and record it as ``test --step`` does; with
         ``"earlier": true``, run the steps it needs first instead of reusing their records."""
         from ..client import Client
-        from ..workflows.records import write_record
+        from ..errors import FileError
+        from ..workflows.records import RunRecord
 
         earlier = bool(body.get("earlier"))
         staged = self._stage(body, earlier=earlier)
@@ -209,27 +210,36 @@ class Playground:
         run, manifest, wf = staged["run"], staged["manifest"], staged["workflow"]
         if self.live and not manifest.idempotent and not body.get("confirm"):
             raise ConfirmNeeded(f"{manifest.method} {manifest.id} is not idempotent")
-        with Client(base_url=self.base_url, credentials=self._credentials()) as client:
+        credentials = self._credentials()
+        redactor = self.redactor().extend([*run.redactor.values, *(credentials or {}).values()])
+        record = RunRecord(
+            wf.file,
+            wf.name,
+            inputs=staged["inputs"],
+            redactor=redactor,
+            kind="test",
+            root=self.records_root,
+            step_id=run.step.id,
+        )
+        try:
+            record.begin()  # nothing is sent without a record on disk first
+            record.started(run.step.id, run.step.task)
+        except FileError as exc:
+            return {"ok": False, "problems": problems_of(exc.problems), "sent": False}
+        with Client(base_url=self.base_url, credentials=credentials) as client:
             result = run.call(client)
-            redactor = self.redactor().extend([*run.redactor.values, *client.redactor.values])
-        record = None
+            redactor = redactor.extend(client.redactor.values)
         if result.sent:
-            record = write_record(
-                wf.file,
-                wf.name,
-                {run.step.id: result},
-                ok=result.ok,
-                inputs=staged["inputs"],
-                redactor=redactor,
-                kind="test",
-                root=self.records_root,
-            )
+            record.finished(run.step.id, result)
+            record.end(ok=result.ok)
+        else:
+            record.drop()  # nothing went out: nothing to keep
         return {
             "result": redactor.value(_dump(result)),
             "sent": result.sent,
             "used": staged["used"],
             "ran_first": {},
-            "record": str(record) if record else None,
+            "record": str(record.path) if result.sent else None,
         }
 
     def _test_after_earlier(self, staged: dict[str, Any], confirm: bool) -> dict[str, Any]:

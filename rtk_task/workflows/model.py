@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 _STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: A task id (``realtimekit.meetings.create``): what a worker accepts as ``task:``.
+TASK_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
 class _UserModel(BaseModel):
@@ -354,17 +356,25 @@ def load_workflow(path: str | Path, *, references: bool = True) -> Workflow:
     return parse_workflow(text, str(path), references=references)
 
 
-def parse_workflow(text: str, file: str = "<workflow>", *, references: bool = True) -> Workflow:
-    """Parse and check workflow text; ``file`` names it in problems."""
+def parse_workflow(
+    text: str, file: str = "<workflow>", *, references: bool = True, task_files: bool = True
+) -> Workflow:
+    """Parse and check workflow text; ``file`` names it in problems.
+
+    With ``task_files=False`` (a worker reading a payload) a ``task:`` must be a task id: a
+    file path is refused before anything is read, and the problem says nothing of the disk.
+    """
     try:
         # the quick loader first: no comments, no positions (a valid file needs neither)
-        return _parse(text, file, "safe", references)
+        return _parse(text, file, "safe", references, task_files)
     except WorkflowError:
         # again with positions, so that every problem names its line
-        return _parse(text, file, "rt", references)
+        return _parse(text, file, "rt", references, task_files)
 
 
-def _parse(text: str, file: str, loader: str, check_references: bool) -> Workflow:
+def _parse(
+    text: str, file: str, loader: str, check_references: bool, task_files: bool = True
+) -> Workflow:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     from .yamlfile import load_yaml
@@ -404,11 +414,13 @@ def _parse(text: str, file: str, loader: str, check_references: bool) -> Workflo
     workflow._text = text
     if loader == "rt":
         workflow._positions = data
-    _check(workflow, data, file, check_references)
+    _check(workflow, data, file, check_references, task_files)
     return workflow
 
 
-def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> None:
+def _check(
+    workflow: Workflow, data: Any, file: str, check_references: bool, task_files: bool
+) -> None:
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for i, step in enumerate(workflow.steps):
@@ -422,6 +434,14 @@ def _check(workflow: Workflow, data: Any, file: str, check_references: bool) -> 
         seen.setdefault(step.id, i)
         if step.task == HTTP_TASK:
             problems.extend(_http_step(workflow, data, file, i, step))
+        elif not task_files and not TASK_ID.match(step.task):
+            problems.append(
+                Problem(
+                    f"{file}:{_line(data, ('steps', i, 'task'))}",
+                    f"steps.{step.id}.task: a worker runs tasks by id, not from files",
+                    "name a task id (`rtk-task list`) found in the worker's RTK_MANIFEST_PATH",
+                )
+            )
         else:
             try:
                 workflow._manifests[step.task] = load_task(step.task)

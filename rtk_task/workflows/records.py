@@ -9,8 +9,9 @@ A :class:`RunRecord` is written BEFORE the first request (``state: "running"``),
 step starts (its result says ``ambiguous``: "sent, outcome unknown") and when it finishes,
 and at the end (``"finished"`` or ``"interrupted"``). So an interrupt, a kill, a crash or a
 full disk after a send leaves a record saying which steps were sent and which outcomes are
-unknown. The first write failing means nothing may be sent (:class:`~rtk_task.errors.FileError`);
-a later one is kept in :attr:`RunRecord.error` and the run goes on to report its results.
+unknown. A write before a step is sent failing (:meth:`RunRecord.started`, like the first)
+means that step is not sent (:class:`~rtk_task.errors.FileError`); a write after a result is
+kept in :attr:`RunRecord.error` and the run goes on to report its results.
 """
 
 from __future__ import annotations
@@ -80,10 +81,18 @@ class RunRecord:
         return self.path
 
     def started(self, step_id: str, task: str) -> None:
-        """A step is about to be sent: on record as sent, outcome unknown, until finished."""
-        self.unknown[step_id] = task
+        """A step is about to be sent: on record as sent, outcome unknown, until finished.
+
+        Raises :class:`FileError` when that cannot be written: the step must not be sent.
+        """
         self._steps[step_id] = _unknown(task)
-        self._flush()
+        try:
+            self._write()
+        except FileError as exc:
+            del self._steps[step_id]
+            self.error = self.error or exc
+            raise
+        self.unknown[step_id] = task
 
     def finished(self, step_id: str, result: TaskResult) -> None:
         """A step's result (masked already)."""
@@ -96,6 +105,10 @@ class RunRecord:
         self._data["state"] = state
         self._data["ok"] = ok and not self.unknown
         self._flush()
+
+    def drop(self) -> None:
+        """Remove the record of a call that sent nothing after all."""
+        self.path.unlink(missing_ok=True)
 
     def _flush(self) -> None:
         try:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from ..client import AsyncClient
-from ..errors import TemplateError
+from ..errors import FileError, TemplateError
 from ..execute import error_result
 from ..result import ErrorInfo, TaskResult
 from ..secrets import Redactor
@@ -128,7 +128,9 @@ async def schedule(
 
     ``on_start(step)`` is called just before a step is started (its request may leave from
     then on), ``on_step(step, result)`` when it has finished: a run record written by the
-    first says "sent, outcome unknown" until the second completes it.
+    first says "sent, outcome unknown" until the second completes it. An ``on_start`` that
+    raises :class:`~rtk_task.errors.FileError` (the record cannot be written: a full disk)
+    stops the run before that step is sent; the step's result says why.
 
     ``run_one(step, inputs, outputs)`` runs one step: locally, as a Temporal activity, or as a
     Prefect task. The first failure stops the run (steps already running finish) unless the
@@ -176,7 +178,12 @@ async def schedule(
                     settle(step_id, _not_run(step, f"depends on {', '.join(failed)}, which failed"))
                     continue
                 if on_start is not None:
-                    on_start(step)
+                    try:
+                        on_start(step)  # its record: a step is never sent off the record
+                    except FileError as exc:
+                        settle(step_id, error_result(step.task, exc, Redactor()))
+                        stopped_by = step_id
+                        break
                 running[asyncio.ensure_future(start(step))] = step_id
         if not running:
             break
