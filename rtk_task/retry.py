@@ -35,7 +35,8 @@ from typing import Any
 
 import httpx
 
-from .execute import Call
+from .errors import ConfigError, Problem
+from .execute import Call, error_result
 from .policy import RetryPolicy
 from .ratelimit import Gate, retry_after_seconds
 from .result import TaskResult
@@ -163,9 +164,16 @@ def gated(flow: Flow, gate: Gate) -> Flow:
     the gate. A flow closed while it waits frees its place."""
     try:
         action = next(flow)
+        first = True
         while True:
             if isinstance(action, Send):
                 wait = gate.reserve()
+                late = action.deadline is not None and wait > action.deadline
+                if first and late:  # nothing sent yet, and its place comes after the deadline
+                    gate.release()
+                    flow.close()
+                    return _too_late(action, wait)
+                first = False
                 try:
                     while wait > 0:
                         yield Sleep(wait)
@@ -181,6 +189,17 @@ def gated(flow: Flow, gate: Gate) -> Flow:
     except StopIteration as done:
         result: TaskResult = done.value
         return result
+
+
+def _too_late(send: Send, wait: float) -> TaskResult:
+    """The result of a call whose first place under the rate limit is past its deadline."""
+    problem = Problem(
+        "rate_limit",
+        f"the rate limit gives this call its first place in {wait:,.0f} s, past its "
+        f"deadline of {send.deadline:g} s",
+        "raise rate_limit.requests, shorten rate_limit.per, or give the step a longer deadline",
+    )
+    return error_result(send.call.manifest.id, ConfigError(problem), send.call.redactor)
 
 
 def final(attempt: Attempt, attempts: int, started: float) -> TaskResult:

@@ -282,8 +282,9 @@ class RateLimit(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    requests: int = Field(ge=1)
-    per: float = Field(gt=0)
+    requests: int = Field(ge=1, le=1_000_000)
+    #: Seconds, at most a day: a longer window only ever makes calls wait past any deadline.
+    per: float = Field(gt=0, le=86_400, allow_inf_nan=False)
 
     def __str__(self) -> str:
         return f"{self.requests}/{self.per:g}s"

@@ -14,7 +14,8 @@
   ``response_schema``); mixed text is a string;
 - a ``when:`` that is always false, and the steps that can never run because of it;
 - a ``for_each`` that is not a list (a literal, or one reference of another type); ``item``
-  and ``index`` only inside a ``for_each`` step; a ``for_each`` step's outputs are lists.
+  and ``index`` only inside a ``for_each`` step; a ``for_each`` step's outputs are lists;
+- a secret only whole, in a step's ``with:`` (:mod:`.secret_flow`).
 
 What only the run can know (a filter's result, an output without a schema) is left to run
 time, and the report lists those fields (:attr:`CheckReport.deferred`). The check is linear
@@ -48,6 +49,7 @@ from .references import (
     reference_findings,
 )
 from .render import MARKERS
+from .secret_flow import secret_findings
 
 __all__ = [
     "CheckReport",
@@ -126,6 +128,7 @@ def check_workflow(
     """
     findings = reference_findings(workflow, steps)
     findings.extend(never_runs(workflow, steps))
+    findings.extend(secret_findings(workflow, steps))  # secrets only whole, in the request
     deferred: list[Deferred] = []
     scope = _Scope(workflow)
     for i, step in enumerate(workflow.steps):
@@ -292,8 +295,22 @@ def _validation_findings(
 def _for_each_findings(
     scope: _Scope, index: int, step: Step, given: Mapping[str, Any] | None
 ) -> list[Finding]:
-    """A ``for_each`` that is surely not a list."""
+    """A ``for_each`` that is surely not a list, or has more items than ``max_items``."""
     value = step.for_each
+    items = value if isinstance(value, list) else None
+    if isinstance(value, str) and given is not None:
+        chain = analyse(value)[1]
+        if chain and chain[:1] == ("inputs",) and len(chain) == 2:
+            found = given.get(chain[1])
+            items = found if isinstance(found, list) else None
+    if items is not None and len(items) > step.max_items:
+        return [
+            Finding(
+                ("steps", index, "for_each"),
+                f"for_each has {len(items):,} items, more than max_items ({step.max_items:,})",
+                "split the list, or raise the step's max_items (at most 1,000,000)",
+            )
+        ]
     kind: str | None = "array" if isinstance(value, list) else None
     source = "a literal"
     if isinstance(value, str):

@@ -77,6 +77,13 @@ def _items(
             'give a list: for_each: "{{ inputs.people }}" (an array input) or [a, b]',
         )
         return error_result(step.task, WorkflowError(problem), Redactor())
+    if len(items) > step.max_items:
+        problem = Problem(
+            where,
+            f"for_each has {len(items):,} items, more than max_items ({step.max_items:,})",
+            "split the list, or raise the step's max_items (at most 1,000,000)",
+        )
+        return error_result(step.task, WorkflowError(problem), Redactor())
     return items
 
 

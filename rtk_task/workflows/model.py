@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 _STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: The most items a ``for_each`` may have unless its step says ``max_items``.
+MAX_ITEMS = 100_000
 #: A task id (``realtimekit.meetings.create``): what a worker accepts as ``task:``.
 TASK_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
@@ -101,10 +103,11 @@ class Until(_UserModel):
     """Repeat a step's call until ``condition`` (a template over ``response``) is true."""
 
     condition: str
-    #: Seconds between calls.
-    interval: float = Field(2.0, gt=0)
-    #: Seconds after the first call when waiting gives up (an error of kind ``timeout``).
-    timeout: float = Field(60.0, gt=0)
+    #: Seconds between calls (at least 0.01: a poll, not a flood).
+    interval: float = Field(2.0, ge=0.01, le=3600, allow_inf_nan=False)
+    #: Seconds after the first call when waiting gives up (an error of kind ``timeout``; at
+    #: most a day).
+    timeout: float = Field(60.0, gt=0, le=86_400, allow_inf_nan=False)
 
 
 class Step(_UserModel):
@@ -131,6 +134,8 @@ class Step(_UserModel):
     for_each: str | list[Any] | None = None
     #: How many items of a ``for_each`` run at once.
     concurrency: int = Field(4, ge=1, le=256)
+    #: The most items a ``for_each`` may have (more is an error before any is sent).
+    max_items: int = Field(MAX_ITEMS, ge=1, le=1_000_000)
     #: Repeat the call until a condition over the response holds.
     until: Until | None = None
     #: A download: a successful answer's body is written to this file (a template), not

@@ -30,12 +30,17 @@ __all__ = [
     "OUTCOME_UNKNOWN",
     "RUNS_DIR",
     "RunRecord",
+    "bounded_result",
     "latest_outputs",
     "take_warnings",
     "write_record",
 ]
 
 RUNS_DIR = Path(".rtk-task") / "runs"
+#: The most JSON a step's result takes in a record before its large values are summarised.
+MAX_STEP_BYTES = 1024 * 1024
+#: A value (the body, one output) kept whole in a summarised result.
+MAX_VALUE_BYTES = 64 * 1024
 #: The message of a step that was started and has no answer on record.
 OUTCOME_UNKNOWN = "sent, outcome unknown: the run ended before its answer was recorded"
 
@@ -95,9 +100,10 @@ class RunRecord:
         self.unknown[step_id] = task
 
     def finished(self, step_id: str, result: TaskResult) -> None:
-        """A step's result (masked already)."""
+        """A step's result (masked already), its large values summarised
+        (:func:`bounded_result`)."""
         self.unknown.pop(step_id, None)
-        self._steps[step_id] = result.model_dump(mode="json")
+        self._steps[step_id] = bounded_result(result.model_dump(mode="json"))
         self._flush()
 
     def end(self, *, ok: bool, state: str = "finished") -> None:
@@ -131,6 +137,33 @@ class RunRecord:
         write_atomic(self.path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
 
+def bounded_result(data: dict[str, Any]) -> dict[str, Any]:
+    """A result as recorded: whole up to :data:`MAX_STEP_BYTES` of JSON; past that, its body,
+    each output and each item result over :data:`MAX_VALUE_BYTES` become a summary (``{
+    "summarised": true, "items": N, "bytes": N}``), so that a ``for_each`` of 100,000 items
+    makes a record of kilobytes, not tens of megabytes. The status, error and request stay."""
+    if len(json.dumps(data, ensure_ascii=False)) <= MAX_STEP_BYTES:
+        return data
+    out = dict(data)
+    if out.get("body") is not None:
+        out["body"] = _small_or_summary(out["body"])
+    outputs = out.get("outputs")
+    if isinstance(outputs, dict):
+        out["outputs"] = {k: _small_or_summary(v) for k, v in outputs.items()}
+    return out
+
+
+def _small_or_summary(value: Any) -> Any:
+    text = json.dumps(value, ensure_ascii=False)
+    return value if len(text) <= MAX_VALUE_BYTES else _summary(value, len(text))
+
+
+def _summary(value: Any, size: int | None = None) -> dict[str, Any]:
+    size = len(json.dumps(value, ensure_ascii=False)) if size is None else size
+    items = len(value) if isinstance(value, list | dict) else None
+    return {"summarised": True, "items": items, "bytes": size}
+
+
 def _unknown(task: str) -> dict[str, Any]:
     error = ErrorInfo(
         kind="ambiguous",
@@ -157,7 +190,7 @@ def write_record(
         workflow_file, name, inputs=inputs, redactor=redactor, kind=kind, root=root, step_id=step_id
     )
     for sid, result in steps.items():
-        record._steps[sid] = result.model_dump(mode="json")
+        record._steps[sid] = bounded_result(result.model_dump(mode="json"))
     record._data.update(state="finished", ok=ok)
     record.begin()
     return record.path
