@@ -8,6 +8,7 @@ what is sent is exactly what the user set (defaults are documentation, never inj
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal, NotRequired, Required
 
 from annotated_types import Ge, Le
@@ -31,7 +32,14 @@ from .compiled import compiled
 from .errors import InputError, Problem, did_you_mean
 from .manifests.model import INPUT_LOCATIONS, Manifest, Param, ParamType
 
-__all__ = ["build_model", "input_model", "input_schema", "validate_inputs"]
+__all__ = [
+    "FRAMING_HEADERS",
+    "build_model",
+    "check_headers",
+    "input_model",
+    "input_schema",
+    "validate_inputs",
+]
 
 # NaN and infinities are not JSON: a body holding one could not be sent as JSON
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
@@ -66,10 +74,82 @@ def validate_inputs(manifest: Manifest, inputs: Any) -> None:
         data = {**inputs, "headers": _canonical_headers(manifest, given)}
     else:
         data = inputs
+    problems: list[Problem] = []
     try:
         input_model(manifest).validate_python(data)
     except ValidationError as exc:
-        raise InputError([_problem(manifest, err) for err in exc.errors()]) from None
+        problems = [_problem(manifest, err) for err in exc.errors()]
+    if isinstance(given, dict) and given:
+        try:  # the rules the request builder keeps: the same answer before and at the call
+            check_headers(given, manifest)
+        except InputError as exc:
+            seen = {p.where for p in problems}  # one problem a field
+            problems += [p for p in exc.problems if p.where not in seen]
+    InputError.collect(problems)
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+#: Headers that frame the message or the connection: the HTTP client sets them, never inputs
+#: (a Content-Length or Transfer-Encoding of the user's is the request-smuggling shape).
+FRAMING_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+    }
+)
+
+
+def check_headers(given: dict[str, Any], manifest: Manifest) -> None:
+    """Check the user's headers: a name, one ASCII line, not framing, not where the task's
+    credential goes."""
+    problems = []
+    auth = manifest.auth
+    taken = auth.places[0]
+    for name, value in given.items():
+        if not _HEADER_NAME.match(name):
+            problems.append(Problem(f"headers.{name}", "is not a valid header name"))
+        elif name.lower() in FRAMING_HEADERS:
+            problems.append(
+                Problem(
+                    f"headers.{name}",
+                    "frames the request; the HTTP client sets it",
+                    "leave it out",
+                )
+            )
+        elif not isinstance(value, str) or "\r" in value or "\n" in value or "\0" in value:
+            problems.append(
+                Problem(
+                    f"headers.{name}",
+                    "header values cannot hold CR, LF or NUL",
+                    "one header, one line",
+                )
+            )
+        elif not value.isascii():
+            problems.append(
+                Problem(
+                    f"headers.{name}",
+                    "header values are ASCII",
+                    "percent-encode the value, or send it in the body",
+                )
+            )
+        elif name.lower() in taken:
+            problems.append(
+                Problem(
+                    f"headers.{name}",
+                    "is set from the task's auth",
+                    f"set {auth.refs} instead",
+                )
+            )
+    InputError.collect(problems)
 
 
 def _canonical_headers(manifest: Manifest, given: dict[Any, Any]) -> dict[Any, Any]:

@@ -26,6 +26,7 @@ from .auth import Credential
 from .bodies import Segments, encode_body, query_pairs
 from .compiled import compiled
 from .errors import ConfigError, InputError, ManifestError, Problem
+from .inputs import check_headers
 from .manifests.model import BODY, JSON, MULTIPART, Location, Manifest, media_type
 from .providers.model import host_of
 from .result import RequestInfo, construct
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PreparedRequest", "base_url_of", "build_request", "resolve_base_url"]
 
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _USER_AGENT = "rtk-task/0.1"
 
 
@@ -125,9 +125,11 @@ class PreparedRequest:
             url += shlex.quote("&" if "?" in self.url else "?") + query_suffix
         parts = [f"curl -sS -X {self.method} {url}"]
         multipart = any(option in ("-F", "--form-string") for option, _ in self.body_args)
-        for name, value in redactor.headers(self.headers).items():
+        for name, value in self.headers:
             if multipart and name.lower() == "content-type":
                 continue  # curl writes the boundary of the body it builds itself
+            if not any(secret in value for secret in env):  # else read from its variable
+                value = redactor.headers(((name, value),))[name]  # sensitive names masked
             parts.append("-H " + arg(f"{name}: {value}"))
         parts.extend(auth_args)
         if self.body_args:
@@ -243,7 +245,7 @@ def build_request(
         credential.check_host(base_url, manifest.servers, manifest.id)
     has_body = bool(body) or manifest.body_required
     if given:
-        _check_headers(given, manifest)
+        check_headers(given, manifest)
     if not has_body:
         headers = _merge_headers(given, None) if given else _DEFAULT_HEADERS[False]
         return PreparedRequest(
@@ -374,65 +376,3 @@ def _merge_headers(given: dict[str, str], content_type: str | None) -> tuple[tup
             out.pop(lowered.get(name.lower(), name), None)
         out[name] = value
     return tuple(out.items())
-
-
-#: Headers that frame the message or the connection: the HTTP client sets them, never inputs
-#: (a Content-Length or Transfer-Encoding of the user's is the request-smuggling shape).
-FRAMING_HEADERS = frozenset(
-    {
-        "host",
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "upgrade",
-        "expect",
-    }
-)
-
-
-def _check_headers(given: dict[str, str], manifest: Manifest) -> None:
-    """Check the user's headers: a name, one ASCII line, not framing, not where the task's
-    credential goes."""
-    problems = []
-    auth = manifest.auth
-    taken = auth.places[0]
-    for name, value in given.items():
-        if not _HEADER_NAME.match(name):
-            problems.append(Problem(f"headers.{name}", "is not a valid header name"))
-        elif name.lower() in FRAMING_HEADERS:
-            problems.append(
-                Problem(
-                    f"headers.{name}",
-                    "frames the request; the HTTP client sets it",
-                    "leave it out",
-                )
-            )
-        elif not isinstance(value, str) or "\r" in value or "\n" in value or "\0" in value:
-            problems.append(
-                Problem(
-                    f"headers.{name}",
-                    "header values cannot hold CR, LF or NUL",
-                    "one header, one line",
-                )
-            )
-        elif not value.isascii():
-            problems.append(
-                Problem(
-                    f"headers.{name}",
-                    "header values are ASCII",
-                    "percent-encode the value, or send it in the body",
-                )
-            )
-        elif name.lower() in taken:
-            problems.append(
-                Problem(
-                    f"headers.{name}",
-                    "is set from the task's auth",
-                    f"set {auth.refs} instead",
-                )
-            )
-    InputError.collect(problems)

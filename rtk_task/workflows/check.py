@@ -33,8 +33,8 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from ..errors import Problem, WorkflowError
-from ..inputs import _node, _problem, input_model
+from ..errors import InputError, Problem, WorkflowError
+from ..inputs import _node, _problem, check_headers, input_model
 from ..manifests.http import HTTP_TASK
 from ..manifests.model import Location, Manifest
 from .model import Step, Workflow
@@ -271,13 +271,26 @@ def _validation_findings(
             **data,
             "headers": {known.get(str(k).lower(), k): v for k, v in headers.items()},
         }
+    found: list[Finding] = []
+    if isinstance(headers, dict) and headers:
+        # the request builder's header rules (framing, names, auth's place): values a
+        # template makes are checked when sent, names here
+        named = {
+            str(k): v if isinstance(v, str) and ("headers", k) not in stands else "x"
+            for k, v in headers.items()
+        }
+        try:
+            check_headers(named, manifest)
+        except InputError as exc:
+            found += [
+                Finding((*root, *p.where.split(".", 1)), p.message, p.hint) for p in exc.problems
+            ]
     try:
         input_model(manifest).validate_python(data)
     except ValidationError as exc:
         errors = exc.errors()
     else:
-        return []
-    found: list[Finding] = []
+        return found
     for err in errors:
         loc = tuple(err["loc"])
         stand_at = next((loc[:n] for n in range(len(loc), 0, -1) if loc[:n] in stands), None)

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from rtk_task import Client, InputError
+from rtk_task.inputs import FRAMING_HEADERS
 from rtk_task.manifests.registry import load_task
-from rtk_task.request import FRAMING_HEADERS, build_request
+from rtk_task.request import build_request
 
 CREATE = load_task("realtimekit.meetings.create")
 
