@@ -166,6 +166,7 @@ class _Base:
         max_pages: int | None,
         rate_limit: RateLimitSetting = None,
         save_to: str | Path | None = None,
+        raw_outputs: dict[str, Any] | None = None,
     ) -> Flow | TaskResult:
         """The flow of one call, or the result of a call that cannot start (nothing sent)."""
         manifest = self._manifest(task)
@@ -190,8 +191,9 @@ class _Base:
             )
             if isinstance(prepared, TaskResult):
                 return prepared
-            if save_to is not None:
-                prepared = replace(prepared, save_to=str(save_to))
+            if save_to is not None or raw_outputs is not None:
+                saved = str(save_to) if save_to is not None else None
+                prepared = replace(prepared, save_to=saved, raw_outputs=raw_outputs)
             flow = retry_flow(prepared, policy)
             gate = self._gate(manifest, prepared, inputs, setting)
             return flow if gate is None else gated(flow, gate)
@@ -353,6 +355,7 @@ class Client(_Base):
         max_pages: int | None = None,
         rate_limit: RateLimitSetting = None,
         save_to: str | Path | None = None,
+        raw_outputs: dict[str, Any] | None = None,
     ) -> TaskResult:
         """Validate, send and read one call of ``task`` with ``inputs`` (plain data).
 
@@ -364,9 +367,20 @@ class Client(_Base):
         ``save_to`` writes a successful answer's body to that file (a download: text, an
         image, an archive, up to ``max_download_bytes``; written whole or not at all) instead
         of parsing it; the outputs are ``file``, ``bytes`` and ``content_type``.
+        ``raw_outputs``, a dict, receives the outputs before masking (a workflow step passes
+        a value equal to a secret on to later steps unchanged; never show it).
         """
         flow = self._flow(
-            task, inputs, secrets, base_url, retry, paginate, max_pages, rate_limit, save_to
+            task,
+            inputs,
+            secrets,
+            base_url,
+            retry,
+            paginate,
+            max_pages,
+            rate_limit,
+            save_to,
+            raw_outputs,
         )
         if isinstance(flow, TaskResult):
             return flow
@@ -490,10 +504,20 @@ class AsyncClient(_Base):
         max_pages: int | None = None,
         rate_limit: RateLimitSetting = None,
         save_to: str | Path | None = None,
+        raw_outputs: dict[str, Any] | None = None,
     ) -> TaskResult:
         """:meth:`Client.call` with ``await``: the same flow, driven asynchronously."""
         flow = self._flow(
-            task, inputs, secrets, base_url, retry, paginate, max_pages, rate_limit, save_to
+            task,
+            inputs,
+            secrets,
+            base_url,
+            retry,
+            paginate,
+            max_pages,
+            rate_limit,
+            save_to,
+            raw_outputs,
         )
         if isinstance(flow, TaskResult):
             return flow

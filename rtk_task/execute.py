@@ -56,6 +56,10 @@ class DeadlinePassed(Exception):
     """The call's deadline passed while the answer was still arriving."""
 
 
+#: The key of ``Call.raw_outputs`` that holds the whole body before masking.
+RAW_BODY = "@body"
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """A prepared call: the request, the manifest and what to mask."""
@@ -65,6 +69,9 @@ class Call:
     redactor: Redactor
     #: Where a successful answer's body is written (a download), instead of being parsed.
     save_to: str | None = None
+    #: Receives the outputs before masking, and the body as :data:`RAW_BODY`, when given and
+    #: the answer held a secret (see :meth:`Client.call`).
+    raw_outputs: dict[str, Any] | None = None
 
 
 def error_result(
@@ -270,7 +277,11 @@ def _read(
         problem = f"expected a JSON answer, got {content_type or 'no content type'}"
     # a secret the raw bytes do not show as such can still be in the parsed body: written
     # with \u escapes, or in UTF-16/32 (NUL bytes) JSON
-    if redactor and (redactor.contains(raw) or b"\\u" in raw or b"\0" in raw):
+    masked = redactor and (redactor.contains(raw) or b"\\u" in raw or b"\0" in raw)
+    if masked:
+        if call.raw_outputs is not None and 200 <= status < 300 and problem is None:
+            extract_tree(body, plan.output_tree, call.raw_outputs)  # before masking
+            call.raw_outputs[RAW_BODY] = body
         body = redactor.value(body)
     ok = 200 <= status < 300 and problem is None
     if problem is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, JsonValue
@@ -15,13 +16,17 @@ DOWNLOAD_OUTPUTS = ("file", "bytes", "content_type")
 __all__ = [
     "DOWNLOAD_OUTPUTS",
     "NOT_SENT",
+    "SEALED",
     "ErrorInfo",
     "OutputTree",
     "RequestInfo",
     "TaskResult",
+    "chained",
     "construct",
     "extract_parts",
     "extract_tree",
+    "unsealed",
+    "visible",
 ]
 
 
@@ -64,6 +69,9 @@ class TaskResult(_Plain):
     request: RequestInfo | None = None
     #: The step did not run (its ``when`` was false, or the run stopped before it).
     skipped: bool = False
+    #: Outputs (by name) whose value is a workflow secret's (by name): masked here, passed on
+    #: to later steps as the secret's value (:func:`chained`, :func:`unsealed`).
+    secret_outputs: dict[str, str] = {}
 
     @property
     def sent(self) -> bool:
@@ -168,3 +176,37 @@ def _extract_children(body: Any, children: dict[str, OutputTree], out: dict[str,
                     out[name] = value
                 if sub:
                     _extract_children(value, sub, out)
+
+
+#: The key under which a step's outputs carry :attr:`TaskResult.secret_outputs` to later steps
+#: (not an output name: those are identifiers).
+SEALED = "@secrets"
+
+
+def chained(result: TaskResult) -> dict[str, Any]:
+    """A result's outputs as later steps receive them: with the names of the secrets masked
+    outputs stand for (names only: nothing secret crosses an engine's history)."""
+    if not result.secret_outputs:
+        return result.outputs
+    return {**result.outputs, SEALED: dict(result.secret_outputs)}
+
+
+def unsealed(outputs: Mapping[str, Any], secrets: Mapping[str, str]) -> Mapping[str, Any]:
+    """``outputs`` as a template reads them: each masked output that stands for a secret this
+    step has (``secrets``: name -> value) is that value again; the others stay masked."""
+    sealed = outputs.get(SEALED)
+    if sealed is None:
+        return outputs
+    out = {k: v for k, v in outputs.items() if k != SEALED}
+    if isinstance(sealed, Mapping):
+        for name, secret in sealed.items():
+            if name in out and isinstance(secret, str) and secret in secrets:
+                out[name] = secrets[secret]
+    return out
+
+
+def visible(outputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``outputs`` without the secrets' names (for a context that shows, not sends)."""
+    if SEALED not in outputs:
+        return outputs
+    return {k: v for k, v in outputs.items() if k != SEALED}

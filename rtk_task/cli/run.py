@@ -224,6 +224,7 @@ def test_step(
     from ..workflows.check import check_workflow
 
     check_workflow(wf, inputs, steps={step.id}).raise_for_problems()  # nothing sent on a problem
+    _warn_short_secrets(wf)
     outputs = _step_outputs(wf, step, output_pairs)
     manifest_ = wf.manifest(step)
     run, failed = start_step(wf, step, inputs, outputs)  # masks as `run` does
@@ -314,6 +315,7 @@ def run_cmd(
     from ..workflows.check import check_workflow
 
     check_workflow(wf, inputs).raise_for_problems()  # the whole workflow, before any request
+    _warn_short_secrets(wf)
     # the credential rule: each task's own variables
     token_envs = {v for s in wf.steps for v in wf.manifest(s).auth.variables}
     redactor = Redactor.from_env([*token_envs, *wf.secrets.values()])
@@ -395,3 +397,15 @@ def _interrupted(record: Any, signum: signal.Signals) -> NoReturn:
     if record.error is not None:
         click.echo(click.style("error: ", fg="red", bold=True) + record.error.render(), err=True)
     sys.exit(128 + int(signum))
+
+
+def _warn_short_secrets(wf: Any) -> None:
+    """A warning on stderr for each declared secret whose value is short (masked only where
+    it is a whole value); names and lines only, never the value."""
+    from ..secrets import read_env
+    from ..workflows.secret_flow import short_secret_warnings
+
+    values = {name: read_env(env) for name, env in wf.secrets.items()}
+    for finding in short_secret_warnings(wf, values):
+        where = wf.locate(finding.loc)
+        click.echo(f"warning: {where}: {finding.message}\n  hint: {finding.hint}", err=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import Problem, TemplateError, WorkflowError
 from ..execute import error_result
-from ..result import ErrorInfo, TaskResult
+from ..result import ErrorInfo, TaskResult, visible
 from ..secrets import Redactor
 from .model import Step, Workflow
 
@@ -36,10 +36,14 @@ __all__ = ["ItemCall", "render_workflow_outputs", "run_flow_step"]
 ItemCall = Callable[..., Awaitable[TaskResult]]
 
 
-def _context(inputs: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def context_of(
+    inputs: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """What a template outside a request reads (``when``, ``for_each``, ``until``, the
+    workflow's outputs): inputs and outputs, no secrets (masked outputs stay masked)."""
     return {
         "inputs": inputs,
-        "steps": {k: {"outputs": v} for k, v in outputs.items()},
+        "steps": {k: {"outputs": visible(v)} for k, v in outputs.items()},
         "secrets": {},
     }
 
@@ -67,7 +71,7 @@ def _items(
 ) -> list[Any] | TaskResult:
     where = f"steps.{step.id}.for_each"
     try:
-        items = step.compiled_for_each().render(_context(inputs, outputs), where)
+        items = step.compiled_for_each().render(context_of(inputs, outputs), where)
     except TemplateError as exc:
         return error_result(step.task, exc, Redactor())
     if not isinstance(items, list):
@@ -119,7 +123,7 @@ async def _until(
         if not result.ok:
             return result
         context = {
-            **_context(inputs, outputs),
+            **context_of(inputs, outputs),
             **(scope or {}),
             "response": {
                 "status_code": result.status_code,
@@ -245,7 +249,7 @@ def render_workflow_outputs(
     if not workflow.outputs:
         return {}, None
     try:
-        rendered = workflow.compiled_outputs().render(_context(inputs, outputs), "outputs")
+        rendered = workflow.compiled_outputs().render(context_of(inputs, outputs), "outputs")
     except TemplateError as exc:
         return {}, exc.render()
     return dict(rendered), None

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import FileError, Problem
 from ..files import write_atomic
-from ..result import ErrorInfo, TaskResult
+from ..result import SEALED, ErrorInfo, TaskResult
 from ..secrets import Redactor
 
 __all__ = [
@@ -212,7 +212,10 @@ def latest_outputs(
             continue
         for step_id, result in record["steps"].items():
             if step_id in wanted and result.get("ok") and not result.get("skipped"):
-                found[step_id] = (result.get("outputs") or {}, path)
+                outputs = dict(result.get("outputs") or {})
+                if isinstance(result.get("secret_outputs"), dict) and result["secret_outputs"]:
+                    outputs[SEALED] = result["secret_outputs"]  # names of secrets, masked
+                found[step_id] = (outputs, path)
                 wanted.discard(step_id)
     return found
 

@@ -16,9 +16,9 @@ import httpx
 from ..client import AsyncClient
 from ..errors import FileError, TemplateError
 from ..execute import error_result
-from ..result import ErrorInfo, TaskResult
+from ..result import ErrorInfo, TaskResult, chained
 from ..secrets import Redactor
-from .flow import render_workflow_outputs, run_flow_step
+from .flow import context_of, render_workflow_outputs, run_flow_step
 from .model import Step, Workflow
 from .step import StepRun, run_step, run_step_async
 
@@ -102,11 +102,7 @@ def _when(
     """A result for a step that must not run (``when`` false or broken), else ``None``."""
     if step.when is None:
         return None
-    context = {
-        "inputs": inputs,
-        "steps": {k: {"outputs": v} for k, v in outputs.items()},
-        "secrets": {},
-    }
+    context = context_of(inputs, outputs)
     try:
         go = step.compiled_when().render(context, f"steps.{step.id}.when")
     except TemplateError as exc:
@@ -152,7 +148,7 @@ async def schedule(
         # a for_each step's lists stand even when some items failed (None at their index)
         partial = by_id[step_id].for_each is not None and bool(result.outputs)
         if (result.ok or partial) and not result.skipped:
-            outputs[step_id] = result.outputs
+            outputs[step_id] = chained(result)  # with the names of secrets it holds, masked
         if on_step is not None:
             on_step(by_id[step_id], result)
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem, RtkError, TemplateError, WorkflowError
-from ..execute import error_result
-from ..result import ErrorInfo, TaskResult
+from ..execute import RAW_BODY, error_result
+from ..result import ErrorInfo, TaskResult, unsealed
 from ..secrets import Redactor, read_env
 from .model import Step, Workflow
 
@@ -63,7 +63,9 @@ class StepRun:
         context = {
             "inputs": inputs,
             "secrets": self.secrets,
-            "steps": {sid: {"outputs": out} for sid, out in outputs.items()},
+            "steps": {
+                sid: {"outputs": unsealed(out, self.secrets)} for sid, out in outputs.items()
+            },
             **(scope or {}),
         }
         self.inputs: dict[str, Any] = step.compiled_with().render(context, f"steps.{step.id}.with")
@@ -78,6 +80,7 @@ class StepRun:
         refused = self._refuse_paging(manifest)
         if refused is not None:
             return refused
+        raw: dict[str, Any] = {}
         result = client.call(
             manifest,
             self.inputs,
@@ -88,8 +91,9 @@ class StepRun:
             max_pages=self.step.max_pages,
             rate_limit=self.workflow.rate_limit,
             save_to=self.save_to,
+            raw_outputs=raw,
         )
-        return self.add_outputs(result)
+        return self.add_outputs(self._seal(result, raw), raw)
 
     async def acall(self, client: AsyncClient) -> TaskResult:
         """:meth:`call` with ``await``: the same call, driven asynchronously."""
@@ -97,6 +101,7 @@ class StepRun:
         refused = self._refuse_paging(manifest)
         if refused is not None:
             return refused
+        raw: dict[str, Any] = {}
         result = await client.call(
             manifest,
             self.inputs,
@@ -107,8 +112,14 @@ class StepRun:
             max_pages=self.step.max_pages,
             rate_limit=self.workflow.rate_limit,
             save_to=self.save_to,
+            raw_outputs=raw,
         )
-        return self.add_outputs(result)
+        result = self._seal(result, raw)
+        if not (result.ok and self.step.outputs):
+            return result
+        import asyncio  # here: a dry run (rendering alone) never loads an event loop
+
+        return await asyncio.to_thread(self.add_outputs, result, raw)  # off the event loop
 
     def _refuse_paging(self, manifest: Manifest) -> TaskResult | None:
         """A workflow error for ``paginate: true`` on a task that does not page, else ``None``."""
@@ -125,8 +136,24 @@ class StepRun:
         )
         return error_result(manifest.id, WorkflowError(problem), self.redactor)
 
-    def add_outputs(self, result: TaskResult) -> TaskResult:
-        """The result with the step's own outputs rendered over the response."""
+    def _seal(self, result: TaskResult, raw: Mapping[str, Any]) -> TaskResult:
+        """The result with the names of the secrets its masked outputs stand for: each output
+        whose value before masking is a secret's (``raw``: those outputs, before masking)."""
+        if not raw or not self.secrets:
+            return result
+        names = {value: name for name, value in self.secrets.items()}
+        sealed = {
+            out: names[value]
+            for out, value in raw.items()
+            if isinstance(value, str) and value in names and out != RAW_BODY
+        }
+        if not sealed:
+            return result
+        return result.model_copy(update={"secret_outputs": {**result.secret_outputs, **sealed}})
+
+    def add_outputs(self, result: TaskResult, raw: Mapping[str, Any] | None = None) -> TaskResult:
+        """The result with the step's own outputs rendered over the response (its body as it
+        came, ``raw``'s, when masking changed it: the outputs are masked after)."""
         if not (result.ok and self.step.outputs):
             return result
         context = {
@@ -134,7 +161,7 @@ class StepRun:
             "response": {
                 "status_code": result.status_code,
                 "headers": result.headers,
-                "body": result.body,
+                "body": raw[RAW_BODY] if raw and RAW_BODY in raw else result.body,
             },
         }
         where = f"steps.{self.step.id}.outputs"
@@ -147,8 +174,18 @@ class StepRun:
         except (TypeError, ValueError, RecursionError) as exc:
             message = f"{where}: an output is not a JSON value ({exc})"
             return self._output_failed(result, message, where, "make it a string or number")
+        names = {value: name for name, value in self.secrets.items()}
+        sealed = {
+            out: names[value]
+            for out, value in extra.items()
+            if isinstance(value, str) and value in names
+        }
+        kept = {k: v for k, v in result.secret_outputs.items() if k not in extra}
         return result.model_copy(
-            update={"outputs": {**result.outputs, **self.redactor.value(extra)}}
+            update={
+                "outputs": {**result.outputs, **self.redactor.value(extra)},
+                "secret_outputs": {**kept, **sealed},
+            }
         )
 
     def _output_failed(
@@ -225,8 +262,14 @@ async def run_step_async(
     *,
     scope: Mapping[str, Any] | None = None,
 ) -> TaskResult:
-    """Render ``step`` and call its task, with ``await``."""
-    run, failed = start_step(workflow, step, inputs, outputs, scope)
+    """Render ``step`` and call its task, with ``await``.
+
+    Its templates render in a worker thread: a render that runs to its budget (2 s) never
+    holds the event loop, so the other steps and workflows a worker runs go on meanwhile.
+    """
+    import asyncio  # here: a dry run (rendering alone) never loads an event loop
+
+    run, failed = await asyncio.to_thread(start_step, workflow, step, inputs, outputs, scope)
     if run is None:
         assert failed is not None
         return failed
