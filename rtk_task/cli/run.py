@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -122,8 +123,11 @@ def _workflow_inputs(
     return resolved
 
 
-def _step_outputs(wf: Any, step: Any, pairs: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """Outputs of the steps ``step`` reads: ``--output`` values, else the newest records."""
+def _step_outputs(
+    wf: Any, step: Any, pairs: tuple[str, ...], target: str
+) -> dict[str, dict[str, Any]]:
+    """Outputs of the steps ``step`` reads: ``--output`` values, else the newest records made
+    against ``target``."""
     from ..errors import WorkflowError
     from ..workflows.records import latest_outputs
 
@@ -139,7 +143,8 @@ def _step_outputs(wf: Any, step: Any, pairs: tuple[str, ...]) -> dict[str, dict[
     if from_flags := sorted(set(step.needs) & set(outputs)):
         click.echo(f"using --output values for {', '.join(from_flags)}", err=True)
     needed = set(step.needs) - set(outputs)
-    for sid, (values, path) in sorted(latest_outputs(wf.file, needed).items()):
+    recorded = latest_outputs(wf.file, needed, target=target)
+    for sid, (values, path) in sorted(recorded.items()):
         outputs[sid] = values
         click.echo(f"using the outputs of {sid} recorded in {path}", err=True)
     missing = sorted(set(step.needs) - set(outputs))
@@ -147,8 +152,10 @@ def _step_outputs(wf: Any, step: Any, pairs: tuple[str, ...]) -> dict[str, dict[
         raise WorkflowError(
             Problem(
                 f"{wf.file}: step {step.id}",
-                f"reads the outputs of {', '.join(missing)}, which have not run",
-                f"test {missing[0]} first, or pass --output {missing[0]}.NAME=VALUE",
+                f"reads the outputs of {', '.join(missing)}, which have not run against "
+                + (target or "each task's own server"),
+                f"test {missing[0]} first (outputs recorded against another target are not "
+                f"reused), or pass --output {missing[0]}.NAME=VALUE",
             )
         )
     return outputs
@@ -225,7 +232,8 @@ def test_step(
 
     check_workflow(wf, inputs, steps={step.id}).raise_for_problems()  # nothing sent on a problem
     _warn_short_secrets(wf)
-    outputs = _step_outputs(wf, step, output_pairs)
+    target = base_url or os.environ.get("RTK_BASE_URL") or ""
+    outputs = _step_outputs(wf, step, output_pairs, target)
     manifest_ = wf.manifest(step)
     run, failed = start_step(wf, step, inputs, outputs)  # masks as `run` does
     if run is None:
@@ -248,7 +256,13 @@ def test_step(
 
         redactor = Redactor.from_env([*manifest_.auth.variables, *wf.secrets.values()])
         record = RunRecord(
-            wf.file, wf.name, inputs=inputs, redactor=redactor, kind="test", step_id=step.id
+            wf.file,
+            wf.name,
+            inputs=inputs,
+            redactor=redactor,
+            kind="test",
+            step_id=step.id,
+            target=target,
         )
         record.begin()  # nothing is sent without a record: a FileError here exits 2
         record.started(step.id, step.task)
@@ -319,7 +333,8 @@ def run_cmd(
     # the credential rule: each task's own variables
     token_envs = {v for s in wf.steps for v in wf.manifest(s).auth.variables}
     redactor = Redactor.from_env([*token_envs, *wf.secrets.values()])
-    record = RunRecord(wf.file, wf.name, inputs=inputs, redactor=redactor)
+    target = base_url or os.environ.get("RTK_BASE_URL") or ""
+    record = RunRecord(wf.file, wf.name, inputs=inputs, redactor=redactor, target=target)
     runner = get_engine(engine, concurrency=concurrency)
     record.begin()  # nothing is sent without a record: a FileError here exits 2
 

@@ -23,18 +23,28 @@ import click
 )
 @click.option(
     "--base-url",
-    help="A live API (credentials from each task's variables); default: the embedded emulator.",
+    help="A live API (credentials from each task's variables); default: $RTK_BASE_URL, "
+    "then the embedded emulator.",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
 def ui_cmd(port: int, workflow: str | None, base_url: str | None, open_browser: bool) -> None:
     """Serve the playground: find a task, fill it, Test request, chain it into a workflow."""
+    import os
+
     from ..ui import UiServer
 
+    source = "--base-url"
+    if base_url is None and os.environ.get("RTK_BASE_URL"):
+        base_url, source = os.environ["RTK_BASE_URL"], "RTK_BASE_URL"  # as the CLI does
     server = UiServer(
         port=port, base_url=base_url, workflow_file=Path(workflow) if workflow else None
     )
     with server:
-        target = base_url or f"the emulator at {server.emulator and server.emulator.base_url}"
+        target = (
+            f"{base_url} (from {source}), LIVE"
+            if base_url
+            else f"the emulator at {server.emulator and server.emulator.base_url}"
+        )
         click.echo(f"playground: {server.url}  (target: {target}; Ctrl-C stops)")
         if open_browser:
             import webbrowser

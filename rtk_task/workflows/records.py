@@ -60,6 +60,7 @@ class RunRecord:
         kind: str = "run",
         root: Path | None = None,
         step_id: str | None = None,
+        target: str = "",
     ) -> None:
         folder = (root or Path.cwd()) / RUNS_DIR
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"{time.time_ns() % 10**9:09d}"
@@ -70,6 +71,9 @@ class RunRecord:
             "workflow": str(Path(workflow_file).resolve()),
             "name": name,
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            #: Where the requests went ("": each task's own server): recorded outputs (ids)
+            #: are reused only against the same target.
+            "target": target,
             "state": "running",
             "ok": False,
             "inputs": redactor.value(inputs),
@@ -197,18 +201,22 @@ def write_record(
 
 
 def latest_outputs(
-    workflow_file: str, step_ids: set[str], root: Path | None = None
+    workflow_file: str, step_ids: set[str], root: Path | None = None, target: str = ""
 ) -> dict[str, tuple[dict[str, Any], Path]]:
-    """For each step id, the outputs of its newest successful record of this workflow."""
+    """For each step id, the outputs of its newest successful record of this workflow made
+    against ``target`` (ids from one API are never sent to another, nor to a fresh
+    emulator)."""
     folder = (root or Path.cwd()) / RUNS_DIR
     wanted = set(step_ids)
     found: dict[str, tuple[dict[str, Any], Path]] = {}
-    target = str(Path(workflow_file).resolve())
+    file = str(Path(workflow_file).resolve())
     for path in sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else ():
         if not wanted:
             break
         record = _read_record(path)
-        if record is None or record.get("workflow") != target:
+        if record is None or record.get("workflow") != file:
+            continue
+        if record.get("target", "") != target:
             continue
         for step_id, result in record["steps"].items():
             if step_id in wanted and result.get("ok") and not result.get("skipped"):
