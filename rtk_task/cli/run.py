@@ -303,6 +303,15 @@ def test_step(
 @click.option(
     "--details", is_flag=True, help="Keep every for_each item's full result (not a summary)."
 )
+@click.option(
+    "--task-queue",
+    help="Temporal: hand the run to the workers serving this queue (RTK_TEMPORAL_ADDRESS).",
+)
+@click.option(
+    "--local-worker",
+    is_flag=True,
+    help="Temporal, with --task-queue: run a worker in this process too.",
+)
 def run_cmd(
     workflow: str,
     input_pairs: tuple[str, ...],
@@ -311,6 +320,8 @@ def run_cmd(
     concurrency: int,
     as_json: bool,
     details: bool = False,
+    task_queue: str | None = None,
+    local_worker: bool = False,
 ) -> None:
     """Run a workflow: steps in dependency order, each step's status as it finishes.
 
@@ -335,7 +346,14 @@ def run_cmd(
     redactor = Redactor.from_env([*token_envs, *wf.secrets.values()])
     target = base_url or os.environ.get("RTK_BASE_URL") or ""
     record = RunRecord(wf.file, wf.name, inputs=inputs, redactor=redactor, target=target)
-    runner = get_engine(engine, concurrency=concurrency)
+    options: dict[str, Any] = {}
+    if task_queue:
+        if engine != "temporal":
+            raise ConfigError(
+                Problem("--task-queue", "a task queue is Temporal's", "add --engine temporal")
+            )
+        options = {"task_queue": task_queue, "local_worker": local_worker}
+    runner = get_engine(engine, concurrency=concurrency, **options)
     record.begin()  # nothing is sent without a record: a FileError here exits 2
 
     def started(step: Any) -> None:

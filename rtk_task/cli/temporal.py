@@ -44,12 +44,20 @@ def temporal_command() -> None:
     envvar="RTK_ALLOW_HOSTS",
     help="A host workflows' http steps may call (repeatable; default: none).",
 )
+@click.option(
+    "--queue-rate",
+    type=click.FloatRange(min=0.001, max=100_000),
+    envvar="RTK_QUEUE_RATE",
+    help="Steps a second for ALL workers of the queue together, kept by the Temporal server "
+    "(e.g. 25 for RealtimeKit's 250/10 s); give every worker the same value.",
+)
 def worker(
     address: str,
     task_queue: str,
     base_url: str | None,
     allowed: tuple[str, ...],
     hosts: tuple[str, ...],
+    queue_rate: float | None = None,
 ) -> None:
     """Run a worker: rtk-task steps as activities, workflow files as workflows."""
     from ..engines import get_engine
@@ -59,12 +67,13 @@ def worker(
     from ..engines.temporal import run_worker
 
     secrets = names(" ".join(allowed))
-    config = WorkerConfig(base_url or None, secrets, names(" ".join(hosts).lower()))
+    config = WorkerConfig(base_url or None, secrets, names(" ".join(hosts).lower()), queue_rate)
     click.echo(
         f"worker on {address}, task queue {task_queue}, "
         f"sending to {base_url or 'each task server'}, "
         f"secrets allowed: {', '.join(sorted(secrets)) or 'none'}, "
-        f"http hosts allowed: {', '.join(sorted(config.allowed_hosts or ())) or 'none'}",
+        f"http hosts allowed: {', '.join(sorted(config.allowed_hosts or ())) or 'none'}, "
+        f"queue rate: {f'{queue_rate:g}/s for all workers' if queue_rate else 'none'}",
         err=True,
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -74,9 +74,10 @@ class Engine(Protocol):
         result."""
 
 
-def get_engine(name: str, *, concurrency: int = 4) -> Engine:
+def get_engine(name: str, *, concurrency: int = 4, **options: Any) -> Engine:
     """The engine called ``name``, its library imported now; ``concurrency`` bounds how many
-    independent steps run at once."""
+    independent steps run at once; ``options`` are the engine's own (Temporal:
+    ``task_queue``, ``local_worker``)."""
     if name not in _REGISTRY:
         raise ConfigError(
             Problem("--engine", f"no engine called {name!r}", did_you_mean(name, ENGINES))
@@ -95,7 +96,7 @@ def get_engine(name: str, *, concurrency: int = 4) -> Engine:
                 f"pip install 'rtk-task[{extra}]'",
             )
         ) from None
-    engine: Engine = getattr(module, class_name)(concurrency=concurrency)
+    engine: Engine = getattr(module, class_name)(concurrency=concurrency, **options)
     return engine
 
 

@@ -52,7 +52,7 @@ from ..result import TaskResult
 from ..workflows.model import Step, Workflow
 from ..workflows.runner import RunResult, schedule
 from . import OnStart, OnStep, run_on_engine, starting
-from .worker import SharedClient, WorkerConfig, step_options
+from .worker import SharedClient, WorkerConfig, lost, step_options
 
 __all__ = ["PrefectEngine", "http_task", "run_step_task", "workflow_flow"]
 
@@ -155,14 +155,17 @@ async def workflow_flow(
         outputs: Mapping[str, Mapping[str, Any]],
         scope: Mapping[str, Any] | None = None,
     ) -> TaskResult:
-        data = await run_step_task.with_options(**_task_options(wf, step))(
-            definition,
-            step.id,
-            dict(values),
-            {k: dict(v) for k, v in outputs.items()},
-            base_url,
-            dict(scope) if scope is not None else None,
-        )
+        try:
+            data = await run_step_task.with_options(**_task_options(wf, step))(
+                definition,
+                step.id,
+                dict(values),
+                {k: dict(v) for k, v in outputs.items()},
+                base_url,
+                dict(scope) if scope is not None else None,
+            )
+        except Exception as exc:  # the task crashed or timed out: a result, not the run's end
+            return lost(step, wf.manifest(step).idempotent, exc)
         return TaskResult.model_validate(data)
 
     try:
@@ -198,8 +201,9 @@ class PrefectEngine:
                 "prefect",
                 "check PREFECT_API_URL, or unset it for a local run",
                 workflow,
-                lambda: workflow_flow(
-                    workflow.definition(), values, base_url, self.concurrency, details
-                ),
+                lambda: workflow_flow.with_options(
+                    name=f"rtk-task: {workflow.name}",  # each workflow a flow of its own name
+                    flow_run_name=f"{workflow.name} ({len(workflow.steps)} steps)",
+                )(workflow.definition(), values, base_url, self.concurrency, details),
                 on_step,
             )

@@ -28,6 +28,7 @@ idempotent step gets the policy's attempts; ``start_to_close_timeout`` is the po
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import activity, workflow
 from temporalio.client import Client as TemporalClient
 from temporalio.common import RetryPolicy as TemporalRetry
+from temporalio.exceptions import ActivityError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 if TYPE_CHECKING:
@@ -53,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from ..workflows.model import Step, Workflow
     from ..workflows.runner import RunResult, schedule
     from . import OnStart, OnStep, run_on_engine, starting
-    from .worker import SharedClient, WorkerConfig, step_options
+    from .worker import HEARTBEAT, SharedClient, WorkerConfig, lost, step_options
 
 __all__ = [
     "TASK_QUEUE",
@@ -78,8 +80,16 @@ class StepActivities:
 
     @activity.defn(name="rtk_task.run_step")
     async def run_step(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Run one step; the API token and secrets come from this worker's environment."""
-        result = await self.config.run_payload(self.clients, payload, _WHERE)
+        """Run one step; the API token and secrets come from this worker's environment.
+
+        The activity heartbeats while it runs (a rate limit's wait, a slow server), so a
+        worker that dies is noticed within :data:`HEARTBEAT` seconds."""
+        beating = asyncio.ensure_future(_heartbeat()) if activity.in_activity() else None
+        try:
+            result = await self.config.run_payload(self.clients, payload, _WHERE)
+        finally:
+            if beating is not None:
+                beating.cancel()
         return result.model_dump(mode="json")
 
     async def aclose(self) -> None:
@@ -87,10 +97,18 @@ class StepActivities:
         await self.clients.aclose()
 
 
+async def _heartbeat() -> None:
+    """Tell Temporal the activity is alive, a few times per :data:`HEARTBEAT`."""
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT / 4)
+
+
 def _activity_options(wf: Workflow, step: Step, idempotent: bool) -> dict[str, Any]:
     options = step_options(wf, step, idempotent)
     return {
         "start_to_close_timeout": timedelta(seconds=options.timeout),
+        "heartbeat_timeout": timedelta(seconds=HEARTBEAT),
         "retry_policy": TemporalRetry(maximum_attempts=options.attempts),
     }
 
@@ -111,18 +129,22 @@ class RunWorkflow:
             outputs: Mapping[str, Mapping[str, Any]],
             scope: Mapping[str, Any] | None = None,
         ) -> TaskResult:
-            data = await workflow.execute_activity_method(
-                StepActivities.run_step,
-                {
-                    "definition": payload["definition"],
-                    "step": step.id,
-                    "inputs": dict(inputs),
-                    "outputs": {k: dict(v) for k, v in outputs.items()},
-                    "base_url": payload.get("base_url"),
-                    "scope": dict(scope) if scope is not None else None,
-                },
-                **_activity_options(wf, step, idempotent.get(step.id, False)),
-            )
+            safe = idempotent.get(step.id, False)
+            try:
+                data = await workflow.execute_activity_method(
+                    StepActivities.run_step,
+                    {
+                        "definition": payload["definition"],
+                        "step": step.id,
+                        "inputs": dict(inputs),
+                        "outputs": {k: dict(v) for k, v in outputs.items()},
+                        "base_url": payload.get("base_url"),
+                        "scope": dict(scope) if scope is not None else None,
+                    },
+                    **_activity_options(wf, step, safe),
+                )
+            except ActivityError as exc:  # the worker died, the activity timed out
+                return lost(step, safe, exc)
             return TaskResult.model_validate(data)
 
         result = await schedule(
@@ -155,12 +177,15 @@ def _payload(
 def _make_worker(client: TemporalClient, task_queue: str, activities: StepActivities) -> Worker:
     # Workflow code here is deterministic (pydantic, jinja2, the scheduler); it runs outside
     # the sandbox because the sandbox re-imports pydantic per run, which is slow and noisy.
+    # A queue rate is Temporal's own limit: the server hands out at most that many activities
+    # a second to all the queue's workers together (one account's limit across workers).
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[RunWorkflow],
         activities=[activities.run_step],
         workflow_runner=UnsandboxedWorkflowRunner(),
+        max_task_queue_activities_per_second=activities.config.queue_rate,
     )
 
 
@@ -217,12 +242,16 @@ async def _run(
     address: str | None,
     concurrency: int,
     details: bool = False,
+    task_queue: str | None = None,
+    local_worker: bool = True,
 ) -> dict[str, Any]:
     config = WorkerConfig.for_run(wf, base_url)
     payload = _payload(wf, inputs, base_url, concurrency, details)
     if address:
-        queue = TASK_QUEUE  # workers started with `rtk-task temporal worker` help
+        queue = task_queue or TASK_QUEUE  # workers started with `rtk-task temporal worker`
         client = await TemporalClient.connect(address)
+        if not local_worker:  # handed to the workers that serve the queue
+            return await _execute(client, wf, payload, queue)
         async with _worker(client, queue, config):
             return await _execute(client, wf, payload, queue)
     queue = f"{TASK_QUEUE}-{uuid.uuid4().hex[:8]}"
@@ -265,8 +294,14 @@ class TemporalEngine:
 
     name = "temporal"
 
-    def __init__(self, *, concurrency: int = 4) -> None:
+    def __init__(
+        self, *, concurrency: int = 4, task_queue: str | None = None, local_worker: bool = True
+    ) -> None:
         self.concurrency = concurrency
+        #: The queue of the workers a team runs (``RTK_TEMPORAL_ADDRESS`` names the server).
+        self.task_queue = task_queue
+        #: Whether this process runs a worker too (without one, the queue's workers run it).
+        self.local_worker = local_worker
 
     def run(
         self,
@@ -282,11 +317,28 @@ class TemporalEngine:
         values = workflow.resolve_inputs(dict(inputs))
         starting(workflow, on_start)  # the steps start on the engine, out of our sight
         address = os.environ.get("RTK_TEMPORAL_ADDRESS")
+        if not self.local_worker and not address:
+            raise ConfigError(
+                Problem(
+                    "--task-queue",
+                    "handing a run to running workers needs their Temporal server",
+                    "set RTK_TEMPORAL_ADDRESS=host:7233, or add --local-worker",
+                )
+            )
         return run_on_engine(
             "temporal",
             "is the Temporal server reachable? (RTK_TEMPORAL_ADDRESS)",
             workflow,
-            lambda: _run(workflow, values, base_url, address, self.concurrency, details),
+            lambda: _run(
+                workflow,
+                values,
+                base_url,
+                address,
+                self.concurrency,
+                details,
+                self.task_queue,
+                self.local_worker,
+            ),
             on_step,
         )
 

@@ -37,16 +37,18 @@ from ..client import AsyncClient
 from ..errors import ConfigError, Problem, RtkError, WorkflowError
 from ..execute import error_result
 from ..manifests.http import HTTP_TASK
-from ..result import TaskResult
+from ..result import ErrorInfo, TaskResult
 from ..secrets import Redactor
 from ..workflows.model import TASK_ID, Step, Workflow, parse_workflow
 from ..workflows.runner import run_step_async
 
 __all__ = [
+    "HEARTBEAT",
     "MARGIN",
     "SharedClient",
     "StepOptions",
     "WorkerConfig",
+    "lost",
     "names",
     "parsed_workflow",
     "step_options",
@@ -54,6 +56,9 @@ __all__ = [
 
 #: Seconds on top of a step's own time budget before an engine gives up on an attempt.
 MARGIN = 5.0
+#: Seconds an engine waits for a running step's heartbeat before it counts the step lost (a
+#: worker killed mid-step is noticed in this time, not at the step's whole deadline).
+HEARTBEAT = 10.0
 #: Seconds one attempt may take when a step sets no timeouts: the client's 5 s connect + 10 s read.
 _DEFAULT_ATTEMPT = 15.0
 
@@ -81,6 +86,26 @@ def step_options(workflow: Workflow, step: Step, idempotent: bool) -> StepOption
     return StepOptions(attempts=attempts if idempotent else 1, timeout=deadline + MARGIN)
 
 
+def lost(step: Step, idempotent: bool, why: BaseException) -> TaskResult:
+    """The result of a step the engine lost (its worker died, its activity or task timed out
+    or crashed): ``ambiguous`` for a step that creates something (it may have been sent; it
+    is never sent again), ``engine`` for one safe to run again. The same shape as the local
+    runner's results, so ``continue_on_error`` and ``for_each`` summaries work alike."""
+    cause = why.__cause__ or why
+    detail = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
+    kind: Any = "engine" if idempotent else "ambiguous"
+    hint = (
+        "run it again: the step is idempotent"
+        if idempotent
+        else "the request may have reached the server: check before running it again"
+    )
+    return TaskResult(
+        ok=False,
+        task=step.task,
+        error=ErrorInfo(kind=kind, message=f"the engine lost the step ({detail[:300]})", hint=hint),
+    )
+
+
 @lru_cache(maxsize=64)
 def parsed_workflow(definition: str, where: str, task_files: bool = True) -> Workflow:
     """A definition, parsed and checked once per worker (manifests loaded, templates built);
@@ -101,6 +126,9 @@ class WorkerConfig:
     allowed_secrets: frozenset[str] = field(default_factory=frozenset)
     #: Hosts ``http`` steps may call (``None``: any, for the run's own in-process worker).
     allowed_hosts: frozenset[str] | None = field(default_factory=frozenset)
+    #: Steps a second the engine hands out to ALL workers of the queue together (Temporal's
+    #: task-queue activity rate, kept by the server); ``None``: no such limit.
+    queue_rate: float | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerConfig:

@@ -97,3 +97,40 @@ def test_the_worker_command_offers_allow_host() -> None:
 
     done = CliRunner().invoke(worker, ["--help"])
     assert "--allow-host" in done.output
+
+
+def test_handing_a_run_to_workers_needs_their_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rtk_task.engines import get_engine
+    from rtk_task.errors import ConfigError
+    from rtk_task.workflows.model import parse_workflow
+
+    monkeypatch.delenv("RTK_TEMPORAL_ADDRESS", raising=False)
+    engine = get_engine("temporal", task_queue="team", local_worker=False)
+    workflow = parse_workflow(HTTP_STEP.format(url="http://127.0.0.1:9"))
+    with pytest.raises(ConfigError) as err:
+        engine.run(workflow, {})
+    assert "RTK_TEMPORAL_ADDRESS" in err.value.render()
+
+
+def test_a_task_queue_is_refused_for_another_engine(tmp_path: Path) -> None:
+    from ..helpers import run_cli
+
+    (tmp_path / "w.yaml").write_text(HTTP_STEP.format(url="http://127.0.0.1:9"))
+    done = run_cli("run", "w.yaml", "--task-queue", "q", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--engine temporal" in done.stderr
+
+
+@pytest.mark.parametrize(("idempotent", "kind"), [(False, "ambiguous"), (True, "engine")])
+def test_a_lost_step_is_a_result_saying_whether_it_may_have_been_sent(
+    idempotent: bool, kind: str
+) -> None:
+    from rtk_task.engines.worker import lost
+    from rtk_task.workflows.model import parse_workflow
+
+    step = parse_workflow(HTTP_STEP.format(url="http://127.0.0.1:9")).steps[0]
+    result = lost(step, idempotent, TimeoutError("heartbeat timeout"))
+    assert result.ok is False
+    assert result.error is not None
+    assert result.error.kind == kind
+    assert "heartbeat timeout" in result.error.message
