@@ -37,13 +37,26 @@ def add(task: str, workflow_file: str, step_id: str | None) -> None:
 )
 @click.option("--base-url", help="Base URL to put in the URLs (default: each task's server).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
-def export(workflow: str, target: str, base_url: str | None, output: str | None) -> None:
+@click.option(
+    "--owner-email",
+    default="rtk-task@example.com",
+    show_default=True,
+    help="Conductor: the definition's ownerEmail (a default server requires one).",
+)
+def export(
+    workflow: str, target: str, base_url: str | None, output: str | None, owner_email: str
+) -> None:
     """Export a workflow as SimWorkflow or Conductor HTTP tasks (secrets as references)."""
     from ..files import write_atomic
     from ..workflows.export import export_workflow
     from ..workflows.model import load_workflow
 
-    text = export_workflow(load_workflow(workflow), target, base_url=base_url)  # type: ignore[arg-type]
+    text = export_workflow(
+        load_workflow(workflow),
+        target,  # type: ignore[arg-type]
+        base_url=base_url,
+        owner_email=owner_email,
+    )
     if output:
         write_atomic(Path(output), text)
     else:

@@ -58,30 +58,37 @@ from jinja2 import nodes
 from ..errors import Problem, WorkflowError
 from ..manifests.http import _AS_TEXT, HTTP_TASK
 from ..manifests.model import PLACEHOLDER, Location, Manifest
+from .export_defs import conductor_head, conductor_task_def
 from .export_tasks import for_each_tasks, response_chain, response_js, switch_task, until_tasks
 from .imports.exprs import Tree, Untranslatable, emit, from_jinja
+from .keys import REFUSED_ON_EXPORT
 from .model import Step, Workflow
 from .render import MARKERS, attribute_chain, environment
 
-__all__ = ["export_workflow"]
+__all__ = ["OWNER_EMAIL", "export_workflow"]
 
 Target = Literal["simworkflow", "conductor"]
 _REFERENCE = re.compile(r"(\$\{[^{}]+\})")
 _RESPONSE_PREFIX = ("response", "body")
-#: Why Conductor refuses a flag (the module docstring says more).
-_REFUSED = {
-    "paginate": (
-        ": a DO_WHILE cannot append each page's items to the pages before (each iteration's"
-        " output is kept apart, and may be trimmed), so no task holds the gathered list"
-    ),
-    "until": " together with for_each: Conductor does not nest DO_WHILE loops",
-    "save_to": ": a Conductor HTTP task keeps the answer in its output, it writes no file",
-}
+#: Why Conductor refuses ``until`` on a ``for_each`` step (the registry has the other keys).
+_NESTED_UNTIL = "together with for_each, Conductor does not nest DO_WHILE loops"
 
 
-def export_workflow(workflow: Workflow, target: Target, *, base_url: str | None = None) -> str:
+#: The ``ownerEmail`` of an exported Conductor workflow unless one is given (a default
+#: Conductor server refuses a definition without one).
+OWNER_EMAIL = "rtk-task@example.com"
+
+
+def export_workflow(
+    workflow: Workflow,
+    target: Target,
+    *,
+    base_url: str | None = None,
+    owner_email: str = OWNER_EMAIL,
+) -> str:
     """The workflow as ``target`` JSON (pretty, deterministic)."""
     exporter = _Exporter(workflow, target, base_url)
+    exporter.owner_email = owner_email
     data = exporter.document()
     WorkflowError.collect(_located(workflow, exporter.problems))
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -101,6 +108,7 @@ class _Exporter:
         self.current = ""
         self.loop = False
         self.for_each_steps = {s.id for s in workflow.steps if s.for_each is not None}
+        self.owner_email = OWNER_EMAIL
 
     def problem(self, loc: tuple[Any, ...], message: str, hint: str = "") -> None:
         """A problem at ``loc`` (``("steps", 2, "when")``): its field path and FILE:LINE."""
@@ -283,36 +291,8 @@ class _Exporter:
     def document(self) -> dict[str, Any]:
         if self.target == "conductor":
             tasks = [t for step in _in_order(self.workflow.steps) for t in self.conductor(step)]
-            kinds = {"integer": "integer", "number": "number", "boolean": "boolean"}
-            schema: dict[str, Any] = {
-                "type": "object",
-                "properties": {
-                    k: {
-                        "type": kinds.get(v.type, v.type),
-                        **({"default": v.default} if v.default is not None else {}),
-                        **({"description": v.description} if v.description else {}),
-                    }
-                    for k, v in self.workflow.inputs.items()
-                },
-                "required": [k for k, v in self.workflow.inputs.items() if v.is_required],
-            }
-            return {
-                "name": self.workflow.name,
-                "description": self.workflow.description,
-                "version": 1,
-                "schemaVersion": 2,
-                "inputParameters": list(self.workflow.inputs),
-                # Conductor fills missing inputs from the template: the defaults go with them
-                "inputTemplate": {
-                    k: v.default for k, v in self.workflow.inputs.items() if v.default is not None
-                },
-                "inputSchema": {
-                    "name": f"{self.workflow.name}-input",
-                    "type": "JSON",
-                    "data": schema,
-                },
-                "tasks": tasks,
-            }
+            head = conductor_head(self.workflow, self.owner_email)
+            return {**head, "tasks": tasks, "outputParameters": self.workflow_outputs()}
         tasks = [self.step(step) for step in _in_order(self.workflow.steps)]
         return {
             "name": self.workflow.name,
@@ -321,7 +301,21 @@ class _Exporter:
                 k: v.model_dump(exclude_defaults=True) for k, v in self.workflow.inputs.items()
             },
             "steps": tasks,
+            "outputs": self.workflow_outputs(),
         }
+
+    def workflow_outputs(self) -> Any:
+        """The workflow's ``outputs`` as references; a computed one is refused (no task is
+        left to compute it after the last step)."""
+        self.current, self.computed, self.computed_refs = "outputs", {}, {}
+        out = self.value(self.workflow.outputs, "outputs")
+        if self.computed:
+            self.problem(
+                ("outputs",),
+                "a workflow output computed with a filter or arithmetic cannot be exported",
+                "make each output one reference: {{ steps.S.outputs.O }}",
+            )
+        return out
 
     def conductor(self, step: Step) -> list[dict[str, Any]]:
         """The step's tasks: its computed values, the call, in a loop and a switch."""
@@ -438,14 +432,15 @@ class _Exporter:
     def step(self, step: Step) -> dict[str, Any]:
         manifest = self.workflow.manifest(step)
         where = f"steps.{step.id}"
-        flags = ("when", "paginate", "for_each", "until", "save_to")
-        refused = ("paginate", "save_to", *(("until",) if step.for_each is not None else ()))
-        for flag in flags if self.target == "simworkflow" else refused:
-            if getattr(step, flag) not in (None, False):
-                reason = _REFUSED.get(flag, "") if self.target == "conductor" else ""
+        refused = dict(REFUSED_ON_EXPORT[self.target])
+        if self.target == "conductor" and step.for_each is not None and step.until is not None:
+            refused["until"] = _NESTED_UNTIL
+        for key, why in refused.items():
+            field = "with_" if key == "with" else key
+            if field in step.model_fields_set and getattr(step, field) not in (None, False):
                 self.problem(
-                    ("steps", self.workflow.steps.index(step), flag),
-                    f"{flag} cannot be exported to {self.target}{reason}",
+                    ("steps", self.workflow.steps.index(step), key),
+                    f"{key} cannot be exported to {self.target}: {why}",
                     "remove it, or run with rtk-task run",
                 )
         self.output_paths[step.id] = {o.name: o.path for o in manifest.outputs}
@@ -477,13 +472,9 @@ class _Exporter:
                 "name": step.id,
                 "taskReferenceName": step.id,
                 "type": "HTTP",
-                "description": manifest.summary,
+                "description": step.description or manifest.summary,
                 "inputParameters": {"http_request": request},
-                "taskDefinition": {
-                    "retryCount": attempts - 1,
-                    "retryLogic": "FIXED",
-                    "retryDelaySeconds": 1,
-                },
+                "taskDefinition": conductor_task_def(self.workflow, step, manifest, self.problem),
             }
         http: dict[str, Any] = {"url": url, "method": manifest.method, "headers": headers}
         if body is not None:
@@ -491,7 +482,7 @@ class _Exporter:
         return {
             "id": step.id,
             "type": "Http",
-            "description": manifest.summary,
+            "description": step.description or manifest.summary,
             "httpRequest": http,
             "retry": {"maxAttempts": attempts},
             "connectionTimeoutSeconds": connect,
