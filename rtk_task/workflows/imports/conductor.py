@@ -11,7 +11,10 @@ a ``for_each``, a ``DO_WHILE`` of an HTTP task and a ``WAIT`` whose ``loopCondit
 the exporter's as an ``until:`` (the ``SWITCH`` that fails it on timeout is part of that).
 Input types, defaults and whether each is required come from ``inputSchema``
 (else ``inputTemplate``). Any other expression or task is listed in the notes, never
-silently dropped.
+silently dropped, and stays literal text: only what is translated becomes a template (a
+literal ``{{`` stays ``{{``). Credentials are never written (:mod:`.credentials`): an
+input's default that looks like one is left out, and a header, query or body value becomes
+a declared secret. The definition is read within bounds (:func:`~.text.read_json`).
 """
 
 from __future__ import annotations
@@ -20,31 +23,33 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote_plus
 
 from ...errors import Problem, WorkflowError
 from ..export_tasks import LOOP_ITEM, UNTIL_CONDITION
-from . import Imported, References, Request, request_step, unique_secrets
+from . import Imported, References, Request, TaskIndex, request_step, unique_secrets
+from .credentials import looks_secret, name_is_credential
 from .exprs import Tree, Untranslatable, emit, parse, parse_object
+from .text import join, literal_url, read_json, unescape
 
 __all__ = ["import_conductor"]
 
 _EXPR = re.compile(r"\$\{([^{}]+)\}")
 _TEMPLATE = re.compile(r"(\{\{.*?\}\})")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INPUT_REF = re.compile(r"inputs\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def import_conductor(text: str, file: str = "<conductor>") -> Imported:
     """The HTTP tasks of the Conductor definition ``text``."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise WorkflowError(Problem(file, f"not JSON: {exc}", "export it from Conductor")) from None
+    data = read_json(text, file, WorkflowError, "export it from Conductor")
     if not isinstance(data, dict) or not isinstance(data.get("tasks"), list):
         raise WorkflowError(Problem(file, "a Conductor workflow has a `tasks` list"))
     imported = Imported(str(data.get("name") or "imported"))
     refs = References()
-    inputs = _inputs(data)
+    inputs = _inputs(data, imported, file)
     ctx = _Context(refs, imported)
+    tasks = TaskIndex()  # read once: matched against every task's URL
+    taken: dict[str, str] = {}  # the secrets declared so far
     for i, (task, flow) in enumerate(ctx.walk(data["tasks"])):
         where = f"{file}: tasks[{i}]"
         ref = str(task.get("taskReferenceName") or task.get("name") or f"task_{i}")
@@ -59,32 +64,28 @@ def import_conductor(text: str, file: str = "<conductor>") -> Imported:
         def tr(value: Any, missing: list[str] = missing) -> Any:
             return _translate(value, ctx, missing)
 
-        headers = {str(k): str(tr(v)) for k, v in (http.get("headers") or {}).items()}
+        raw_headers = http.get("headers")
+        raw_headers = raw_headers if isinstance(raw_headers, dict) else {}
+        headers = {str(k): str(tr(v)) for k, v in raw_headers.items()}
         request = Request(
             method=str(http.get("method") or "GET"),
-            url=str(tr(str(http.get("uri") or ""))),
+            # the text around references was encoded by the exporter; references were not:
+            # request_step splits the query around them
+            url=str(_translate(str(http.get("uri") or ""), ctx, missing, url=True)),
             headers=headers,
             body=tr(http.get("body")),
             source=ref,
         )
-        request.url, _, query = request.url.partition("?")
-        for pair in filter(None, query.split("&")):
-            k, _, v = pair.partition("=")
-            # the text around references was encoded by the exporter; references were not
-            request.query[unquote_plus(k)] = "".join(
-                part if _TEMPLATE.fullmatch(part) else unquote_plus(part)
-                for part in _TEMPLATE.split(v)
-            )
-        step = request_step(request, re.sub(r"\W", "_", ref))
-        unique_secrets(step, imported.steps)
+        step = request_step(request, re.sub(r"\W", "_", ref), tasks)
+        unique_secrets(step, taken)
         step.step.update(flow)
         if imported.steps:
             # Conductor runs its task list in order: keep that order
             previous = str(imported.steps[-1].step["id"])
             if f"steps.{previous}." not in json.dumps(step.step):
                 step.step["depends_on"] = [previous]
-        text = json.dumps(step.step)
-        step.inputs.update({k: v for k, v in inputs.items() if f"inputs.{k}" in text})
+        used = {m.group(1) for m in _INPUT_REF.finditer(json.dumps(step.step))}
+        step.inputs.update({k: v for k, v in inputs.items() if k in used})
         for expr in missing:
             imported.notes.append(f"{where} ({ref}): ${{{expr}}} has no counterpart; left as text")
         refs.steps[str(step.step["id"])] = step
@@ -92,8 +93,9 @@ def import_conductor(text: str, file: str = "<conductor>") -> Imported:
     return imported
 
 
-def _inputs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each input's type, default and whether it is required."""
+def _inputs(data: dict[str, Any], imported: Imported, file: str) -> dict[str, dict[str, Any]]:
+    """Each input's type, default and whether it is required (a credential's default is
+    left out, and the notes say so)."""
     template = data.get("inputTemplate") or {}
     schema = ((data.get("inputSchema") or {}).get("data") or {}) if isinstance(data, dict) else {}
     props = schema.get("properties") or {}
@@ -106,7 +108,14 @@ def _inputs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if isinstance(template, dict) and name in template:
             value = template[name]
             spec = {"type": prop.get("type") or kinds.get(type(value), "string")}
-            spec["default"] = value
+            secret = isinstance(value, str) and any(looks_secret(w) for w in value.split())
+            if secret or name_is_credential(str(name), "body"):
+                imported.notes.append(
+                    f"{file}: inputTemplate.{name} looks like a credential: its value is not"
+                    " written; give the input when running"
+                )
+            else:
+                spec["default"] = value
         elif props and name not in required:
             spec["required"] = False
         out[str(name)] = spec
@@ -215,6 +224,9 @@ class _Context:
                 if isinstance(got, str | int | float | bool | list | dict) and not missing:
                     return json.dumps(got)
                 raise Untranslatable(f"${{{', '.join(missing)}}}")
+            plain = unescape(got)  # literal text: a constant
+            if plain is not None:
+                return json.dumps(plain)
             inner = _TEMPLATE.fullmatch(got)
             return inner.group(1)[2:-2].strip() if inner else json.dumps(got)
 
@@ -258,35 +270,55 @@ def _fails(task: dict[str, Any]) -> bool:
     )
 
 
-def _translate(value: Any, ctx: _Context, missing: list[str]) -> Any:
+def _translate(value: Any, ctx: _Context, missing: list[str], *, url: bool = False) -> Any:
+    """``value`` with its ``${...}`` translated, the text around them literal (in a ``url``,
+    literal braces percent-encoded); an untranslated ``${...}`` stays text and is listed in
+    ``missing``; a secret is ``$NAME`` (the importer declares it)."""
     if isinstance(value, dict):
         return {k: _translate(v, ctx, missing) for k, v in value.items()}
     if isinstance(value, list):
         return [_translate(v, ctx, missing) for v in value]
-    if not isinstance(value, str) or "${" not in value:
+    if not isinstance(value, str):
         return value
 
-    def one(match: re.Match[str]) -> str:
+    def one(match: re.Match[str]) -> str | None:
+        """The template ``${...}`` stands for, or ``None`` (text)."""
         expr = match.group(1).strip()
         parts = expr.split(".")
+        if not all(_NAME.fullmatch(p) for p in parts[:3]):
+            return None
         if parts[:2] == ["workflow", "input"] and len(parts) == 3:
             return f"{{{{ inputs.{parts[2]} }}}}"
-        if parts[:2] == ["workflow", "secrets"] and len(parts) == 3:
-            return f"$${parts[2]}"  # a credential: the importer declares it as a secret
         if parts[1:3] == ["output", "result"] and len(parts) >= 4:
-            if parts[0] in ctx.items and parts[3] in ("item", "index"):
+            words = all(_NAME.fullmatch(p) or p.isdigit() for p in parts[4:])
+            if parts[0] in ctx.items and parts[3] in ("item", "index") and words:
                 return "{{ " + ".".join(parts[3:]) + " }}"
             computed = ctx.values.get(parts[0], {}).get(parts[3])
             if computed is not None and len(parts) == 4:
                 return "{{ " + computed + " }}"
         if len(parts) >= 4 and parts[1:4] == ["output", "response", "body"]:
-            got = ctx.refs.output(parts[0], ".".join(parts[4:]))
-            if got is not None:
-                return got
-        missing.append(expr)
-        return match.group(0)
+            return ctx.refs.output(parts[0], ".".join(parts[4:]))
+        return None
 
     whole = _EXPR.fullmatch(value)
     if whole and whole.group(1).startswith("workflow.secrets."):
         return "$" + whole.group(1).split(".")[2]
-    return _EXPR.sub(one, value).replace("$$", "$")
+    out: list[tuple[str, bool]] = []
+    at = 0
+    for match in _EXPR.finditer(value):
+        out.append((value[at : match.start()], False))
+        at = match.end()
+        parts = match.group(1).strip().split(".")
+        if parts[:2] == ["workflow", "secrets"] and len(parts) == 3 and _NAME.fullmatch(parts[2]):
+            out.append((f"${parts[2]}", False))  # a credential: declared as a secret
+            continue
+        got = one(match)
+        if got is None:
+            missing.append(match.group(1).strip())
+            out.append((match.group(0), False))
+        else:
+            out.append((got, True))
+    out.append((value[at:], False))
+    if url:
+        return "".join(t if template else literal_url(t) for t, template in out)
+    return join(out)

@@ -6,18 +6,24 @@ Split with :mod:`shlex` (POSIX shell words: quoting, backslash-newline continuat
 ``--data-urlencode``, ``--json``, ``-u/--user``, ``-G/--get``; flags that only change how
 cURL shows things (``-s``, ``-S``, ``-v``, ``-i``, ``-L``, ...) are ignored. Anything else is
 an error naming the flag, never silently dropped.
+
+Everything in the command is literal text: a ``{{x}}`` in it stays ``{{x}}`` on the wire
+(:func:`~.text.literal`), a brace in the URL is percent-encoded. JSON data is read within
+the bounds of :mod:`rtk_task.limits` (:func:`~.text.read_json`). ``-u USER:PASSWORD`` is
+kept only as a credential: :func:`~rtk_task.workflows.imports.request_step` declares both
+as secrets and never writes them.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl
 
 from ...errors import ConfigError, Problem
 from . import Request
+from .text import literal, literal_deep, literal_url, read_json, split_url
 
 __all__ = ["parse_curl"]
 
@@ -68,7 +74,7 @@ def parse_curl(command: str) -> Request:
             method = word[2:].upper()
         elif flag in ("-H", "--header"):
             name, _, text = (value or arg(flag)).partition(":")
-            headers[name.strip()] = text.strip()
+            headers[name.strip()] = literal(text.strip())
         elif flag in _DATA:
             data.append(value if value is not None else arg(flag))
         elif flag == "--json":
@@ -102,26 +108,41 @@ def parse_curl(command: str) -> Request:
         raise ConfigError(Problem("curl", "no URL in the command", "curl https://host/path ..."))
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
-    query: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
-    url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    url, query = split_url(literal_url(url))
     body: Any = None
     if data and get:
         for chunk in data:
-            query.update(parse_qsl(chunk, keep_blank_values=True))
+            query.update((k, literal(v)) for k, v in parse_qsl(chunk, keep_blank_values=True))
     elif data:
-        text = "&".join(data)
-        try:
-            body = json.loads(text)
-        except ValueError:
-            if is_json:
-                raise ConfigError(
-                    Problem("curl --json", "the data is not JSON", "check its quoting")
-                ) from None
-            body = dict(parse_qsl(text, keep_blank_values=True)) or text
+        body = _body("&".join(data), is_json)
+    user_pair: tuple[str, str | None] | None = None
     if user is not None:
         # -u sends Basic credentials: kept only as a credential (made a secret, never written)
-        headers["Authorization"] = f"Basic {user}"
+        name, colon, password = user.partition(":")
+        user_pair = (name, password if colon else None)
     if method is None:
         method = "POST" if (data and not get) else "GET"
-    return Request(method=method, url=url, headers=headers, query=query, body=body, source="curl")
+    return Request(
+        method=method,
+        url=url,
+        headers=headers,
+        query=query,
+        body=body,
+        source="curl",
+        user=user_pair,
+    )
+
+
+def _body(text: str, is_json: bool) -> Any:
+    """The data as JSON (read within bounds), else as form fields, else as text."""
+    try:
+        return literal_deep(read_json(text, "curl --data", ConfigError))
+    except ConfigError as exc:
+        if not exc.first.message.startswith("not JSON"):
+            raise
+        if is_json:
+            raise ConfigError(
+                Problem("curl --json", f"the data is {exc.first.message}", "check its quoting")
+            ) from None
+    form = {k: literal(v) for k, v in parse_qsl(text, keep_blank_values=True)}
+    return form or literal(text)

@@ -19,6 +19,9 @@ Meaning kept: comparisons, ``and``/``or``/``not``, arithmetic and the filters ab
 the languages differ: a bare value as a condition follows JavaScript's truthiness in a
 ``SWITCH`` (an empty list or mapping counts as true there), and jq's ``//`` (``default``)
 also replaces ``false``.
+
+Reading is bounded: an expression nested deeper than :data:`MAX_NESTING` is
+:class:`Untranslatable`, never a ``RecursionError``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ from jinja2 import nodes
 
 from ..render import attribute_chain
 
-__all__ = ["Tree", "Untranslatable", "emit", "from_jinja", "parse", "parse_object"]
+__all__ = ["MAX_NESTING", "Tree", "Untranslatable", "emit", "from_jinja", "parse", "parse_object"]
+
+#: Deepest nesting of parentheses :func:`parse` reads.
+MAX_NESTING = 100
 
 Tree = tuple[Any, ...]
 Lang = Literal["js", "jq", "jinja"]
@@ -145,6 +151,7 @@ class _Reader:
     def __init__(self, text: str) -> None:
         self.toks = _tokens(text)
         self.at = 0
+        self.depth = 0
 
     def next(self) -> str:
         if self.at >= len(self.toks):
@@ -162,6 +169,15 @@ class _Reader:
         return self.toks[self.at] if self.at < len(self.toks) else None
 
     def expr(self) -> Tree:
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise Untranslatable(f"nested deeper than {MAX_NESTING} levels")
+            return self._expr()
+        finally:
+            self.depth -= 1
+
+    def _expr(self) -> Tree:
         t = self.next()
         if t == "!":
             self.expect("(")
