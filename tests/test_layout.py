@@ -214,7 +214,9 @@ PUBLIC = {
 
 
 def test_the_public_api_is_exactly_all_and_every_name_resolves() -> None:
-    assert set(rtk_task.__all__) >= PUBLIC, sorted(PUBLIC - set(rtk_task.__all__))
+    assert set(rtk_task.__all__) == PUBLIC, sorted(set(rtk_task.__all__) ^ PUBLIC)
+    stray = [n for n in dir(rtk_task) if not n.startswith("_") and n not in PUBLIC]
+    assert stray == [], f"dir(rtk_task) shows names that are not the API: {stray}"
     for name in rtk_task.__all__:
         assert getattr(rtk_task, name) is not None, name
     assert sorted(rtk_task.__all__) == list(rtk_task.__all__)

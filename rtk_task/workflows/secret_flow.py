@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from jinja2 import TemplateSyntaxError, nodes
 
-from ..secrets import _MIN_LENGTH
+from ..secrets import SHORT_SECRET
 from .references import Finding
 from .render import leaves
 from .sandbox import environment
@@ -42,9 +42,6 @@ if TYPE_CHECKING:
     from .model import Workflow
 
 __all__ = ["SHORT_SECRET", "SecretUse", "secret_findings", "secret_uses", "short_secret_warnings"]
-
-#: A secret's value shorter than this is masked only as a whole value.
-SHORT_SECRET = 8
 
 _NAME = "secrets"
 _HINT_WITH = (
@@ -150,17 +147,14 @@ def secret_findings(workflow: Workflow, only: set[str] | None = None) -> list[Fi
 
 def short_secret_warnings(workflow: Workflow, values: Mapping[str, str | None]) -> list[Finding]:
     """Warnings (not errors) for declared secrets whose value, in ``values`` (secret name ->
-    value, as read from the environment), is short: masked only as a whole value, or (under
-    4 characters) not at all. A secret without a value is left to the run to report."""
+    value, as read from the environment), is short: masked only as a whole value (the rule
+    of :mod:`rtk_task.secrets`). A secret without a value is left to the run to report."""
     found: list[Finding] = []
     for name in workflow.secrets:
         value = values.get(name)
         if not value or len(value) >= SHORT_SECRET:
             continue
-        if len(value) < _MIN_LENGTH:
-            what = f"is shorter than {_MIN_LENGTH} characters: it is never masked"
-        else:
-            what = f"is shorter than {SHORT_SECRET} characters: it is masked only as a whole value"
+        what = f"is shorter than {SHORT_SECRET} characters: it is masked only as a whole value"
         found.append(
             Finding(
                 ("secrets", name),
