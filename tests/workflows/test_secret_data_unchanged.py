@@ -105,3 +105,15 @@ def test_on_an_engine_too(engine: str, tmp_path: Path, prefect_api: str) -> None
     records = list((tmp_path / ".rtk-task" / "runs").glob("*.json"))
     assert records
     assert all(KEY not in p.read_text() for p in records)
+
+
+def test_run_warns_about_a_short_secret_without_its_value(tmp_path: Path) -> None:
+    with _server() as server:
+        (tmp_path / "echo.yaml").write_text(FLOW.replace("URL", f"http://127.0.0.1:{server.port}"))
+        done = run_cli(
+            "run", "echo.yaml", cwd=tmp_path, env={"RTK_TEST_STATE": STATE, "RTK_TEST_KEY": KEY}
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "secret 'state' ($RTK_TEST_STATE) is shorter than 8 characters" in done.stderr
+    assert "secret 'key'" not in done.stderr
+    assert f" {STATE}" not in done.stdout + done.stderr.replace("RTK_TEST_STATE", "")
