@@ -74,6 +74,7 @@ ErrorKind = Literal[
     "ambiguous",  # sent, no usable answer; the operation may or may not have happened
     "response",  # the answer cannot be read (malformed, truncated, too large)
     "remote",  # other transport failures
+    "expectation",  # the server answered, and the answer is not what the step's expect says
 ]
 #: Kinds where nothing reached the server.
 NOT_SENT: frozenset[str] = frozenset(

@@ -7,6 +7,7 @@ what is sent is exactly what the user set (defaults are documentation, never inj
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from typing import Annotated, Any, Literal, NotRequired, Required
@@ -356,8 +357,25 @@ def _problem(manifest: Manifest, err: Any) -> Problem:
     if kind == "literal_error":
         got = json.dumps(err.get("input"), default=str)
         got = got if len(got) <= 60 else got[:57] + "..."
-        return Problem(where, f"{err['msg']} (got {got})", "")
+        return Problem(where, f"{err['msg']} (got {got})", _enum_hint(manifest, loc, err))
     return Problem(where, err["msg"], _describe(manifest, loc))
+
+
+def _enum_hint(manifest: Manifest, loc: tuple[Any, ...], err: Any) -> str:
+    """``did you mean 'x'?`` when a string given for an enum is close to one of its values.
+
+    Close as :func:`~rtk_task.errors.did_you_mean` has it (the same cutoff), case aside:
+    ``active`` for ``ACTIVE``, ``pase`` for ``pause``.
+    """
+    given = err.get("input")
+    node = _node(manifest, loc) or _node(manifest, loc[:-1])  # [:-1]: a nullable's branch
+    if not isinstance(given, str) or node is None or not node.enum:
+        return ""
+    by_case = {v.casefold(): v for v in node.enum if isinstance(v, str)}
+    if given.casefold() in by_case:
+        return f"did you mean '{by_case[given.casefold()]}'?"
+    close = difflib.get_close_matches(given.casefold(), list(by_case), n=1, cutoff=0.6)
+    return f"did you mean '{by_case[close[0]]}'?" if close else ""
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

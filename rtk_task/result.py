@@ -72,6 +72,8 @@ class TaskResult(_Plain):
     #: Outputs (by name) whose value is a workflow secret's (by name): masked here, passed on
     #: to later steps as the secret's value (:func:`chained`, :func:`unsealed`).
     secret_outputs: dict[str, str] = {}
+    #: The step's ``expect:`` lines, each ``{"expect", "ok", "actual"[, "why"]}``.
+    expectations: list[dict[str, JsonValue]] = []
 
     @property
     def sent(self) -> bool:

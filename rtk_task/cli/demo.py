@@ -1,4 +1,7 @@
-"""``rtk-task demo``: the embedded emulator and the example workflow, no credentials needed."""
+"""``rtk-task demo``: the embedded emulator and the example workflow, no credentials needed.
+
+The host's join token is shown shortened, as ``run`` shows it; ``--json`` has it whole.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ def run_demo(*, as_json: bool = False) -> int:
     from ..workflows.check import check_workflow
     from ..workflows.model import load_workflow
     from ..workflows.runner import run_workflow
-    from .present import format_step_line
+    from .present import format_step_line, show_value
 
     workflow = load_workflow(EXAMPLE)
     check_workflow(workflow, {}).raise_for_problems()  # as `run` does: nothing sent on a problem
@@ -49,7 +52,7 @@ def run_demo(*, as_json: bool = False) -> int:
                 f"\nmeeting {meeting.outputs.get('meeting_id')} "
                 f"titled {meeting.outputs.get('title')!r} has its host "
                 f"(preset {results['create_preset'].outputs.get('name')!r}, "
-                f"token {str(results['add_host'].outputs.get('token'))[:12]}...); "
+                f"token {show_value('token', results['add_host'].outputs.get('token'))}); "
                 f"recording {recording.outputs.get('recording_id')} "
                 f"is {recording.outputs.get('status')}"
             )

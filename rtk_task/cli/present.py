@@ -1,15 +1,89 @@
-"""TaskResults and requests shown to a person. Only the CLI prints; this only formats."""
+"""TaskResults and requests shown to a person. Only the CLI prints; this only formats.
+
+The one-line forms (:func:`format_step_line`, :func:`format_output_line`: ``run`` and
+``demo``) show credentials the API returns shortened (:func:`shorten_credentials`): a value
+named like one (``token``, ``*_token``, ``secret``, ``password``, ``api_key``...) or shaped
+like a JWT becomes ``eyJhbG…x9Q2 (312 chars)``. It stays whole in ``--json`` and run records,
+which never come through here.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import click
 
 from ..result import RequestInfo, TaskResult
 
-__all__ = ["format_request", "format_result", "format_step_line"]
+__all__ = [
+    "format_output_line",
+    "format_request",
+    "format_result",
+    "format_step_line",
+    "is_credential_name",
+    "shorten_credentials",
+    "show_value",
+]
+
+#: Names (snake_case, or camelCase made so) of values that are credentials.
+_CREDENTIAL = re.compile(
+    r"(^|_)(token|secret|password|passwd|api_?key|private_key|access_key|secret_key)$"
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+#: ``header.payload.signature``: three base64url parts (the signature may be empty).
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_JWT_MIN = 40
+#: Shorter credentials show no characters at all: a head and a tail would be most of them.
+_KEEP_ENDS_MIN = 20
+
+
+def is_credential_name(name: str) -> bool:
+    """Whether a field or output called ``name`` holds a credential (``join_token``...)."""
+    return bool(_CREDENTIAL.search(_CAMEL.sub("_", name).lower().replace("-", "_")))
+
+
+def shorten_credentials(value: Any, name: str | None = None) -> Any:
+    """``value`` (a copy) with every credential string in it shortened, for a person to read.
+
+    A string is one if its key (``name`` at the top) is a credential's name, or if it is a
+    JWT of 40 characters or more. ``eyJhbGciOi...x9Q2`` becomes ``eyJhbG…x9Q2 (312 chars)``;
+    one under 20 characters shows none of them (``… (8 chars)``). A masked value is left.
+    """
+    if isinstance(value, str):
+        named = name is not None and is_credential_name(name)
+        if value and (named or (len(value) >= _JWT_MIN and _JWT.fullmatch(value))):
+            return _shortened(value)
+        return value
+    if isinstance(value, dict):
+        return {k: shorten_credentials(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [shorten_credentials(v, name) for v in value]
+    return value
+
+
+def _shortened(text: str) -> str:
+    from ..secrets import MASK
+
+    if MASK in text:
+        return text  # masked already: nothing of it to show
+    if len(text) < _KEEP_ENDS_MIN:
+        return f"… ({len(text)} chars)"
+    return f"{text[:6]}…{text[-4:]} ({len(text)} chars)"
+
+
+def show_value(name: str, value: Any) -> str:
+    """An output's value on one line: JSON, or a shortened credential as it is (no quotes)."""
+    short = shorten_credentials(value, name)
+    if isinstance(value, str) and short != value:
+        return str(short)
+    return json.dumps(short, ensure_ascii=False)
+
+
+def format_output_line(name: str, value: Any) -> str:
+    """``output NAME: VALUE``, as ``run`` prints a workflow's outputs."""
+    return f"output {name}: {show_value(name, value)}"
 
 
 def _json(value: Any) -> str:
@@ -55,10 +129,10 @@ def format_result(result: TaskResult) -> str:
 
 
 def format_step_line(step_id: str, result: TaskResult, keys: int = 3) -> str:
-    """One line: status, step, time, and the first outputs."""
+    """One line: status, step, time, and the first outputs (credentials shortened)."""
     mark = click.style("ok  ", fg="green") if result.ok else click.style("FAIL", fg="red")
     ranked = sorted(result.outputs.items(), key=lambda kv: _rank(kv[0]))
-    shown = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in ranked[:keys])
+    shown = ", ".join(f"{k}={show_value(k, v)}" for k, v in ranked[:keys])
     tail = shown if result.ok else (result.error.message if result.error else "")
     status = result.status_code if result.status_code is not None else "-"
     return f"{mark} {step_id:<20} {status!s:>3} {result.elapsed_ms:7.0f} ms  {tail}"

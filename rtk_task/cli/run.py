@@ -333,7 +333,7 @@ def run_cmd(
     from ..secrets import Redactor
     from ..workflows.model import load_workflow
     from ..workflows.records import RunRecord
-    from .present import format_step_line
+    from .present import format_output_line, format_step_line
 
     wf = load_workflow(workflow)
     inputs = _workflow_inputs(wf, input_pairs)
@@ -380,7 +380,7 @@ def run_cmd(
         echo_json(redactor.value(run.to_json()))
     else:
         for name, value in redactor.value(run.outputs).items():
-            click.echo(f"output {name}: {json.dumps(value)}")
+            click.echo(format_output_line(name, value))
         if run.output_error:
             click.echo(f"outputs failed: {redactor.text(run.output_error)}")
         click.echo(

@@ -37,6 +37,7 @@ from ..errors import InputError, Problem, WorkflowError
 from ..inputs import _node, _problem, check_headers, input_model
 from ..manifests.http import HTTP_TASK
 from ..manifests.model import Location, Manifest
+from .expect import schema_problems
 from .model import Step, Workflow
 from .references import (
     Finding,
@@ -140,6 +141,11 @@ def check_workflow(
             deferred.extend(later)
         if wanted and step.for_each is not None:
             findings.extend(_for_each_findings(scope, i, step, inputs))
+        if wanted and step.expect is not None and (manifest := scope.manifest(step)):
+            findings.extend(
+                Finding(("steps", i, "expect", "body", path), message, hint)
+                for path, message, hint in schema_problems(step.expect, manifest.response_schema)
+            )
     # in file order: by step, then as found
     findings.sort(key=lambda f: f.loc[1] if len(f.loc) > 1 and isinstance(f.loc[1], int) else -1)
     problems = tuple(

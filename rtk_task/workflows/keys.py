@@ -86,6 +86,13 @@ STEP_KEYS: dict[str, Handling] = {
         "refused: a DO_WHILE has no bound on its items (remove max_items to export)",
         "n/a",
     ),
+    "expect": Handling(
+        "translated: body paths checked against the response schema",
+        _K,
+        "refused: SimWorkflow has no assertions",
+        "refused: an HTTP task has no assertions on its answer",
+        "n/a",
+    ),
 }
 
 #: Workflow keys.

@@ -29,6 +29,7 @@ from ..manifests.model import Manifest
 from ..manifests.registry import load_task
 from ..policy import RetryPolicy
 from ..ratelimit import RateLimit
+from .expect import Expect
 from .references import StepFacts, private, reference_findings, step_facts
 from .render import CompiledValue, compile_value
 
@@ -141,6 +142,8 @@ class Step(_UserModel):
     #: A download: a successful answer's body is written to this file (a template), not
     #: parsed; the outputs are ``file``, ``bytes`` and ``content_type``.
     save_to: str | None = None
+    #: What a good answer is (status, body fields, headers, time): checked after the call.
+    expect: Expect | None = None
 
     _compiled_with: CompiledValue | None = PrivateAttr(None)
     _compiled_outputs: CompiledValue | None = PrivateAttr(None)

@@ -93,7 +93,7 @@ class StepRun:
             save_to=self.save_to,
             raw_outputs=raw,
         )
-        return self.add_outputs(self._seal(result, raw), raw)
+        return self.check_answer(self.add_outputs(self._seal(result, raw), raw), raw)
 
     async def acall(self, client: AsyncClient) -> TaskResult:
         """:meth:`call` with ``await``: the same call, driven asynchronously."""
@@ -115,11 +115,11 @@ class StepRun:
             raw_outputs=raw,
         )
         result = self._seal(result, raw)
-        if not (result.ok and self.step.outputs):
-            return result
-        import asyncio  # here: a dry run (rendering alone) never loads an event loop
+        if result.ok and self.step.outputs:
+            import asyncio  # here: a dry run (rendering alone) never loads an event loop
 
-        return await asyncio.to_thread(self.add_outputs, result, raw)  # off the event loop
+            result = await asyncio.to_thread(self.add_outputs, result, raw)  # off the loop
+        return self.check_answer(result, raw)
 
     def _refuse_paging(self, manifest: Manifest) -> TaskResult | None:
         """A workflow error for ``paginate: true`` on a task that does not page, else ``None``."""
@@ -135,6 +135,35 @@ class StepRun:
             "paginate needs a list task with page and page-size parameters",
         )
         return error_result(manifest.id, WorkflowError(problem), self.redactor)
+
+    def check_answer(self, result: TaskResult, raw: Mapping[str, Any]) -> TaskResult:
+        """The result with the step's ``expect:`` lines checked on the final answer (the body
+        as it came; the values shown masked); one that fails fails the step, kind
+        ``expectation``. A call that got no answer is left as it is."""
+        expect = self.step.expect
+        if expect is None or result.status_code is None:
+            return result
+        if result.error is not None and result.error.kind != "http":
+            return result  # no usable answer to judge (unreadable, or an output failed)
+        from .expect import evaluate
+
+        body = raw[RAW_BODY] if raw and RAW_BODY in raw else result.body
+        lines = evaluate(expect, result.status_code, result.headers, body, result.elapsed_ms)
+        shown = self.redactor.value(lines)
+        failed = [line for line in shown if not line["ok"]]
+        update: dict[str, Any] = {"expectations": shown}
+        if failed and result.error is None:
+            first = failed[0]
+            update["ok"] = False
+            update["error"] = ErrorInfo(
+                kind="expectation",
+                message=f"{len(failed)} of {len(shown)} expectations failed; "
+                f"{first['expect']}: {first.get('why') or 'got ' + repr(first['actual'])}",
+                field_path=f"steps.{self.step.id}.expect",
+                status_code=result.status_code,
+                hint="the request was sent and answered: it is not sent again",
+            )
+        return result.model_copy(update=update)
 
     def _seal(self, result: TaskResult, raw: Mapping[str, Any]) -> TaskResult:
         """The result with the names of the secrets its masked outputs stand for: each output

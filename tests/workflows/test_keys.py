@@ -45,6 +45,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "save_to": {"save_to": "meeting.json"},
     "max_items": {"for_each": [1, 2], "max_items": 5},
     "continue_on_error": {"continue_on_error": True},
+    "expect": {"expect": {"status": 200}},
 }
 
 
