@@ -12,7 +12,10 @@ failures use Cloudflare's common ``errors[]`` envelope.
 Control routes need no token (the emulator binds to loopback):
 
 - ``POST /__emulator/faults`` (rules), ``DELETE /__emulator/faults`` (all);
-- ``GET /__emulator/stats``; ``POST /__emulator/reset``;
+- ``GET /__emulator/stats``: requests per operation, records per table, ``webhooks``
+  (``delivered``, ``failed``, and the last 100 ``undelivered`` calls as ``{"url", "event",
+  "reason"}``: calls to URLs off loopback are never attempted), faults fired, 429s;
+- ``POST /__emulator/reset``;
 - ``POST /__emulator/clock`` ``{"advance": SECONDS}`` moves the clock (recordings move on);
 - ``POST /__emulator/join`` ``{"account_id", "meeting_id", "participant_id"}`` makes a
   participant of the meeting join its live session (the first join starts the session);
@@ -113,16 +116,16 @@ class Emulator:
         return {
             "requests": dict(self.requests),
             **self.store.stats(),
-            "webhooks_sent": self.hooks.sent,
-            "webhooks_failed": self.hooks.failed,
+            "webhooks": self.hooks.stats(),
             "faults_fired": self.faults.fired,
             "rate_limited": self.limiter.refused if self.limiter else 0,
         }
 
     def reset(self) -> None:
-        """Empty the store and the counters (faults stay)."""
+        """Empty the store and the counters, webhook deliveries' too (faults stay)."""
         self.store.reset()
         self.requests.clear()
+        self.hooks.clear()
 
 
 def _unauthorized() -> JSONResponse:

@@ -10,7 +10,8 @@ emulator's clock, PAUSED <-> RECORDING on request, and on stop UPLOADING -> UPLO
 that the API has an event for (``meeting.started``, ``meeting.ended``,
 ``meeting.participantJoined``, ``meeting.participantLeft``, ``meeting.chatSynced``,
 ``recording.statusUpdate``, ``livestreaming.statusUpdate``, ``meeting.summary``) is sent to
-the account's enabled webhooks that subscribe to it, without waiting for delivery.
+the account's enabled webhooks that subscribe to it, without waiting for delivery; only
+loopback URLs are called, any other is recorded as undelivered (:mod:`rtk_task.emulator.hooks`).
 """
 
 from __future__ import annotations

@@ -25,7 +25,10 @@ where said, and a record without ``id``/``created_at``/``updated_at`` gets them:
 
 Sessions' ``participants``, ``chat``, ``transcript`` and ``summary`` feed the session
 participant, chat, transcript and summary operations; a meeting's ``participants`` become
-its participants (with fresh tokens). Webhooks must point at loopback URLs.
+its participants (with fresh tokens; their preset names are not checked). Every account also
+has the starter presets (:data:`~rtk_task.emulator.store.STARTER_PRESETS`): a seeded preset
+of the same name replaces the starter. Webhooks may name any http(s) URL, as registered ones
+may; only loopback URLs are called (:mod:`rtk_task.emulator.hooks`).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .hooks import loopback_url
+from .hooks import http_url
 from .routes.base import Refused
 from .store import MEETING_DEFAULTS, Store, new_token
 
@@ -68,9 +71,11 @@ def load_seed(store: Store, seed: dict[str, Any]) -> dict[str, int]:
 
 def _add(store: Store, account: str, kind: str, record: dict[str, Any]) -> None:
     if kind == "webhooks":
-        if not loopback_url(str(record.get("url", ""))):
-            raise Refused(400, "seeded webhooks must call loopback URLs")
+        if not http_url(str(record.get("url", ""))):
+            raise Refused(400, "a seeded webhook's url must be an absolute http(s) URL")
         record.setdefault("enabled", True)
+    if kind == "presets" and isinstance(record.get("name"), str):
+        store.make_room(account, record["name"])  # a seeded preset replaces a starter
     if kind == "meetings":
         people = record.pop("participants", [])
         meeting = store.add(account, "meetings", {**MEETING_DEFAULTS, "status": "ACTIVE", **record})

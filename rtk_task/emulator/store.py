@@ -7,6 +7,15 @@ in use: ``apps``, ``presets``, ``meetings``, ``participants`` (keyed ``meeting_i
 ``session_participants`` (keyed ``session_id/id``) and ``active`` (the live session of a
 meeting, keyed by meeting id). Every method is thread-safe; records are returned as the
 store's own dicts, so callers copy before changing them outside a store method.
+
+An account's ``presets`` table starts with the :data:`STARTER_PRESETS` (marked ``_starter``):
+the add-participant body's documented default ``group_call_host``, others named in its style
+(``group_call_participant``, ``webinar_presenter``, ``webinar_viewer``), and the names this
+project's README, examples and tests join with (``host``, ``guest``, ``participant``). A
+real app's presets depend on how and when it was made (``GET /presets`` says); these stand in
+for them. A starter gives way to a preset created, seeded or renamed under its name
+(:meth:`Store.make_room`), so a workflow that creates its ``host`` preset first works on a
+fresh emulator as on an empty real app; once changed, a starter is a preset like any other.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from typing import Any
 
 from .clock import Clock
 
-__all__ = ["MEETING_DEFAULTS", "Store", "new_token", "public"]
+__all__ = ["MEETING_DEFAULTS", "STARTER_PRESETS", "Store", "new_token", "public"]
 
 #: Settings a meeting always has (the real API fills them when created).
 MEETING_DEFAULTS: dict[str, Any] = {
@@ -28,6 +37,17 @@ MEETING_DEFAULTS: dict[str, Any] = {
     "persist_chat": False,
     "summarize_on_end": False,
     "session_keep_alive_time_in_secs": 60,
+}
+
+#: The presets every account starts with, by name, with their view type.
+STARTER_PRESETS: dict[str, str] = {
+    "group_call_host": "GROUP_CALL",
+    "group_call_participant": "GROUP_CALL",
+    "webinar_presenter": "WEBINAR",
+    "webinar_viewer": "WEBINAR",
+    "host": "GROUP_CALL",
+    "guest": "GROUP_CALL",
+    "participant": "GROUP_CALL",
 }
 
 
@@ -53,9 +73,15 @@ class Store:
     # -- generic tables -------------------------------------------------------------------
 
     def table(self, account: str, kind: str) -> dict[str, dict[str, Any]]:
-        """The table ``kind`` of ``account`` (created empty on first use)."""
+        """The table ``kind`` of ``account`` (created on first use: empty, but for presets)."""
         with self.lock:
-            return self.tables.setdefault(account, {}).setdefault(kind, {})
+            tables = self.tables.setdefault(account, {})
+            if kind not in tables:
+                tables[kind] = {}
+                if kind == "presets":
+                    for name, view_type in STARTER_PRESETS.items():
+                        self.add(account, "presets", _starter(name, view_type))
+            return tables[kind]
 
     def add(
         self, account: str, kind: str, record: dict[str, Any], key: str | None = None
@@ -95,6 +121,26 @@ class Store:
         """Every account with data."""
         with self.lock:
             return list(self.tables)
+
+    # -- presets ------------------------------------------------------------------------------
+
+    def preset(self, account: str, name: str) -> dict[str, Any] | None:
+        """The preset named ``name``, or ``None``."""
+        return next((p for p in self.all(account, "presets") if p.get("name") == name), None)
+
+    def make_room(self, account: str, name: str, but: str | None = None) -> dict[str, Any] | None:
+        """Clear the way for a preset named ``name`` (a starter of that name is removed).
+
+        Returns the preset other than ``but`` (an id) that already has the name, if any.
+        """
+        with self.lock:
+            for preset in self.all(account, "presets"):
+                if preset.get("name") != name or preset["id"] == but:
+                    continue
+                if not preset.get("_starter"):
+                    return preset
+                self.remove(account, "presets", preset["id"])
+        return None
 
     # -- meetings and participants ----------------------------------------------------------
 
@@ -161,6 +207,24 @@ class Store:
                 "meetings_total": sizes["meetings"],
                 "records": dict(sizes),
             }
+
+
+def _starter(name: str, view_type: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "config": {
+            "view_type": view_type,
+            "max_video_streams": {"desktop": 9, "mobile": 4},
+            "max_screenshare_count": 1,
+            "media": {
+                "video": {"quality": "hd", "frame_rate": 30},
+                "screenshare": {"quality": "hd", "frame_rate": 5},
+            },
+        },
+        "ui": {},
+        "permissions": {},
+        "_starter": True,
+    }
 
 
 def _settings(body: dict[str, Any]) -> dict[str, Any]:

@@ -8,13 +8,13 @@ document on its live path and, for the per-app paths, on the legacy
 ``/accounts/{account_id}/realtimekit/...`` path too, and guarantees for every request, in
 order: the operation is counted; the Bearer token is checked (401 in Cloudflare's common
 envelope); path and query parameters are checked against their declared schemas (an id that
-is not the UUID its schema says is a 404, anything else a 400); a fault rule may take over;
-the JSON body is checked against the request schema (400 naming the field; a body that
+is not the UUID its schema says is a 404, or the 400 the operation declares when it declares
+a 400 and no 404, as the webhook operations do; anything else a 400); a fault rule may take
+over; the JSON body is checked against the request schema (400 naming the field; a body that
 could not be served back, with ``NaN``, deep nesting or broken text, is a 400 and never
-stored); and the answer's
-body is fitted to the response schema the document declares for its status
-(:mod:`rtk_task.emulator.shapes`). A document operation with no handler would be a bug: the
-table is checked complete when the app is built.
+stored); and the answer's body is fitted to the response schema the document declares for
+its status (:mod:`rtk_task.emulator.shapes`). A document operation with no handler would be
+a bug: the table is checked complete when the app is built.
 """
 
 from __future__ import annotations
@@ -158,6 +158,8 @@ def _endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     has_body = operation in emulator.schemas.bodies
     shapes = emulator.shapes
+    # the webhook operations document a malformed id as 400 ("must be a valid GUID")
+    bad_id = 400 if shapes.declared(operation, 400) and not shapes.declared(operation, 404) else 404
 
     def answer(status: int, body: Any) -> Response:
         return JSONResponse(shapes.answer(operation, status, body), status_code=status)
@@ -175,7 +177,7 @@ def _endpoint(
                     continue  # a legacy path has no {app_id}: nothing to check
                 raw = values[name]
                 if errors := check(schema, raw, name):
-                    status = 404 if schema.get("format") == "uuid" else 400
+                    status = bad_id if schema.get("format") == "uuid" else 400
                     return answer(status, error_body(status, "; ".join(errors)))
             elif p["in"] == "query":
                 raws = request.query_params.getlist(name)

@@ -1,5 +1,10 @@
-"""A meeting's participants: add (201, 409 on an INACTIVE meeting), list, get, edit, replace,
-delete, and a new token."""
+"""A meeting's participants: add (201), list, get, edit, replace, delete, and a new token.
+
+Adding refuses a meeting that is INACTIVE (409) and, as the real API does ("No preset found
+with name ..."), a ``preset_name`` that names no preset of the account (404); so do edit and
+replace when they change the preset. Every account has the starter presets
+(:data:`~rtk_task.emulator.store.STARTER_PRESETS`) besides those created or seeded.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +26,17 @@ def _person(call: Call) -> dict[str, Any]:
     return person
 
 
+def _known_preset(call: Call, name: Any) -> None:
+    if call.emulator.store.preset(call.account, str(name)) is None:
+        raise Refused(404, f"No preset found with name {name!r}")
+
+
 def add(call: Call) -> Reply:
     """A participant with a join token."""
     meeting = call.meeting()
     if meeting["status"] != "ACTIVE":
         raise Refused(409, "the meeting is INACTIVE: participants cannot join")
+    _known_preset(call, call.body["preset_name"])
     person = call.emulator.store.add_participant(call.account, meeting["id"], call.body)
     return ok(view(call, person), 201)
 
@@ -48,7 +59,10 @@ def get(call: Call) -> Reply:
 def edit(call: Call) -> Reply:
     """Change the fields given."""
     fields = {k: v for k, v in call.body.items() if k in ("name", "picture", "preset_name")}
-    return ok(view(call, call.emulator.store.change(_person(call), fields)))
+    person = _person(call)
+    if "preset_name" in fields and fields["preset_name"] != person["preset_name"]:
+        _known_preset(call, fields["preset_name"])
+    return ok(view(call, call.emulator.store.change(person, fields)))
 
 
 def replace(call: Call) -> Reply:
@@ -59,6 +73,8 @@ def replace(call: Call) -> Reply:
         "picture": call.body.get("picture"),
         "preset_name": call.body.get("preset_name", person["preset_name"]),
     }
+    if fields["preset_name"] != person["preset_name"]:
+        _known_preset(call, fields["preset_name"])
     return ok(view(call, call.emulator.store.change(person, fields)))
 
 
@@ -66,14 +82,7 @@ def delete(call: Call) -> Reply:
     """Remove a participant; answers it with its preset's id."""
     person = _person(call)
     call.emulator.store.remove(call.account, "participants", f"{person['_meeting']}/{person['id']}")
-    preset = next(
-        (
-            p
-            for p in call.emulator.store.all(call.account, "presets")
-            if p.get("name") == person["preset_name"]
-        ),
-        None,
-    )
+    preset = call.emulator.store.preset(call.account, person["preset_name"])
     return ok({**view(call, person), "preset_id": preset["id"] if preset else None})
 
 

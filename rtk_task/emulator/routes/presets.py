@@ -1,4 +1,9 @@
-"""Presets: create (201), list (paged, summaries), get, patch (deep merge), put, delete."""
+"""Presets: create (201), list (paged, summaries), get, patch (deep merge), put, delete.
+
+Names are unique per account (409). Every account starts with the starter presets of
+:data:`~rtk_task.emulator.store.STARTER_PRESETS`; a starter gives way to a preset created or
+renamed under its name, and once patched or replaced it is a preset like any other.
+"""
 
 from __future__ import annotations
 
@@ -21,16 +26,22 @@ def merge(into: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _given(call: Call) -> dict[str, Any]:
+    """The body's fields (keys starting with ``_`` are the store's bookkeeping: dropped)."""
+    return {k: v for k, v in call.body.items() if not k.startswith("_")}
+
+
 def _unique(call: Call, name: str, but: str | None = None) -> None:
-    for preset in call.emulator.store.all(call.account, "presets"):
-        if preset.get("name") == name and preset["id"] != but:
-            raise Refused(409, f"a preset named {name!r} exists")
+    if call.emulator.store.make_room(call.account, name, but) is not None:
+        raise Refused(409, f"a preset named {name!r} exists")
 
 
 def create(call: Call) -> Reply:
     """A new preset; names are unique per account (409)."""
-    _unique(call, call.body["name"])
-    return ok(view(call, call.emulator.store.add(call.account, "presets", dict(call.body))), 201)
+    with call.emulator.store.lock:
+        _unique(call, call.body["name"])
+        preset = call.emulator.store.add(call.account, "presets", _given(call))
+    return ok(view(call, preset), 201)
 
 
 def list_presets(call: Call) -> Reply:
@@ -54,8 +65,12 @@ def patch(call: Call) -> Reply:
     preset = _preset(call)
     if "name" in call.body:
         _unique(call, call.body["name"], preset["id"])
-    changed = merge({k: v for k, v in preset.items() if k not in ("id", "created_at")}, call.body)
-    return ok(view(call, call.emulator.store.change(preset, changed)))
+    kept = {k: v for k, v in preset.items() if k not in ("id", "created_at")}
+    changed = merge(kept, _given(call))
+    with call.emulator.store.lock:
+        preset.pop("_starter", None)
+        changed.pop("_starter", None)
+        return ok(view(call, call.emulator.store.change(preset, changed)))
 
 
 def put(call: Call) -> Reply:
@@ -65,7 +80,7 @@ def put(call: Call) -> Reply:
     kept = {k: preset[k] for k in ("id", "created_at")}
     with call.emulator.store.lock:
         preset.clear()
-        preset.update({**kept, **call.body})
+        preset.update({**kept, **_given(call)})
     return ok(view(call, call.emulator.store.change(preset, {})))
 
 

@@ -1,11 +1,17 @@
-"""Webhooks: register (201; loopback URLs only, 400 otherwise), list, the event names, get,
-patch, put, delete. Registered webhooks are called by :mod:`rtk_task.emulator.live`."""
+"""Webhooks: register (201), list, the event names, get, patch, put, delete.
+
+As on the real API, a webhook may name any absolute http(s) URL (the document's ``format:
+uri``; anything else is a 400). Every URL is stored as given, but only loopback URLs are ever
+called: :mod:`rtk_task.emulator.live` emits the events and :mod:`rtk_task.emulator.hooks`
+delivers them, recording a call to any other URL as undelivered without attempting it (see
+``webhooks`` in ``/__emulator/stats``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..hooks import loopback_url
+from ..hooks import http_url
 from .base import Call, Handler, Refused, Reply, ok
 from .views import view
 
@@ -18,8 +24,8 @@ def _events(call: Call) -> list[str]:
 
 
 def _check_url(body: dict[str, Any]) -> None:
-    if "url" in body and not loopback_url(str(body["url"])):
-        raise Refused(400, "the emulator calls loopback URLs only (127.0.0.1, ::1, localhost)")
+    if "url" in body and not http_url(str(body["url"])):
+        raise Refused(400, "url must be an absolute http or https URL with a host")
 
 
 def _hook(call: Call) -> dict[str, Any]:
