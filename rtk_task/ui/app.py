@@ -24,6 +24,7 @@ from starlette.types import ASGIApp
 
 from ..errors import RtkError
 from ..secrets import Redactor
+from .editor import editor_routes
 from .security import Guard
 from .service import ConfirmNeeded, Playground
 
@@ -126,8 +127,14 @@ def create_app(playground: Playground, *, host: str, port: int, csrf_token: str)
     def index(request: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html", headers=_HEADERS)
 
+    def favicon(request: Request) -> Response:
+        # the page links /static/favicon.svg; a browser may still ask for /favicon.ico
+        svg = STATIC_DIR / "favicon.svg"
+        return FileResponse(svg, media_type="image/svg+xml", headers=_HEADERS)
+
     routes = [
         Route("/", index),
+        Route("/favicon.ico", favicon),
         Route("/api/session", session),
         Route("/api/tasks", get(lambda r: playground.tasks())),
         Route("/api/tasks/{task_id}", get(lambda r: playground.task(r.path_params["task_id"]))),
@@ -137,6 +144,7 @@ def create_app(playground: Playground, *, host: str, port: int, csrf_token: str)
         Route("/api/add", post(playground.add), methods=["POST"]),
         Route("/api/compare", get(compare)),
         Route("/api/run", run, methods=["POST"]),
+        *editor_routes(playground, _json, _error),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes)

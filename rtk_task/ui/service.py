@@ -8,9 +8,10 @@ as the CLI: the whole-workflow check (:mod:`.checking`, over
 :class:`rtk_task.workflows.step.StepRun` and :class:`rtk_task.Client` for Test request
 (recorded as ``test --step`` records it), or :func:`rtk_task.workflows.runner.run_workflow`
 when the earlier steps are to run first; :func:`rtk_task.workflows.authoring.add_steps` for
-Add to workflow; :class:`.stream.RunStream` for Run workflow. Nothing is sent while the check
-finds a problem in what would be sent. Every value it returns has been through a
-:class:`Redactor` (the token and the workflow's secrets, read with
+Add to workflow; :class:`.stream.RunStream` for Run workflow; the editor's facts (the file's
+content hash, dependants, output types and last values) from :func:`.editor.edit_facts`.
+Nothing is sent while the check finds a problem in what would be sent. Every value it returns
+has been through a :class:`Redactor` (the token and the workflow's secrets, read with
 :func:`rtk_task.secrets.read_env`). It writes only the workflow file it was opened with (and
 run records).
 """
@@ -31,8 +32,10 @@ from ..providers import provider_for
 from ..result import TaskResult
 from ..secrets import Redactor, read_env
 from ..workflows.authoring import default_step_id
-from ..workflows.model import Step, Workflow, load_workflow
+from ..workflows.editing import read_text
+from ..workflows.model import Step, Workflow, load_workflow, parse_workflow
 from .checking import checked, edited_workflow, page_problem, problems_of
+from .editor import edit_facts
 from .runs import compare_runs, runs_by_step
 from .stream import RunStream
 
@@ -134,9 +137,10 @@ class Playground:
             return None
         if not self.workflow_file.exists():
             return {"file": str(self.workflow_file), "exists": False, "steps": [], "inputs": {}}
-        wf = load_workflow(self.workflow_file, references=False)  # the check reports them
+        text = read_text(self.workflow_file)  # the check reports references
+        wf = parse_workflow(text, str(self.workflow_file), references=False)
         runs = runs_by_step(self.records_root, wf.file)
-        return {
+        view: dict[str, Any] = {
             "file": str(self.workflow_file),
             "exists": True,
             "name": wf.name,
@@ -158,6 +162,7 @@ class Playground:
                 for s in wf.steps
             ],
         }
+        return edit_facts(view, wf, text, self.records_root, self.redactor(), self.base_url)
 
     def compare(self, step_id: str, first: str, second: str) -> dict[str, Any]:
         """Two recorded results of one step of the opened workflow, side by side."""
@@ -220,6 +225,7 @@ class Playground:
             kind="test",
             root=self.records_root,
             step_id=run.step.id,
+            target=self.base_url,  # recorded ids are reused only against this target
         )
         try:
             record.begin()  # nothing is sent without a record on disk first
@@ -265,6 +271,7 @@ class Playground:
             kind="test",
             root=self.records_root,
             step_id=step.id,
+            target=self.base_url,
         )
         record.begin()  # nothing is sent without a record
         done = run_workflow(
@@ -355,7 +362,12 @@ class Playground:
             raise ConfirmNeeded(f"steps {', '.join(risky)} are not idempotent")
         redactor = self.redactor()
         record = RunRecord(
-            wf.file, wf.name, inputs=inputs, redactor=redactor, root=self.records_root
+            wf.file,
+            wf.name,
+            inputs=inputs,
+            redactor=redactor,
+            root=self.records_root,
+            target=self.base_url,
         )
         record.begin()  # nothing is sent without a record: a FileError here sends nothing
         return RunStream(
@@ -440,7 +452,9 @@ class Playground:
         outputs: dict[str, dict[str, Any]] = {}
         used: dict[str, str] = {}
         if not earlier:
-            recorded = latest_outputs(wf.file, set(step.needs), root=self.records_root)
+            recorded = latest_outputs(
+                wf.file, set(step.needs), root=self.records_root, target=self.base_url
+            )
             outputs = {sid: values for sid, (values, _) in recorded.items()}
             used = {sid: str(path) for sid, (_, path) in recorded.items()}
             for sid in sorted(set(step.needs) - set(recorded)):

@@ -1,6 +1,9 @@
 // Chain: the workflow opened with --workflow, its steps in order (with their depends_on,
 // for_each, until, when) and their recorded runs (two of them compared side by side), its
-// inputs, and Run workflow (each step's result shown as it finishes).
+// inputs, and Run workflow (each step's result shown as it finishes). The picker of
+// references: the candidates a field may read (inputs, secrets, earlier steps' outputs), the
+// ones whose type fits the field first, each with its type and last recorded value; typing
+// "{{" in a field opens it as a list to choose from.
 
 import { el } from "./api.js";
 import { errorBox } from "./result.js";
@@ -31,23 +34,54 @@ function flowText(flow) {
   return Object.entries(flow || {}).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join("\n");
 }
 
-export function renderWorkflow(state, onOpenStep, onCompare) {
+// The steps, each a button: click (or Enter) loads it into the form; Alt+ArrowUp/Down moves
+// it (onMove(id, to)); ArrowUp/Down goes to the step above or below; drag and drop moves it.
+export function renderWorkflow(state, onOpenStep, onCompare, onMove) {
   const wf = state.workflow;
   document.getElementById("wf-none").hidden = Boolean(wf);
   document.getElementById("wf-body").hidden = !wf;
   document.getElementById("wf-file").textContent = wf ? `workflow: ${wf.file}${wf.exists ? "" : " (new)"}` : "";
   if (!wf) return;
   const steps = document.getElementById("steps");
-  steps.replaceChildren(...wf.steps.map((s) => el("li", {
-    "data-step": s.id, class: s.id === state.stepId ? "current" : undefined,
-    onclick: () => onOpenStep(s),
-  }, `${s.id} `, el("span", { class: "muted" }, s.task),
-  el("span", { class: "last" }, lastRun(s)),
-  flowText(s.flow) ? el("pre", { class: "flow" }, flowText(s.flow)) : "",
-  s.runs && s.runs.length > 1 ? el("details", { onclick: (e) => e.stopPropagation() },
-    el("summary", { class: "muted" }, `${s.runs.length} recorded runs`),
-    s.runs.map((r) => el("div", { class: "muted" }, runLabel(r))),
-    el("button", { type: "button", class: "compare-btn", onclick: () => onCompare(s) }, "Compare runs")) : "")));
+  steps.setAttribute("aria-label", "Workflow steps");
+  const at = (sid) => wf.steps.findIndex((x) => x.id === sid);
+  steps.replaceChildren(...wf.steps.map((s, i) => {
+    const button = el("button", {
+      type: "button", class: "step-btn", "data-step-button": s.id,
+      "aria-current": s.id === state.selected ? "true" : undefined,
+      "aria-keyshortcuts": "Alt+ArrowUp Alt+ArrowDown",
+      "aria-describedby": `step-${s.id}-about`,
+      onclick: (e) => { e.stopPropagation(); onOpenStep(s); },
+      onkeydown: (e) => {
+        if (e.key !== "ArrowUp" && e.key !== "ArrowDown") return;
+        e.preventDefault();
+        const to = i + (e.key === "ArrowUp" ? -1 : 1);
+        if (to < 0 || to >= wf.steps.length) return;
+        if (e.altKey) onMove?.(s.id, to);
+        else steps.querySelector(`[data-step-button="${CSS.escape(wf.steps[to].id)}"]`)?.focus();
+      },
+    }, s.id);
+    const li = el("li", {
+      "data-step": s.id, class: s.id === state.selected || s.id === state.stepId ? "current" : undefined,
+      draggable: onMove ? "true" : undefined, onclick: () => onOpenStep(s),
+      ondragstart: (e) => { e.dataTransfer.setData("text/x-rtk-step", s.id); e.dataTransfer.effectAllowed = "move"; },
+      ondragover: (e) => { if (e.dataTransfer.types.includes("text/x-rtk-step")) { e.preventDefault(); li.classList.add("drop"); } },
+      ondragleave: () => li.classList.remove("drop"),
+      ondrop: (e) => {
+        e.preventDefault();
+        li.classList.remove("drop");
+        const moved = e.dataTransfer.getData("text/x-rtk-step");
+        if (moved && moved !== s.id) onMove?.(moved, at(s.id));
+      },
+    }, button, " ", el("span", { class: "muted", id: `step-${s.id}-about` }, s.task),
+    el("span", { class: "last" }, lastRun(s)),
+    flowText(s.flow) ? el("pre", { class: "flow" }, flowText(s.flow)) : "",
+    s.runs && s.runs.length > 1 ? el("details", { onclick: (e) => e.stopPropagation() },
+      el("summary", { class: "muted" }, `${s.runs.length} recorded runs`),
+      s.runs.map((r) => el("div", { class: "muted" }, runLabel(r))),
+      el("button", { type: "button", class: "compare-btn", onclick: () => onCompare(s) }, "Compare runs")) : "");
+    return li;
+  }));
   if (!wf.steps.length) steps.append(el("li", { class: "muted" }, "No steps yet: pick a task and click Add to workflow."));
   const inputs = document.getElementById("wf-inputs");
   inputs.replaceChildren(...Object.entries(wf.inputs || {}).map(([name, spec]) => {
@@ -147,4 +181,119 @@ export function renderCompare(container, step, data, onPick) {
       data.rows.map((r) => el("tr", { class: r.same ? undefined : "diff", "data-field": r.field },
         el("td", { class: "mono" }, r.field), el("td", { class: "mono" }, r.a), el("td", { class: "mono" }, r.b)))));
   container.hidden = false;
+}
+
+// -- the picker of references -------------------------------------------------------------
+
+const words = (text) => new Set(String(text).toLowerCase().split(/[^a-z0-9]+/).filter(Boolean));
+const fits = (want, have) => !want || have === want || (want === "number" && have === "integer");
+
+function shortValue(value) {
+  if (value === undefined) return "";
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
+
+// What a field (its path, and its type from the task's params) may read, best first: the
+// candidates whose type fits (one named like the field before the rest, then by the words
+// they share with it), then the others. Each {value, ref, type, last, fits}; secrets are
+// offered by name, never with a value.
+export function candidates(workflow, stepId, path, params) {
+  if (!workflow) return [];
+  const name = path.split(".").pop();
+  const want = (params || []).find((p) => p.path === path)?.type || null;
+  const list = [];
+  for (const [input, spec] of Object.entries(workflow.inputs || {})) {
+    list.push({ ref: `inputs.${input}`, name: input, type: spec.type, last: spec.default ?? undefined, kind: "default" });
+  }
+  for (const secret of workflow.secrets || []) list.push({ ref: `secrets.${secret}`, name: secret, type: "string", secret: true });
+  for (const step of workflow.steps || []) {
+    if (step.id === stepId) break; // only earlier steps
+    for (const out of step.outputs) {
+      list.push({ ref: `steps.${step.id}.outputs.${out}`, name: out, type: step.output_types?.[out] ?? null,
+        last: step.recorded?.[out], kind: "last" });
+    }
+  }
+  const mine = words(name);
+  const score = (c) => (c.name === name ? 100 : 0) + [...words(c.ref)].filter((w) => mine.has(w)).length;
+  return list
+    .map((c, i) => ({ ...c, i, value: `{{ ${c.ref} }}`, fits: fits(want, c.type), score: score(c) }))
+    .sort((a, b) => (b.fits - a.fits) || (b.score - a.score) || (a.i - b.i));
+}
+
+export function candidateText(c) {
+  const type = c.type || "type unknown";
+  const last = c.secret ? "secret" : c.last === undefined ? "" : `${c.kind === "default" ? "default" : "last"} ${shortValue(c.last)}`;
+  return [c.value, type, last].filter(Boolean).join(" · ");
+}
+
+// Each field's picker (form.js's <select class=pick>) with the candidates for that field.
+export function annotatePicks(formEl, workflow, stepId, params) {
+  for (const pick of formEl.querySelectorAll(".field[data-path] select.pick")) {
+    const path = pick.closest(".field").dataset.path;
+    const found = candidates(workflow, stepId, path, params);
+    const group = (label, items) => (items.length
+      ? [el("optgroup", { label }, items.map((c) => el("option", { value: c.value }, candidateText(c))))] : []);
+    pick.replaceChildren(el("option", { value: "" }, "{{ }}"),
+      ...group("fits this field", found.filter((c) => c.fits)), ...group("others", found.filter((c) => !c.fits)));
+  }
+}
+
+let open = null;
+
+function closePicker(refocus) {
+  if (!open) return;
+  const { box, input } = open;
+  open = null;
+  box.remove();
+  if (refocus) input.focus();
+}
+
+// Typing "{{" in a text field of the form opens a list of the field's candidates: arrows to
+// move, Enter (or a click) to take one, Escape to leave. onChoose(path, text) gets the
+// field's new text, the "{{" replaced by the reference.
+export function bracePicker(formEl, list, onChoose) {
+  formEl.addEventListener("input", (event) => {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement || input instanceof HTMLTextAreaElement) || input.type === "checkbox") return;
+    const fieldEl = input.closest(".field[data-path]");
+    const caret = input.selectionStart ?? input.value.length;
+    if (!fieldEl || !input.value.slice(0, caret).endsWith("{{")) return;
+    const path = fieldEl.dataset.path;
+    const found = list(path);
+    if (!found.length) return;
+    closePicker(false);
+    const before = input.value.slice(0, caret - 2);
+    const after = input.value.slice(caret);
+    const id = (i) => `ref-option-${i}`;
+    let active = 0;
+    const choose = (c) => { closePicker(false); onChoose(path, `${before}${c.value}${after}`); };
+    const options = found.map((c, i) => el("div", {
+      role: "option", id: id(i), class: c.fits ? "fits" : undefined, "aria-selected": i === 0 ? "true" : "false",
+      onmousedown: (e) => e.preventDefault(), onclick: () => choose(c),
+    }, el("code", {}, c.value), " · ", el("span", { class: "muted" }, candidateText(c).slice(c.value.length + 3))));
+    const label = fieldEl.querySelector("label.name")?.textContent || path;
+    const box = el("div", {
+      role: "listbox", class: "ref-picker", tabindex: "0", "aria-label": `References for ${label}`,
+      "aria-activedescendant": id(0),
+      onkeydown: (e) => {
+        if (e.key === "Escape") { e.preventDefault(); closePicker(true); return; }
+        if (e.key === "Enter") { e.preventDefault(); choose(found[active]); return; }
+        if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+        e.preventDefault();
+        options[active].setAttribute("aria-selected", "false");
+        active = (active + (e.key === "ArrowDown" ? 1 : found.length - 1)) % found.length;
+        options[active].setAttribute("aria-selected", "true");
+        box.setAttribute("aria-activedescendant", id(active));
+        options[active].scrollIntoView({ block: "nearest" });
+      },
+      onfocusout: (e) => { if (!box.contains(e.relatedTarget)) closePicker(false); },
+    }, options);
+    const where = input.getBoundingClientRect();
+    box.style.left = `${Math.round(where.left + window.scrollX)}px`;
+    box.style.top = `${Math.round(where.bottom + window.scrollY + 2)}px`;
+    document.body.append(box);
+    open = { box, input };
+    box.focus();
+  });
 }

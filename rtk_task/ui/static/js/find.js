@@ -1,7 +1,18 @@
 // Find and Read: the search box over every task (id, summary, path, parameter names),
 // results grouped by resource, and the Read panel for the task picked.
+// Keyboard: Enter in the search box opens the top result, ArrowDown goes to the results;
+// picking a task moves the focus to its form's first field.
 
 import { el } from "./api.js";
+import { focusFirstField } from "./form.js";
+
+// Opens the task (onPick may answer a promise: the form is built once it settles), then
+// focuses the form's first field.
+async function pickAndFocus(onPick, taskId) {
+  await onPick(taskId);
+  const form = document.getElementById("form");
+  if (form) focusFirstField(form);
+}
 
 export function renderResults(container, tasks, query, onPick) {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
@@ -10,6 +21,18 @@ export function renderResults(container, tasks, query, onPick) {
     return words.every((w) => text.includes(w));
   });
   container.replaceChildren();
+  const search = document.getElementById("search");
+  if (search) {
+    search.onkeydown = (event) => {
+      if (event.key === "Enter" && hits.length) {
+        event.preventDefault();
+        pickAndFocus(onPick, hits[0].id);
+      } else if (event.key === "ArrowDown" && hits.length) {
+        event.preventDefault();
+        container.querySelector(".task-item")?.focus();
+      }
+    };
+  }
   if (!hits.length) {
     container.append(el("p", { class: "muted" }, `No task matches “${query}”.`));
     return;
@@ -23,7 +46,7 @@ export function renderResults(container, tasks, query, onPick) {
     container.append(el("div", { class: "group-name" }, resource));
     for (const t of items) {
       container.append(
-        el("button", { type: "button", class: "task-item", "data-task": t.id, onclick: () => onPick(t.id) },
+        el("button", { type: "button", class: "task-item", "data-task": t.id, onclick: () => pickAndFocus(onPick, t.id) },
           el("span", { class: `method ${t.method}` }, t.method), " ", t.id,
           el("small", {}, t.summary || t.path)),
       );

@@ -3,8 +3,44 @@
 // placeholders, required fields marked. Every field holds a literal or a template; its picker
 // offers {{ inputs.X }}, {{ secrets.X }} and earlier steps' {{ steps.S.outputs.O }}.
 // buildForm returns {get, set, showProblems, refreshPicks}; get() is the step's `with`.
+//
+// Accessibility: each field's <label for> names the control that holds its value (the literal
+// widget, or the template input in template mode); helpers (picker, unset, remove) have names
+// of their own, described by the field's label, so that they never answer to the field's name.
+// Required fields come first, then optional ones, then optional groups folded in <details>.
+// A required field's "is required" shows once that field was edited or a request was sent.
+// Ctrl+Enter (Cmd+Enter) in the Fill or Preview panel clicks Test request.
 
 import { el } from "./api.js";
+
+// The form on the page now (one at a time): told when a request is sent.
+let current = null;
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest?.("#test-btn, #add-btn")) current?.revealAll();
+}, true);
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.altKey) return;
+  if (!event.target.closest?.("#fill, #preview")) return;
+  const button = document.getElementById("test-btn");
+  if (!button || button.disabled || !isShown(button)) return;
+  event.preventDefault();
+  button.click();
+});
+
+const isShown = (node) => node.getClientRects().length > 0;
+
+// The id of a field's control (paths are unique in a form; ids must hold no spaces).
+const fieldId = (path) => `fld-${path.replace(/\s/g, "_")}`;
+
+// Focus the form's first visible control (after a task was opened from Find).
+export function focusFirstField(formEl) {
+  const first = [...formEl.querySelectorAll("input, select, textarea, summary")]
+    .find((c) => !c.disabled && !c.classList.contains("pick") && isShown(c));
+  first?.focus();
+  return first;
+}
 
 function typeOf(schema) {
   let t = schema.type;
@@ -21,10 +57,15 @@ function numberOr(text, type) {
   return text;
 }
 
-function label(name, type, required, schema) {
-  return el("label", { class: "name" }, name, " ",
-    el("span", { class: "type" }, type + (schema.format ? ` (${schema.format})` : "")),
-    required ? el("span", { class: "req", title: "required" }, " *") : "");
+// The field's head: its name (the <label>), its type and the required mark beside it.
+function head(id, name, type, required, schema) {
+  const label = el("label", { class: "name", id: `${id}-label`, for: id }, name);
+  return {
+    label,
+    el: el("div", { class: "head" }, label, " ",
+      el("span", { class: "type" }, type + (schema.format ? ` (${schema.format})` : "")),
+      required ? el("span", { class: "req", title: "required", "aria-hidden": "true" }, " *") : ""),
+  };
 }
 
 function placeholderOf(schema) {
@@ -32,15 +73,18 @@ function placeholderOf(schema) {
   return `default: ${JSON.stringify(schema.default)}`;
 }
 
-// -- literal widgets: each {el, get, set(v) -> bool (false: cannot show v)} -----------------
+// -- literal widgets: each {el, control, get, set(v) -> bool (false: cannot show v)} --------
+// `a` is the field's {id, labelId, describedBy}: `control` (given the id, so that the field's
+// label names it) holds the value; a list has none and is a group named by the label.
 
-function enumWidget(schema) {
-  const select = el("select", {},
+function enumWidget(schema, a) {
+  const select = el("select", { id: a.id, "aria-describedby": a.describedBy },
     el("option", { value: "" }, placeholderOf(schema) || "— not set —"),
     schema.enum.map((v, i) => el("option", { value: `e${i}` }, String(v))));
   let extra;
   return {
     el: select,
+    control: select,
     get() {
       if (select.value === "") return undefined;
       if (select.value === "x") return extra;
@@ -60,11 +104,13 @@ function enumWidget(schema) {
   };
 }
 
-function boolWidget(schema) {
+function boolWidget(schema, a) {
   let state;
-  const box = el("input", { type: "checkbox", class: "toggle", role: "switch" });
-  const shown = el("span", { class: "toggle-state" });
-  const clear = el("button", { type: "button", title: "unset" }, "×");
+  const box = el("input", { type: "checkbox", class: "toggle", role: "switch", id: a.id,
+    "aria-describedby": `${a.id}-state ${a.describedBy}` });
+  const shown = el("span", { class: "toggle-state", id: `${a.id}-state` });
+  const clear = el("button", { type: "button", title: "unset", "aria-label": "unset",
+    "aria-describedby": a.labelId }, "×");
   const paint = () => {
     box.checked = state === true;
     box.indeterminate = state === undefined;
@@ -77,6 +123,7 @@ function boolWidget(schema) {
   paint();
   return {
     el: el("span", { class: "widget" }, box, shown, clear),
+    control: box,
     get: () => state,
     set(v) {
       if (v !== undefined && typeof v !== "boolean") return false;
@@ -85,10 +132,12 @@ function boolWidget(schema) {
   };
 }
 
-function jsonWidget(schema) {
-  const area = el("textarea", { rows: 3, spellcheck: "false", placeholder: placeholderOf(schema) || "JSON" });
+function jsonWidget(schema, a) {
+  const area = el("textarea", { rows: 3, spellcheck: "false", placeholder: placeholderOf(schema) || "JSON",
+    id: a.id, "aria-describedby": a.describedBy });
   return {
     el: area,
+    control: area,
     get() {
       if (!area.value.trim()) return undefined;
       try { return JSON.parse(area.value); } catch { return area.value; }
@@ -97,18 +146,20 @@ function jsonWidget(schema) {
   };
 }
 
-function listWidget(schema, itemType, changed) {
+function listWidget(schema, itemType, changed, a) {
   const rows = el("div", { class: "list" });
   const add = (value = "") => {
-    const input = el("input", { type: "text", value: String(value) });
+    const input = el("input", { type: "text", value: String(value), "aria-label": "item", "aria-describedby": a.labelId });
     const row = el("div", { class: "list-row" }, input,
-      el("button", { type: "button", title: "remove", onclick: () => { row.remove(); changed(); } }, "−"));
+      el("button", { type: "button", title: "remove", "aria-label": "remove item", "aria-describedby": a.labelId,
+        onclick: () => { row.remove(); changed(); } }, "−"));
     rows.append(row);
     return input;
   };
   const plus = el("button", { type: "button", onclick: () => { add().focus(); changed(); } }, "+ add item");
   return {
-    el: el("div", {}, rows, plus),
+    el: el("div", { role: "group", "aria-labelledby": a.labelId, "aria-describedby": a.describedBy }, rows, plus),
+    control: null,
     get() {
       const values = [...rows.querySelectorAll("input")].map((i) => i.value).filter((v) => v !== "")
         .map((v) => (itemType === "boolean" && (v === "true" || v === "false") ? v === "true" : numberOr(v, itemType)));
@@ -124,11 +175,12 @@ function listWidget(schema, itemType, changed) {
   };
 }
 
-function textWidget(schema, type) {
-  const input = el("input", { type: "text", placeholder: placeholderOf(schema),
-    inputmode: type === "string" ? undefined : "decimal" });
+function textWidget(schema, type, a) {
+  const input = el("input", { type: "text", placeholder: placeholderOf(schema), id: a.id,
+    "aria-describedby": a.describedBy, inputmode: type === "string" ? undefined : "decimal" });
   return {
     el: input,
+    control: input,
     get: () => (input.value === "" ? undefined : type === "string" ? input.value : numberOr(input.value, type)),
     set(v) {
       if (v === undefined) { input.value = ""; return true; }
@@ -143,32 +195,45 @@ function textWidget(schema, type) {
 
 function field(schema, path, name, required, ctx) {
   const type = typeOf(schema);
+  const id = fieldId(path);
+  const desc = schema.description ? el("div", { class: "desc", id: `${id}-desc` }, schema.description) : "";
+  const error = el("div", { class: "field-error", id: `${id}-err` });
+  const a = { id, labelId: `${id}-label`, describedBy: `${desc ? `${id}-desc ` : ""}${id}-err` };
   let literal;
-  if (schema.enum) literal = enumWidget(schema);
-  else if (type === "boolean") literal = boolWidget(schema);
+  if (schema.enum) literal = enumWidget(schema, a);
+  else if (type === "boolean") literal = boolWidget(schema, a);
   else if (type === "array" && schema.items && ["string", "number", "integer", "boolean"].includes(typeOf(schema.items)))
-    literal = listWidget(schema, typeOf(schema.items), ctx.changed);
-  else if (type === "array" || type === "object") literal = jsonWidget(schema);
-  else literal = textWidget(schema, type);
+    literal = listWidget(schema, typeOf(schema.items), ctx.changed, a);
+  else if (type === "array" || type === "object") literal = jsonWidget(schema, a);
+  else literal = textWidget(schema, type, a);
 
-  const tpl = el("input", { type: "text", class: "tpl", "aria-label": `${path} template` });
-  const back = el("button", { type: "button", title: "back to a literal value" }, "×");
+  const top = head(id, name, type, required, schema);
+  const tpl = el("input", { type: "text", class: "tpl", id: `${id}-tpl`, "aria-describedby": a.describedBy });
+  const back = el("button", { type: "button", title: "back to a literal value", "aria-label": "back to a literal value",
+    "aria-describedby": a.labelId }, "×");
   const tplBox = el("span", { class: "widget", hidden: true }, tpl, back);
-  const pick = el("select", { class: "pick", title: "insert a template", "aria-label": `${path} picker` });
-  const error = el("div", { class: "field-error" });
+  const pick = el("select", { class: "pick", title: "insert a template", "aria-label": "insert a template",
+    "aria-describedby": a.labelId });
+  const controls = [literal.control, tpl].filter(Boolean);
+  if (required) for (const c of controls) c.setAttribute("aria-required", "true");
   const litBox = el("span", { class: "widget" }, literal.el);
   const wrap = el("div", { class: "field", "data-path": path },
-    label(name, type, required, schema),
+    top.el,
     el("div", { class: "widget" }, litBox, tplBox, pick),
-    schema.description ? el("div", { class: "desc" }, schema.description) : "",
+    desc,
     error);
   let mode = "literal";
+  // the label names the control that holds the value now; the hidden one has no name
   const setMode = (m) => {
     mode = m;
     wrap.classList.toggle("template", m === "template");
     litBox.hidden = m === "template";
     tplBox.hidden = m !== "template";
+    const target = m === "template" ? tpl : literal.control;
+    if (target) top.label.htmlFor = target.id;
+    else top.label.removeAttribute("for");
   };
+  setMode("literal");
   back.addEventListener("click", () => { tpl.value = ""; setMode("literal"); ctx.changed(); });
   pick.addEventListener("change", () => {
     if (!pick.value) return;
@@ -180,6 +245,12 @@ function field(schema, path, name, required, ctx) {
   ctx.picks.push(pick);
   return {
     el: wrap, path, error,
+    invalid(flag) {
+      for (const c of controls) {
+        if (flag) c.setAttribute("aria-invalid", "true");
+        else c.removeAttribute("aria-invalid");
+      }
+    },
     get: () => (mode === "template" ? (tpl.value === "" ? undefined : numberOr(tpl.value, "string")) : literal.get()),
     set(v) {
       if (hasTemplate(v) || !literal.set(v)) {
@@ -194,18 +265,28 @@ function field(schema, path, name, required, ctx) {
   };
 }
 
+// Required members first, then optional fields, then optional groups (folded).
+const rank = (child) => (child.required ? 0 : child.folded ? 2 : 1);
+
 function group(schema, path, name, required, ctx) {
   const props = schema.properties;
   const need = new Set(schema.required || []);
   const children = Object.entries(props).map(([k, s]) => [k, node(s, path ? `${path}.${k}` : k, k, need.has(k), ctx)]);
   const error = el("div", { class: "field-error" });
-  const body = children.map(([, c]) => c.el);
+  const body = children.map(([, c]) => c).sort((x, y) => rank(x) - rank(y)).map((c) => c.el);
+  const desc = schema.description ? el("div", { class: "desc muted" }, schema.description) : "";
   let extras = {};
-  const box = path
-    ? el("fieldset", { class: "group", "data-path": path },
-      el("legend", {}, name, required ? el("span", { class: "req" }, " *") : ""),
-      schema.description ? el("div", { class: "desc muted" }, schema.description) : "", error, body)
-    : el("div", { "data-path": "" }, error, body);
+  let box;
+  if (!path) box = el("div", { "data-path": "" }, error, body);
+  else if (required) {
+    box = el("fieldset", { class: "group", "data-path": path },
+      el("legend", {}, name, el("span", { class: "req", title: "required", "aria-hidden": "true" }, " *")),
+      desc, error, body);
+  } else {
+    box = el("details", { class: "group", "data-path": path },
+      el("summary", {}, el("span", { class: "name" }, name), " ", el("span", { class: "muted" }, "optional")),
+      desc, error, body);
+  }
   return {
     el: box, path, error,
     get() {
@@ -220,51 +301,92 @@ function group(schema, path, name, required, ctx) {
       const value = isObject(v) ? v : {};
       extras = Object.fromEntries(Object.entries(value).filter(([k]) => !(k in props)));
       for (const [k, c] of children) c.set(value[k]);
+      if (box.tagName === "DETAILS" && Object.keys(value).length) box.open = true; // show what it holds
     },
   };
 }
 
 function node(schema, path, name, required, ctx) {
-  const made = typeOf(schema) === "object" && schema.properties && Object.keys(schema.properties).length
-    ? group(schema, path, name, required, ctx)
-    : field(schema, path, name, required, ctx);
+  const isGroup = typeOf(schema) === "object" && schema.properties && Object.keys(schema.properties).length;
+  const made = isGroup ? group(schema, path, name, required, ctx) : field(schema, path, name, required, ctx);
+  made.required = required;
+  made.folded = Boolean(isGroup) && !required;
+  made.touched = false;
+  // an edit anywhere inside marks the node (and, by bubbling, its groups) as touched
+  made.el.addEventListener("input", () => { made.touched = true; });
+  made.el.addEventListener("change", () => { made.touched = true; });
+  if (required) ctx.anyRequired = true;
   ctx.nodes.set(path, made);
   return made;
 }
 
+// Opens the folded groups around a node, so that its problem can be seen.
+function unfold(nodeEl) {
+  for (let d = nodeEl.closest("details"); d; d = d.parentElement?.closest("details")) d.open = true;
+}
+
+const problemLine = (p) => `${p.where ? `${p.where}: ` : ""}${p.message}${p.hint ? `\nhint: ${p.hint}` : ""}`;
+
+// The problems again under the Raw JSON box (seen when it is open), where the JSON is edited.
+function listBesideJson(problems) {
+  const box = document.getElementById("json-problems");
+  if (!box) return;
+  box.replaceChildren(...(problems.length
+    ? [el("p", {}, `Problems with these inputs (${problems.length}):`),
+      ...problems.map((p) => el("div", { class: "problem" }, problemLine(p)))]
+    : []));
+}
+
 export function buildForm(formEl, schema, onChange) {
-  const ctx = { picks: [], nodes: new Map(), changed: onChange };
+  const ctx = { picks: [], nodes: new Map(), changed: onChange, revealed: false, anyRequired: false };
   const root = group(schema, "", "", false, ctx);
   ctx.nodes.set("", root);
-  formEl.replaceChildren(root.el);
+  const note = ctx.anyRequired
+    ? el("p", { class: "muted form-note" }, "Fields marked ", el("span", { class: "req" }, "*"), " are required.")
+    : "";
+  formEl.replaceChildren(...[note, root.el].filter(Boolean));
   formEl.oninput = onChange;
   formEl.onchange = (event) => { if (!event.target.classList.contains("pick")) onChange(); };
   formEl.onsubmit = (event) => event.preventDefault();
+  current = { revealAll: () => { ctx.revealed = true; } };
+  listBesideJson([]);
   return {
     get: () => root.get() || {},
-    set: (value) => root.set(value),
+    set(value) {
+      if (isObject(value) && Object.keys(value).length) ctx.revealed = true; // a step's or the raw JSON's values
+      root.set(value);
+    },
     refreshPicks(options) {
       for (const pick of ctx.picks) {
         pick.replaceChildren(el("option", { value: "" }, "{{ }}"),
           ...options.map((o) => el("option", { value: o }, o)));
       }
     },
-    // Each problem beside its field (or the nearest group); the rest are returned.
+    // Each problem beside its field (or the nearest group); the rest are returned. A missing
+    // required value is left unsaid until its field was edited or a request was sent.
     showProblems(problems) {
+      const before = new Map([...ctx.nodes.values()].map((n) => [n, n.error.textContent]));
       for (const n of ctx.nodes.values()) {
         n.error.textContent = "";
         n.el.classList.remove("invalid");
+        n.invalid?.(false);
       }
       const rest = [];
+      const shown = [];
       for (const p of problems) {
         let where = p.where || "";
         let target = null;
         while (where && !(target = ctx.nodes.get(where))) where = where.includes(".") ? where.slice(0, where.lastIndexOf(".")) : "";
-        if (!target || !p.where) { rest.push(p); continue; }
+        if (!target || !p.where) { rest.push(p); shown.push(p); continue; }
+        if (p.message === "is required" && !ctx.revealed && !target.touched) continue;
+        shown.push(p);
         target.el.classList.add("invalid");
+        target.invalid?.(true);
         const text = `${p.where === target.path ? "" : `${p.where}: `}${p.message}${p.hint ? `\nhint: ${p.hint}` : ""}`;
         target.error.textContent = target.error.textContent ? `${target.error.textContent}\n${text}` : text;
       }
+      for (const n of ctx.nodes.values()) if (n.error.textContent && !before.get(n)) unfold(n.el);
+      listBesideJson(shown);
       return rest;
     },
   };

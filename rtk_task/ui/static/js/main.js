@@ -1,23 +1,54 @@
-// The playground page: wires Find, Read, Fill, Preview, Test request and Chain together.
-// State lives here; the panels are drawn by find.js, form.js, result.js and chain.js.
+// The playground page: wires Find, Read, Fill, Preview, Test request, Chain and the workflow
+// editor together. State lives here; the panels are drawn by find.js, form.js, result.js,
+// chain.js and editor.js. A step picked in the workflow panel is loaded into the form (its
+// Save is the editor's); a new step's required fields that an earlier step outputs are
+// pre-filled with that output, as `rtk-task add` wires them.
 
 import { api, el, errorText, setCsrf, showBanner, stream } from "./api.js";
 import { renderRead, renderResults } from "./find.js";
 import { buildForm } from "./form.js";
-import { renderNotSent, renderResult, requestText, usedNote } from "./result.js";
-import { renderCompare, renderRunRefused, renderWorkflow, runView, showInputProblems, templateOptions } from "./chain.js";
+import { renderCancelled, renderNotSent, renderResult, requestText, usedNote } from "./result.js";
+import {
+  annotatePicks, bracePicker, candidates, renderCompare, renderRunRefused, renderWorkflow, runView,
+  showInputProblems, templateOptions,
+} from "./chain.js";
+import { mountEditor, renderEditor } from "./editor.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
   tasks: [], task: null, form: null, stepId: "", workflow: null, wfInputs: {},
   copies: {}, seq: 0, timer: 0, changed: () => schedulePreview(),
+  selected: null, // the workflow step loaded into the form, if any
+  base: {}, // the values last put into the form (a step's, the raw JSON's)
 };
 
 window.addEventListener("error", (e) => showBanner(`Something went wrong on the page: ${e.message}`));
 window.addEventListener("unhandledrejection", (e) => showBanner(`Something went wrong: ${e.reason}`));
 
+// The form's values, with each empty string it was given and still shows empty kept (a text
+// field cannot tell "" from unset; a step's `logo: ""` must survive a Save).
+function keptEmpty(value, base) {
+  const out = { ...value };
+  for (const [k, v] of Object.entries(base || {})) {
+    if (v === "" && !(k in out)) out[k] = "";
+    else if (v && typeof v === "object" && !Array.isArray(v) && (out[k] === undefined || isPlain(out[k]))) {
+      const inner = keptEmpty(out[k] || {}, v);
+      if (Object.keys(inner).length) out[k] = inner;
+    }
+  }
+  return out;
+}
+const isPlain = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+function formValue() { return keptEmpty(state.form.get(), state.base); }
+
+function setForm(values) {
+  state.base = structuredClone(values || {});
+  state.form.set(values || {});
+}
+
 function body(extra = {}) {
-  return { task: state.task.id, with: state.form.get(), inputs: state.wfInputs, step_id: state.stepId, ...extra };
+  return { task: state.task.id, with: formValue(), inputs: state.wfInputs, step_id: state.stepId, ...extra };
 }
 
 const problemText = (p) => `${p.where ? `${p.where}: ` : ""}${p.message}${p.hint ? `\nhint: ${p.hint}` : ""}`;
@@ -44,7 +75,7 @@ function flowNote(step) {
 function schedulePreview() {
   if (!state.task) return;
   const json = $("json-view");
-  if (document.activeElement !== json) json.value = JSON.stringify(state.form.get(), null, 2);
+  if (document.activeElement !== json) json.value = JSON.stringify(formValue(), null, 2);
   clearTimeout(state.timer);
   state.timer = setTimeout(preview, 150);
 }
@@ -68,6 +99,7 @@ async function openTask(taskId, values, stepId) {
   const { status, data } = await api(`/api/tasks/${encodeURIComponent(taskId)}`);
   if (status !== 200) { showBanner(errorText(data.error)); return; }
   state.task = data;
+  if (!stepId) state.selected = null; // a new step, not one of the workflow's
   let id = stepId || data.step_id;
   const taken = new Set((state.workflow?.steps || []).map((s) => s.id));
   for (let n = 2; !stepId && taken.has(id); n++) id = `${data.step_id}_${n}`;
@@ -76,19 +108,70 @@ async function openTask(taskId, values, stepId) {
   for (const b of document.querySelectorAll(".task-item")) b.classList.toggle("active", b.dataset.task === taskId);
   renderRead($("read"), data);
   state.form = buildForm($("form"), data.schema, () => schedulePreview());
-  state.form.set(values || {});
-  state.form.refreshPicks(templateOptions(state.workflow, state.stepId));
+  setForm(stepId ? values : prefilled(data, values || {}));
+  refreshPicks();
   $("fill").hidden = false;
   $("preview").hidden = false;
   $("result").hidden = true;
   $("copy-text").hidden = true;
   $("add-note").hidden = true;
   flowNote((state.workflow?.steps || []).find((s) => s.id === state.stepId && s.task === taskId));
-  renderWorkflow(state, openStep, compare);
+  drawWorkflow();
   schedulePreview();
 }
 
-function openStep(step) { openTask(step.task, step.with, step.id); }
+// A new step's required top-level fields, each an earlier step's output of that name (the
+// last step making it), else a declared input of that name: as `rtk-task add` wires them.
+function prefilled(task, values) {
+  const out = { ...values };
+  for (const p of task.params) {
+    if (!p.required || p.path.includes(".") || out[p.path] !== undefined) continue;
+    const named = candidates(state.workflow, null, p.path, task.params)
+      .filter((c) => c.name === p.path && c.fits && !c.secret);
+    const output = named.filter((c) => c.ref.startsWith("steps.")).pop();
+    const found = output || named.find((c) => c.ref.startsWith("inputs."));
+    if (found) out[p.path] = found.value;
+  }
+  return out;
+}
+
+function refreshPicks() {
+  if (!state.form) return;
+  state.form.refreshPicks(templateOptions(state.workflow, state.stepId));
+  annotatePicks($("form"), state.workflow, state.stepId, state.task?.params);
+}
+
+async function openStep(step) {
+  state.selected = step.id;
+  await openTask(step.task, step.with, step.id);
+  renderEditor(true);
+}
+
+function drawWorkflow() {
+  renderWorkflow(state, openStep, compare, (id, to) => editorHooks.move(id, to));
+  renderEditor(false);
+}
+
+// The workflow as an edit left it: drawn again, and the pickers told.
+function setWorkflow(workflow) {
+  state.workflow = workflow;
+  if (state.selected && !workflow.steps.some((s) => s.id === state.selected)) state.selected = null;
+  drawWorkflow();
+  refreshPicks();
+}
+
+const editorHooks = {
+  state,
+  setWorkflow,
+  formValue: () => (state.form ? formValue() : {}),
+  select: (id) => {
+    state.selected = id;
+    if (id) { state.stepId = id; $("step-id").value = id; }
+  },
+  openStep,
+  reload: () => loadWorkflow(),
+  move: () => {},
+};
 
 async function compare(step, side, file) {
   const chosen = state.compared?.step === step.id ? state.compared : { step: step.id, a: step.runs[1].file, b: step.runs[0].file };
@@ -103,9 +186,7 @@ async function compare(step, side, file) {
 async function loadWorkflow() {
   const { status, data } = await api("/api/workflow");
   if (status !== 200) { showBanner(`The workflow cannot be loaded:\n${errorText(data.error)}`); return; }
-  state.workflow = data.workflow;
-  renderWorkflow(state, openStep, compare);
-  if (state.form) state.form.refreshPicks(templateOptions(state.workflow, state.stepId));
+  setWorkflow(data.workflow);
 }
 
 async function send(path, payload) {
@@ -122,7 +203,7 @@ async function testRequest() {
   button.textContent = "Sending…";
   try {
     const { status, data } = await send("/api/test", body({ earlier: $("run-earlier").checked }));
-    if (status === 409) return;
+    if (status === 409) { renderCancelled($("result")); return; }
     if (status !== 200) {
       const problems = data.error?.problems?.length ? data.error.problems : [{ where: "", message: errorText(data.error) }];
       showProblems(problems);
@@ -145,17 +226,15 @@ async function testRequest() {
 
 async function addToWorkflow() {
   const note = $("add-note");
-  const { status, data } = await api("/api/add", { task: state.task.id, with: state.form.get(), step_id: $("step-id").value.trim() });
+  const { status, data } = await api("/api/add", { task: state.task.id, with: formValue(), step_id: $("step-id").value.trim() });
   note.hidden = false;
   if (status !== 200) {
     note.textContent = `Not added: ${errorText(data.error)}`;
     return;
   }
   state.stepId = data.step_id;
-  state.workflow = data.workflow;
   note.textContent = `Added step ${data.step_id} to ${data.workflow.file}`;
-  renderWorkflow(state, openStep, compare);
-  state.form.refreshPicks(templateOptions(state.workflow, state.stepId));
+  setWorkflow(data.workflow);
   schedulePreview();
 }
 
@@ -171,7 +250,7 @@ async function runWorkflow() {
     if (answer.status === 409 && window.confirm(`${answer.data.confirm}.\nThis is a LIVE API. Send it anyway?`)) {
       answer = await stream("/api/run", { ...payload, confirm: true }, runView(box));
     }
-    if (answer.status === 409) { box.replaceChildren(); return; }
+    if (answer.status === 409) { box.replaceChildren(el("p", { class: "note" }, "Not sent: the live run was cancelled.")); return; }
     if (answer.status !== 200) { renderRunRefused(box, answer.status, answer.data); return; }
     await loadWorkflow();
   } finally {
@@ -194,7 +273,7 @@ function applyJson() {
     const value = JSON.parse(area.value || "{}");
     if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("the inputs must be a JSON object");
     $("json-error").textContent = "";
-    state.form.set(value);
+    setForm(value);
     schedulePreview();
   } catch (err) {
     $("json-error").textContent = err.message;
@@ -218,6 +297,20 @@ async function init() {
   $("run-btn").addEventListener("click", runWorkflow);
   $("step-id").addEventListener("change", () => { state.stepId = $("step-id").value.trim(); schedulePreview(); });
   $("json-view").addEventListener("input", applyJson);
+  mountEditor(editorHooks);
+  bracePicker($("form"), (path) => candidates(state.workflow, state.stepId, path, state.task?.params), (path, text) => {
+    const value = formValue();
+    let node = value;
+    const parts = path.split(".");
+    for (const part of parts.slice(0, -1)) node = isPlain(node[part]) ? node[part] : (node[part] = {});
+    node[parts[parts.length - 1]] = text;
+    setForm(value);
+    schedulePreview();
+    const field = document.querySelector(`#form .field[data-path="${CSS.escape(path)}"]`);
+    const input = field?.querySelector("input.tpl");
+    input?.focus();
+    input?.setSelectionRange(input.value.length, input.value.length);
+  });
   for (const b of document.querySelectorAll("button.copy")) b.addEventListener("click", () => copy(b.dataset.kind));
   await loadWorkflow();
 }

@@ -1,7 +1,24 @@
 // Preview and Test request: the request that would be sent, and the API's answer
 // (status, time, attempts, headers, body as a folded tree and raw, outputs, errors).
+// A new result is brought into view, focused (the panel has tabindex=-1 and a heading) and
+// announced in the page's polite live region (#announce).
 
 import { el } from "./api.js";
+
+const heading = () => el("h2", { id: "result-heading" }, "Response");
+
+// Says `text` in the live region: a new paragraph each time, so that a repeat is said again.
+export function announce(text) {
+  const region = document.getElementById("announce");
+  if (region) region.replaceChildren(el("p", {}, text));
+}
+
+function reveal(container, text) {
+  container.hidden = false;
+  container.scrollIntoView({ block: "nearest" });
+  container.focus({ preventScroll: true });
+  announce(text);
+}
 
 export function requestText(request) {
   if (!request) return "";
@@ -45,7 +62,7 @@ export function renderResult(container, data) {
   const status = r.status_code ?? "not sent";
   const outputs = Object.entries(r.outputs || {});
   container.replaceChildren(
-    el("h2", {}, "Response"),
+    heading(),
     el("div", { class: "row" },
       el("span", { id: "result-status", class: `status ${r.ok ? "ok" : "bad"}` }, String(status)),
       el("span", { id: "result-time" }, `${Math.round(r.elapsed_ms)} ms`),
@@ -63,16 +80,26 @@ export function renderResult(container, data) {
     el("details", {}, el("summary", {}, "Raw"), el("pre", { id: "result-raw" }, JSON.stringify(r.body, null, 2))),
     data.record ? el("p", { class: "muted" }, `recorded in ${data.record}`) : "",
   );
-  container.hidden = false;
+  const how = r.ok ? "ok" : r.error ? `failed: ${r.error.kind}` : "failed";
+  reveal(container, `Response: ${status} (${how}), ${Math.round(r.elapsed_ms)} ms`);
 }
 
 export function renderNotSent(container, problems) {
   container.replaceChildren(
-    el("h2", {}, "Response"),
+    heading(),
     el("p", { id: "result-status", class: "status bad" }, "not sent"),
     el("p", {}, "Nothing was sent: fix the problems shown beside the fields."),
     ...problems.map((p) => el("div", { class: "error-box" }, `${p.where ? `${p.where}: ` : ""}${p.message}`)));
-  container.hidden = false;
+  reveal(container, `Not sent: ${problems.length} problem${problems.length === 1 ? "" : "s"} to fix`);
+}
+
+// The LIVE confirmation was cancelled: nothing was sent.
+export function renderCancelled(container) {
+  container.replaceChildren(
+    heading(),
+    el("p", { id: "result-status", class: "status" }, "not sent"),
+    el("p", { class: "muted" }, "Cancelled: nothing was sent to the live API."));
+  reveal(container, "Not sent: cancelled");
 }
 
 // Says where the earlier steps' outputs came from: their records, or a run just now.
