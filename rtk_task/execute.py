@@ -26,7 +26,8 @@ from .manifests.model import Manifest
 from .providers.model import Auth, host_of
 from .request import PreparedRequest, base_url_of, build_request
 from .result import DOWNLOAD_OUTPUTS, ErrorInfo, TaskResult, construct, extract_tree
-from .secrets import Redactor, control_characters, read_env
+from .secret_sources import read_secret
+from .secrets import Redactor, control_characters
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -143,13 +144,15 @@ def _incomplete(credential: Credential) -> bool:
 
 
 def read_credential(auth: Auth, environ: Mapping[str, str] | None = None) -> Credential | None:
-    """The credential of ``auth`` from the variables it names (``None``: no auth, or none of
-    them set). A value holding a control character is a :class:`ConfigError`."""
+    """The credential of ``auth`` from the variables it names (each as
+    :func:`~rtk_task.secret_sources.read_secret` reads it: the variable, else the file its
+    ``_FILE`` variable names; ``None``: no auth, or none of them set). A value holding a
+    control character is a :class:`ConfigError`."""
     if auth.type == "none":
         return None
     values: dict[str, SecretStr | None] = {}
     for key, env in (("secret", auth.env), ("user", auth.username_env)):
-        value = read_env(env, environ) if env else None
+        value = read_secret(env, environ) if env else None  # or env's _FILE, or a source
         if value is not None and control_characters(value):
             raise ConfigError(
                 Problem(

@@ -254,7 +254,7 @@ def test_step(
         from ..secrets import Redactor
         from ..workflows.records import RunRecord
 
-        redactor = Redactor.from_env([*manifest_.auth.variables, *wf.secrets.values()])
+        redactor = Redactor.from_env(manifest_.auth.variables, *run.secrets.values())
         record = RunRecord(
             wf.file,
             wf.name,
@@ -343,7 +343,9 @@ def run_cmd(
     _warn_short_secrets(wf)
     # the credential rule: each task's own variables
     token_envs = {v for s in wf.steps for v in wf.manifest(s).auth.variables}
-    redactor = Redactor.from_env([*token_envs, *wf.secrets.values()])
+    from ..secret_sources import read_secret
+
+    redactor = Redactor.from_env(token_envs, *(read_secret(s) for s in wf.secrets.values()))
     target = base_url or os.environ.get("RTK_BASE_URL") or ""
     record = RunRecord(wf.file, wf.name, inputs=inputs, redactor=redactor, target=target)
     options: dict[str, Any] = {}
@@ -435,10 +437,10 @@ def _interrupted(record: Any, signum: signal.Signals) -> NoReturn:
 def _warn_short_secrets(wf: Any) -> None:
     """A warning on stderr for each declared secret whose value is short (masked only where
     it is a whole value); names and lines only, never the value."""
-    from ..secrets import read_env
+    from ..secret_sources import read_secret
     from ..workflows.secret_flow import short_secret_warnings
 
-    values = {name: read_env(env) for name, env in wf.secrets.items()}
+    values = {name: read_secret(source) for name, source in wf.secrets.items()}
     for finding in short_secret_warnings(wf, values):
         where = wf.locate(finding.loc)
         click.echo(f"warning: {where}: {finding.message}\n  hint: {finding.hint}", err=True)

@@ -60,6 +60,11 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
+#: A secret source other than a variable: ``file:PATH``, ``prefect_block:NAME``,
+#: ``keyring:SERVICE/NAME``.
+_SOURCE = re.compile(r"^(file|prefect_block|keyring):\S")
+
+
 def host_of(url: str) -> str:
     """The host of a URL, lower case, without port or credentials (``""`` if it has none)."""
     from urllib.parse import urlsplit
@@ -71,6 +76,8 @@ def host_of(url: str) -> str:
 
 
 def _variable(env: str, suffixes: tuple[str, ...], what: str) -> str:
+    if _SOURCE.match(env):  # a workflow secret kept elsewhere (rtk_task.secret_sources)
+        return env
     if not _ENV_NAME.match(env):
         raise ValueError(f"{env[:80]!r} is not an environment variable name")
     if not env.upper().endswith(suffixes):

@@ -75,7 +75,9 @@ class Playground:
         except RtkError:
             wf = None
         if wf is not None:
-            envs += list(wf.secrets.values())
+            from ..secret_sources import read_secret
+
+            return Redactor.from_env(envs, *(read_secret(s) for s in wf.secrets.values()))
         return Redactor.from_env(envs)
 
     # -- reading ----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from ..manifests.model import Manifest
 from ..manifests.registry import load_task
 from ..policy import RetryPolicy
 from ..ratelimit import RateLimit
+from ..secret_sources import SecretSource
 from .expect import Expect
 from .references import StepFacts, private, reference_findings, step_facts
 from .render import CompiledValue, compile_value
@@ -45,6 +46,8 @@ __all__ = [
 ]
 
 _STEP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 #: The most items a ``for_each`` may have unless its step says ``max_items``.
 MAX_ITEMS = 100_000
 #: A task id (``realtimekit.meetings.create``): what a worker accepts as ``task:``.
@@ -233,8 +236,10 @@ class Workflow(_UserModel):
     name: str
     description: str = ""
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
-    #: Secret name -> the environment variable holding it.
-    secrets: dict[str, str] = Field(default_factory=dict)
+    #: Secret name -> its source: an environment variable's name, or ``{file: PATH}``,
+    #: ``{prefect_block: NAME}``, ``{keyring: SERVICE/NAME}`` (kept as one text each; see
+    #: :mod:`rtk_task.secret_sources`).
+    secrets: dict[str, SecretSource] = Field(default_factory=dict)
     #: The retry policy of every step that sets none.
     retry: RetryPolicy | None = None
     steps: list[Step] = Field(min_length=1)
@@ -465,18 +470,7 @@ def _check(
             if part == "with" and step.task == HTTP_TASK:
                 continue  # compiled with its manifest
             try:
-                if part == "with":
-                    step.compiled_with()
-                elif part == "outputs":
-                    step.compiled_outputs()
-                elif part == "for_each":
-                    step.compiled_for_each()
-                elif part == "until":
-                    step.compiled_until()
-                elif part == "save_to":
-                    step.compiled_save_to()
-                else:
-                    step.compiled_when()
+                getattr(step, f"compiled_{part}")()  # compiled_with, compiled_until...
             except TemplateError as exc:
                 for p in exc.problems:
                     leaf = ("steps", i, part, *_path_of(p.where, f"steps.{step.id}.{part}"))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Problem, RtkError, TemplateError, WorkflowError
 from ..execute import RAW_BODY, error_result
 from ..result import ErrorInfo, TaskResult, unsealed
-from ..secrets import Redactor, read_env
+from ..secrets import Redactor
 from .model import Step, Workflow
 
 if TYPE_CHECKING:
@@ -262,7 +262,9 @@ def step_redactor(workflow: Workflow, step: Step) -> Redactor:
         variables: tuple[str, ...] = workflow.manifest(step).auth.variables
     except (ManifestError, KeyError):
         variables = ()
-    return Redactor.from_env([*variables, *workflow.secrets.values()])
+    from ..secret_sources import read_secret
+
+    return Redactor.from_env(variables, *(read_secret(s) for s in workflow.secrets.values()))
 
 
 def run_step(
@@ -306,23 +308,35 @@ async def run_step_async(
 
 
 def _secrets(workflow: Workflow, step: Step) -> dict[str, str]:
-    """The secrets this workflow declares, from the environment; a used missing one fails."""
+    """The secrets this workflow declares, each read from its source (the environment, a
+    file, a Prefect block, the keyring); one this step uses and that has no value fails."""
+    from ..secret_sources import how_to_set, read_secret
+
     values: dict[str, str] = {}
     missing = []
-    for name, env in workflow.secrets.items():
-        value = read_env(env)
+    for name, source in workflow.secrets.items():
+        value = read_secret(source)
         if value is None:
-            missing.append((name, env))
+            missing.append((name, source))
         else:
             values[name] = value
     used = {c[1] for c in step.references() if c[0] == "secrets" and len(c) > 1}
     problems = [
-        Problem(f"secrets.{name}", f"environment variable {env} is not set", f"export {env}=...")
-        for name, env in missing
+        Problem(f"secrets.{name}", f"{_described(source)} has no value", how_to_set(source))
+        for name, source in missing
         if name in used
     ]
     WorkflowError.collect(problems)
     return values
+
+
+def _described(source: str) -> str:
+    kind, sep, where = source.partition(":")
+    if sep and kind in ("file", "prefect_block", "keyring"):
+        return {"file": "the file", "prefect_block": "the Prefect block", "keyring": "keyring"}[
+            kind
+        ] + f" {where}"
+    return f"environment variable {source}"
 
 
 def _save_to(step: Step, context: Mapping[str, Any]) -> str | None:
