@@ -156,3 +156,16 @@ def test_a_malformed_expect_is_refused_when_the_file_loads(bad: str) -> None:
     with pytest.raises(WorkflowError) as err:
         parse_workflow(text)
     assert "expect" in err.value.render()
+
+
+def test_the_readme_example_runs_as_pasted_against_the_emulator(emulator: Any) -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "expect:" in b]
+    run = run_workflow(parse_workflow(block, "README"), {}, base_url=emulator.base_url)
+    result = run.steps["create_meeting"]
+    assert result.ok, result.error
+    assert result.expectations
+    assert all(line["ok"] for line in result.expectations), result.expectations
