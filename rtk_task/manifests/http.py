@@ -1,17 +1,26 @@
 """The plain ``http`` task: one step's ``with:`` as a synthetic, per-step :class:`Manifest`.
 
-A step ``task: http`` gives ``with: {method, url, headers, query, body}``. Its request is
-described by a manifest built from that step alone, so that validating, building, sending,
-reading the answer and the step's ``outputs:`` are the same code as for every other task.
+A step ``task: http`` gives ``with: {method, url, headers, query, body, files, auth}``. Its
+request is described by a manifest built from that step alone, so that validating, building,
+sending, reading the answer and the step's ``outputs:`` are the same code as for every other
+task.
 What this module guarantees:
 
 - The URL's scheme, host and port are literals from the workflow file: a template there is
   refused, so no input can change where the request goes. Only whole path segments may be
   templated; each becomes a path parameter, percent-encoded as one segment when sent.
 - ``query`` keys become query parameters and ``body`` keys (a mapping) body fields; a literal
-  query string in the URL joins ``query``. A name used twice is refused.
-- ``Authorization: Bearer {{ secrets.NAME }}`` becomes the manifest's auth (the secret's
-  environment variable), so the value is masked everywhere like the API token.
+  query string in the URL joins ``query`` (a name given more than once there is a list, sent
+  as repeated keys). A name used twice is refused.
+- The ``Content-Type`` header picks the body's encoding (JSON when it names none).
+  ``files: {NAME: PATH}`` (or a list of paths) are ``multipart/form-data`` file fields, each
+  read from its path when the request is sent (after the body's text fields); with no
+  ``Content-Type`` the body is then multipart, and any other is refused.
+- ``Authorization: "<Scheme> {{ secrets.NAME }}"`` (``Bearer`` or any other scheme) becomes
+  the manifest's auth (the secret's environment variable), so the value is masked
+  everywhere like the API token. ``auth: {basic: {user: "{{ secrets.U }}", password:
+  "{{ secrets.P }}"}}`` (either may be left out: ``curl -u key:``) is HTTP Basic from two
+  declared secrets. Either credential is sent only to the URL's host.
 - ``POST`` and ``PATCH`` are not idempotent: after an ambiguous failure they are never sent
   again. ``GET``, ``HEAD``, ``OPTIONS``, ``PUT`` and ``DELETE`` are.
 
@@ -30,7 +39,7 @@ from urllib.parse import SplitResult, parse_qsl, quote, urlsplit
 
 from pydantic import ValidationError
 
-from .model import BODY, Auth, Manifest, Param, Parameters, ParamType
+from .model import BODY, MULTIPART, Auth, Manifest, Param, Parameters, ParamType, media_type
 
 __all__ = ["HTTP_TASK", "HttpPlan", "http_manifest"]
 
@@ -39,11 +48,14 @@ HTTP_TASK = "http"
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _MARKERS = ("{{", "{%", "{#")
-_KEYS = ("method", "url", "headers", "query", "body")
+_KEYS = ("method", "url", "headers", "query", "body", "files", "auth")
 #: ``[Scheme ]{{ secrets.NAME }}``: an Authorization header from one declared secret.
 _AUTH_SECRET = re.compile(
     r"^\s*(?:([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s+)?\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$"
 )
+#: ``{{ secrets.NAME }}`` alone: a Basic user name or password.
+_SECRET = re.compile(r"^\s*\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
+_BASIC_HINT = 'auth: {basic: {user: "{{ secrets.USER }}", password: "{{ secrets.PASS }}"}}'
 _LAST_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
 # a path segment that is exactly one template: rendered as text (a path is text on the wire)
 _AS_TEXT = "{#- path segment -#}"
@@ -148,7 +160,11 @@ def http_manifest(
         segments.append("{" + name + "}")
     path = "/".join(segments) or "/"
     query_params: list[Param] = []
-    query: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query: dict[str, Any] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        before = query.get(name)
+        # a name given again is a list: sent as repeated keys, in order
+        query[name] = value if before is None else [*_listed(before), value]
     given_query = with_.get("query")
     if given_query is not None and not isinstance(given_query, dict):
         problems.append((("query",), "query is a mapping", "query: {name: value}"))
@@ -184,6 +200,9 @@ def http_manifest(
                 continue
             values[name] = value
             body_params.append(Param(name=name, type=_type(value, type_of), nullable=True))
+    files = with_.get("files")
+    if files is not None:
+        body_params.extend(_files(files, values, whole, problems))
     auth = Auth(type="none", env="")
     headers = with_.get("headers")
     if headers is not None and not isinstance(headers, dict):
@@ -226,9 +245,26 @@ def http_manifest(
                 )
         if kept:
             values["headers"] = kept
+    if "auth" in with_:
+        if auth.type != "none":
+            problems.append(
+                (("auth",), "an Authorization header and `auth:` both", "keep one of them")
+            )
+        else:
+            auth = _basic(with_["auth"], secrets, parts.hostname or "", problems)
     content_type = next(
         (v for k, v in (headers or {}).items() if str(k).lower() == "content-type"), None
     )
+    if files and content_type is None:
+        content_type = MULTIPART  # file fields: a multipart body
+    elif files and (not isinstance(content_type, str) or media_type(content_type) != MULTIPART):
+        problems.append(
+            (
+                ("headers", "Content-Type"),
+                "file fields are sent as multipart/form-data",
+                "leave Content-Type out, or make it multipart/form-data",
+            )
+        )
     if problems:
         return plan
     plan.values = values
@@ -240,7 +276,7 @@ def http_manifest(
             path,
             auth,
             Parameters(path=tuple(path_params), query=tuple(query_params), body=tuple(body_params)),
-            body="body" in with_,
+            body="body" in with_ or bool(files),
             whole=whole,
             content_type=content_type if isinstance(content_type, str) else None,
         )
@@ -285,6 +321,80 @@ def _manifest(
         success_status=(200, 201, 202, 203, 204, 206),
         idempotent=method in _IDEMPOTENT,
     )
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _files(
+    files: Any, values: dict[str, Any], whole: bool, problems: list[HttpProblem]
+) -> list[Param]:
+    """The body fields of ``files:`` (each a path, or a list of paths), read when sent."""
+    if not isinstance(files, dict):
+        problems.append((("files",), "files is a mapping", "files: {field: path/to/file}"))
+        return []
+    if whole:
+        problems.append((("files",), "file fields need a body of fields", "make body a mapping"))
+        return []
+    out: list[Param] = []
+    for name, paths in files.items():
+        name = str(name)
+        if name in values or name == "headers":
+            problems.append(
+                (("files", name), f"{name!r} is a body field or parameter too", "rename one")
+            )
+            continue
+        if not _listed(paths) or not all(isinstance(p, str) and p for p in _listed(paths)):
+            problems.append(
+                (("files", name), "a file field is a path, or a list of paths", "name a file")
+            )
+            continue
+        values[name] = paths
+        one = Param(name=name, type=ParamType.STRING, format="binary")
+        many = Param(name=name, type=ParamType.ARRAY, items=one.model_copy(update={"name": "[]"}))
+        out.append(many if isinstance(paths, list) else one)
+    return out
+
+
+def _basic(given: Any, secrets: Mapping[str, str], host: str, problems: list[HttpProblem]) -> Auth:
+    """``auth: {basic: {user, password}}`` as the manifest's Basic auth, only to ``host``."""
+    none = Auth(type="none", env="")
+    inner = given.get("basic") if isinstance(given, dict) and set(given) == {"basic"} else None
+    if not isinstance(inner, dict) or not inner or not set(inner) <= {"user", "password"}:
+        problems.append((("auth",), "auth is HTTP Basic from declared secrets", _BASIC_HINT))
+        return none
+    envs: dict[str, str] = {}
+    for key, value in inner.items():
+        found = _SECRET.match(value) if isinstance(value, str) else None
+        if found is None or found.group(1) not in secrets:
+            problems.append(
+                (
+                    ("auth", "basic", key),
+                    f"the {key} is given as a declared secret",
+                    f'{key}: "{{{{ secrets.NAME }}}}" with NAME under `secrets:`',
+                )
+            )
+            continue
+        envs[key] = secrets[found.group(1)]
+    if len(envs) != len(inner):
+        return none
+    try:
+        return Auth(
+            type="basic",
+            username_env=envs.get("user", ""),
+            env=envs.get("password", ""),
+            hosts=(host,),
+        )
+    except ValidationError as exc:
+        problems.append(
+            (
+                ("auth", "basic"),
+                str(exc.errors()[0]["msg"]).removeprefix("Value error, "),
+                "name the variables like ..._USER (or _USERNAME) and ..._PASSWORD",
+            )
+        )
+        return none
 
 
 def _type(value: Any, type_of: Callable[[str], str | None]) -> ParamType:

@@ -390,10 +390,10 @@ def _parse(
 ) -> Workflow:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    from .yamlfile import load_yaml
+    from .yamlfile import load_data
 
     try:
-        data = load_yaml(text, file, loader)
+        data = load_data(text, file, loader)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -77,7 +77,7 @@ def test_an_export_deserialises_into_the_official_models_losing_nothing(
         refusal = exc.render()
         data = {}
     if not data:
-        assert "Conductor" in refusal, refusal
+        assert "conductor" in refusal.lower(), refusal
         return
     client = ApiClient.__new__(ApiClient)  # no configuration: no server is called
     model = client.deserialize_class(data, "WorkflowDef")

@@ -1,29 +1,38 @@
 """Requests from elsewhere (a cURL command, a Conductor or n8n workflow) as workflow steps.
 
 Every importer reduces what it reads to :class:`Request` s (method, URL, headers, query,
-JSON body) and hands them to :func:`request_step`, which makes one step of it:
+body, Basic user, multipart files: :mod:`.model`) and hands them to :func:`request_step`,
+which makes one step of it:
 
 - a typed step of a known task when the URL's path and the method match one of the task's
   path templates (the live ``/accounts/{account_id}/realtime/kit/{app_id}/...`` or the
   legacy ``/accounts/{account_id}/realtimekit/...`` form), with path values, query and body
   fields as workflow inputs (a literal as the input's default, a ``$VAR`` as an input
-  without one);
-- otherwise a plain ``http`` step (:mod:`rtk_task.manifests.http`).
+  without one). When the request went to another host than the task's server (a local
+  emulator on ``127.0.0.1``, a proxy), a note gives the ``--base-url`` that sends it there;
+  what the task cannot send (a Basic user, files, another body type) is a note too;
+- otherwise a plain ``http`` step (:mod:`rtk_task.manifests.http`) that sends what the
+  request did: its headers as given (``Accept``, ``Content-Type``), a query name given twice
+  as a list, a form body as fields (or as its text, when the fields would not encode to the
+  same bytes), multipart ``files:``, Basic auth as ``auth: {basic: ...}``.
 
 A request's text is template text: what the importer translated (a reference to an earlier
 step) is a ``{{ }}`` template, and literal text is written so that it renders as itself
-(:func:`~.text.literal`: a literal ``{{x}}`` never becomes a live template).
+(:func:`~.text.literal`: a literal ``{{x}}`` never becomes a live template). Notes a parser
+left on the request (:attr:`Request.notes`) come first in the step's.
 
-A credential is never kept (:mod:`.credentials` says what one looks like): the URL's
-``user:password``, an ``Authorization`` or ``Cookie`` header, any header named or valued
+A credential is never kept (:mod:`.credentials` says what one looks like; :mod:`.parts`
+makes each a secret): the URL's ``user:password`` and ``-u``, an ``Authorization`` (any
+scheme: ``Token {{ secrets.NAME }}``) or ``Cookie`` header, any header named or valued
 like a credential, a signed or credential query parameter, a body field named like one. Each
 becomes ``{{ secrets.NAME }}`` with a declared secret, and the step says which environment
 variable to set (:attr:`ImportedStep.secrets`). The secret is named after the host
 (``status_example_com_token`` for a bearer token, ``hooks_example_com_x_api_key`` for
 another header or a query key) and read from a variable ending in ``_TOKEN``, ``_KEY`` or
-``_SECRET`` (:func:`token_env`: a manifest's auth reads only those); a task's own auth
-stays ``api_token``. A variable an imported step may not read (a provider's credential,
-a cloud's) is renamed ``IMPORTED_...``. :func:`unique_secrets` renames a secret whose name
+``_SECRET`` (:func:`token_env`: a manifest's auth reads only those; a Basic user name's
+may end in ``_USERNAME``, its password's in ``_PASSWORD``); a task's own auth stays
+``api_token``. A variable an imported step may not read (a provider's credential, a
+cloud's) is renamed ``IMPORTED_...``. :func:`unique_secrets` renames a secret whose name
 an earlier step of the same workflow gave another variable, so one import never merges two
 credentials.
 """
@@ -33,23 +42,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ...manifests.http import HTTP_TASK
-from ...manifests.model import (
-    BODY,
-    INPUT_LOCATIONS,
-    PLACEHOLDER,
-    TOKEN_ENV_SUFFIXES,
-    Manifest,
-)
+from ...manifests.http import HTTP_TASK, http_manifest
+from ...manifests.model import BODY, FORM, INPUT_LOCATIONS, PLACEHOLDER, Manifest, media_type
 from ...manifests.registry import all_tasks
-from .credentials import imported_env, is_credential, name_is_credential, scheme_of
-from .text import TEMPLATE, has_template, literal, split_url, unescape_deep
+from ...providers.model import host_of
+from . import parts
+from .model import Imported, ImportedStep, Request
+from .parts import SHELL_VAR, Builder, token_env
+from .text import TEMPLATE, literal, split_url
 
 __all__ = [
+    "Imported",
     "ImportedStep",
     "Request",
     "TaskIndex",
@@ -58,43 +64,10 @@ __all__ = [
     "to_yaml",
     "token_env",
     "unique_secrets",
+    "untranslatable",
 ]
 
-#: Headers the core sets itself: dropped from an imported request.
-_OWN_HEADERS = frozenset({"content-type", "accept", "user-agent", "content-length", "host"})
-_SHELL_VAR = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
-_ANY_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
-_STEP_REF = re.compile(r"\{\{ steps\.[A-Za-z_]\w*\.outputs\.[A-Za-z_]\w* \}\}")
 _SCALAR = re.compile(r"\s*(?:true|false|-?\d{1,30}(?:\.\d{1,30})?(?:[eE][-+]?\d{1,3})?)\s*")
-_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", dict: "object"}
-
-
-@dataclass
-class Request:
-    """One HTTP request as an importer read it, as template text (see the module's doc)."""
-
-    method: str
-    #: The URL; a query in it joins :attr:`query`, its ``user:password`` is a credential.
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    query: dict[str, Any] = field(default_factory=dict)
-    body: Any = None
-    #: What the request came from, for messages (``curl``, a task's name).
-    source: str = "request"
-    #: ``(user, password)`` of Basic auth (``curl -u``): declared as secrets, never written.
-    user: tuple[str, str | None] | None = None
-
-
-@dataclass
-class ImportedStep:
-    """A step made from a request, with the inputs and secrets it needs declared."""
-
-    step: dict[str, Any]
-    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Secret name -> environment variable.
-    secrets: dict[str, str] = field(default_factory=dict)
-    #: What could not be carried over, or what the user must do (set a variable).
-    notes: list[str] = field(default_factory=list)
 
 
 #: A path template, split: each segment's placeholder name, or ``None`` and its text.
@@ -166,100 +139,6 @@ def find_task(
     return (tasks or TaskIndex()).find(method, url)
 
 
-def _secret_name(text: str) -> str:
-    name = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "secret"
-    return f"http_{name}" if name[0].isdigit() else name
-
-
-def _env_name(text: str, token: bool = True) -> str:
-    name = re.sub(r"[^A-Z0-9_]+", "_", text.upper()).strip("_") or "SECRET"
-    name = name if not name[0].isdigit() else f"HTTP_{name}"
-    return token_env(name) if token else name
-
-
-def token_env(name: str) -> str:
-    """``name`` as a token variable's name (a manifest's auth reads only those): ``_TOKEN``
-    added unless it ends in one of :data:`~rtk_task.manifests.model.TOKEN_ENV_SUFFIXES`."""
-    return name if name.endswith(TOKEN_ENV_SUFFIXES) else f"{name}_TOKEN"
-
-
-def _numbered(env: str, n: int) -> str:
-    """``HOST_X_TOKEN`` as ``HOST_X_2_TOKEN``: another variable, still token-like."""
-    for suffix in TOKEN_ENV_SUFFIXES:
-        if env.endswith(f"_{suffix}"):
-            return f"{env[: -len(suffix)]}{n}_{suffix}"
-    return f"{env}_{n}"
-
-
-def _literal_part(value: str) -> str:
-    """The literal text of a template (every template, escapes included, left out)."""
-    return TEMPLATE.sub(" ", value)
-
-
-def _refs_only(value: str) -> bool:
-    """Whether ``value`` holds references to earlier steps and no literal credential."""
-    if not _STEP_REF.search(value):
-        return False
-    rest = _STEP_REF.sub(" ", value)
-    scheme = scheme_of(rest)
-    if scheme is not None:
-        rest = rest.strip()[len(scheme) :]
-    return not rest.strip()
-
-
-class _Builder:
-    """Collects the inputs and secrets of one imported step."""
-
-    def __init__(self, step_id: str) -> None:
-        self.step_id = step_id
-        self.out = ImportedStep({})
-        #: variables read for a literal value here -> its secret (two values, two variables)
-        self.defaults: dict[str, str] = {}
-
-    def value(self, name: str, value: Any, kind: str | None = None) -> Any:
-        """``value`` as ``{{ inputs.NAME }}`` with the input declared (a template stays)."""
-        if has_template(value):
-            return value
-        value = unescape_deep(value)  # an input's default is data, never rendered
-        spec: dict[str, Any] = {}
-        var = _SHELL_VAR.match(value) if isinstance(value, str) else None
-        if var:
-            spec = {"type": kind or "string", "description": f"${var.group(1)} in the request"}
-        else:
-            spec = {"type": kind or _TYPES.get(type(value), "array"), "default": value}
-        key = re.sub(r"[^A-Za-z0-9_]", "_", name) or "value"
-        self.out.inputs[key] = spec
-        return f"{{{{ inputs.{key} }}}}"
-
-    def secret(self, name: str, value: str, default_env: str, *, token: bool = True) -> str:
-        """``{{ secrets.NAME }}`` for a credential; its variable from ``$VAR`` if it was one."""
-        var = _ANY_VAR.search(value)
-        # a manifest's auth reads only token-like variables: ``$HOOKS`` is read as HOOKS_TOKEN
-        env = (token_env(var.group(1)) if token else var.group(1)) if var else default_env
-        if var is None:  # a literal credential: a variable of its own
-            n = 2
-            while env in self.out.secrets.values() and self.defaults.get(env) != value:
-                env, n = _numbered(default_env, n), n + 1
-            self.defaults[env] = value
-        safe = imported_env(env)
-        if safe != env:
-            self.out.notes.append(
-                f"{self.step_id}: the source names ${env}, which an imported step may not read"
-                f" (another service's or a cloud's credential): it reads ${safe} instead"
-            )
-            env = safe
-        for known, known_env in self.out.secrets.items():
-            if known_env == env:
-                return f"{{{{ secrets.{known} }}}}"
-        secret = base = _secret_name(name)
-        n = 2
-        while secret in self.out.secrets:
-            secret, n = f"{base}_{n}", n + 1
-        self.out.secrets[secret] = env
-        self.out.notes.append(f"set {env}: the credential of {self.step_id} is read from it")
-        return f"{{{{ secrets.{secret} }}}}"
-
-
 def request_step(
     request: Request, step_id: str | None = None, tasks: TaskIndex | None = None
 ) -> ImportedStep:
@@ -267,37 +146,48 @@ def request_step(
     method = request.method.upper()
     url, user = _without_user(request.url)
     base, query = split_url(url) if "?" in url or "#" in url else (url, {})
-    parts = urlsplit(base)
+    for name, value in request.query.items():  # after the URL's own, as curl -G sends them
+        query[name] = [*_listed(query[name]), *_listed(value)] if name in query else value
+    path = urlsplit(base).path
     request = Request(
         method,
         base,
         request.headers,
-        {**query, **request.query},
+        query,
         request.body,
         request.source,
         request.user or user,
+        request.files,
+        request.notes,
     )
-    found = (tasks or TaskIndex()).find_path(method, parts.path)
+    found = (tasks or TaskIndex()).find_path(method, path)
     if found is not None:
         manifest, path_values = found
         sid = step_id or _default_id(manifest.id)
-        return _task_step(request, manifest, path_values, sid)
-    words = [w for w in parts.path.split("/") if w and "$" not in w and "{" not in w]
-    words = [w for w in words if "%7B" not in w]
-    sid = step_id or re.sub(r"\W", "_", f"{method.lower()}_{words[-1] if words else 'call'}")
-    return _http_step(request, sid)
+        out = _task_step(request, manifest, path_values, sid)
+    else:
+        words = [w for w in path.split("/") if w and "$" not in w and "{" not in w]
+        words = [w for w in words if "%7B" not in w]
+        sid = step_id or re.sub(r"\W", "_", f"{method.lower()}_{words[-1] if words else 'call'}")
+        out = _http_step(request, sid)
+    out.notes[:0] = [f"{sid}: {note}" for note in request.notes]
+    return out
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _without_user(url: str) -> tuple[str, tuple[str, str | None] | None]:
     """``url`` without its ``user:password@``, and the two (never written)."""
     if "@" not in url:
         return url, None
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    split = urlsplit(url)
+    if "@" not in split.netloc:
         return url, None
-    info, _, hostport = parts.netloc.rpartition("@")
+    info, _, hostport = split.netloc.rpartition("@")
     name, colon, password = info.partition(":")
-    clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
+    clean = urlunsplit((split.scheme, hostport, split.path, split.query, split.fragment))
     return clean, (unquote(name), unquote(password) if colon else None)
 
 
@@ -307,111 +197,29 @@ def _default_id(task_id: str) -> str:
     return default_step_id(task_id)
 
 
-def _basic(b: _Builder, request: Request, host: str) -> None:
-    """``user:password`` (the URL's or ``-u``) as two declared secrets, never written."""
-    if request.user is None:
-        return
-    user, password = request.user
-    b.secret(f"{host}_username", user, _env_name(f"{host}_USERNAME", False), token=False)
-    if password is not None:
-        b.secret(f"{host}_password", password, _env_name(f"{host}_PASSWORD", False), token=False)
-    b.out.notes.append(
-        f"{b.step_id}: the request's user and password (Basic auth) are declared as secrets;"
-        " an imported step sends only a bearer token: send them another way, or ask the API"
-        " for a token"
-    )
-
-
-def _headers(
-    b: _Builder, request: Request, host: str, own: frozenset[str] = frozenset()
-) -> tuple[dict[str, Any], bool]:
-    """The headers to send (credentials as secrets), and whether the task's own credential
-    header was among them (``own``: its names, lower case)."""
-    headers: dict[str, Any] = {}
-    owned = False
-    for name, value in request.headers.items():
-        low = name.lower()
-        if low in _OWN_HEADERS:
-            continue
-        if low in own:
-            owned = True
-            continue
-        text = str(value)
-        plain = _literal_part(text)
-        if low in ("authorization", "proxy-authorization"):
-            label = "token" if low == "authorization" else name
-            secret = b.secret(f"{host}_{label}", text, _env_name(f"{host}_{label}"))
-            if low == "authorization" and (scheme_of(plain) or "").lower() == "bearer":
-                headers[name] = f"Bearer {secret}"
-                continue
-            b.out.notes.append(
-                f"{name}: only a bearer token can be imported; set it as "
-                'Authorization: "Bearer {{ secrets.NAME }}"'
-            )
-            continue
-        named = name_is_credential(name)
-        if (named and not _refs_only(text)) or (not named and is_credential(name, plain)):
-            secret = b.secret(f"{host}_{name}", text, _env_name(f"{host}_{name}"))
-            scheme = scheme_of(plain)
-            headers[name] = f"{scheme} {secret}" if scheme else secret
-        else:
-            headers[name] = value
-    return headers, owned
-
-
-def _query(
-    b: _Builder, request: Request, host: str, known: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """The query, each credential a secret (``known``: the task's parameters, whose values
-    are only judged by their names)."""
-    out: dict[str, Any] = {}
-    for name, value in request.query.items():
-        if not isinstance(value, str):
-            out[name] = value
-            continue
-        named = name_is_credential(name, "query")
-        plain = _literal_part(value)
-        guess = name not in known and is_credential(name, plain, "query")
-        if (named and not _refs_only(value)) or (not named and guess):
-            out[name] = b.secret(f"{host}_{name}", value, _env_name(f"{host}_{name}"))
-        else:
-            out[name] = value
-    return out
-
-
-def _body(b: _Builder, body: Any, host: str) -> Any:
-    """``body`` with each field named like a credential a secret, at any depth."""
-    if isinstance(body, list):
-        return [_body(b, v, host) for v in body]
-    if not isinstance(body, dict):
-        return body
-    out: dict[str, Any] = {}
-    for name, value in body.items():
-        credential = isinstance(value, str) and name_is_credential(str(name), "body")
-        if credential and not _refs_only(value):
-            value = b.secret(f"{host}_{name}", value, _env_name(f"{host}_{name}"))
-        out[name] = _body(b, value, host)
-    return out
-
-
 def _task_step(
     request: Request, manifest: Manifest, path_values: dict[str, str], sid: str
 ) -> ImportedStep:
-    b = _Builder(sid)
+    b = Builder(sid)
     host = urlsplit(request.url).hostname or "api"
     kinds = {p.name: p.type.value for loc in INPUT_LOCATIONS for p in manifest.parameters.at(loc)}
     with_: dict[str, Any] = {}
     for name, value in path_values.items():
         with_[name] = b.value(name, value, "string")
-    _basic(b, request, host)
+    _server_note(b, request, manifest)
+    if request.user is not None:
+        b.note(
+            f"the request's user and password (Basic auth) are not sent: {manifest.id}"
+            f" authenticates with {manifest.auth.describe()}"
+        )
     # where the task's own auth puts its credential: read from its variables, never written
     own_headers, own_query = manifest.auth.places
-    for name, value in _query(b, request, host, frozenset(kinds)).items():
+    for name, value in parts.query(b, request, host, frozenset(kinds)).items():
         if name in own_query:
             _own_credential(b, manifest)
             continue
         with_[name] = b.value(name, _typed(value, kinds.get(name)), kinds.get(name))
-    body = _body(b, request.body, host)
+    body = parts.body(b, request.body, host)
     if manifest.body_whole and body is not None:
         with_[BODY] = b.value(BODY, body, kinds.get(BODY))
     elif isinstance(body, dict):
@@ -419,7 +227,16 @@ def _task_step(
             with_[str(name)] = b.value(str(name), value, kinds.get(str(name)))
     elif body is not None:
         b.out.notes.append(f"{manifest.id} takes a JSON object body; the body was left out")
-    headers, owned = _headers(b, request, host, frozenset(h.lower() for h in own_headers))
+    sent = _content_type(request)
+    if body is not None and sent and media_type(sent) not in _media(manifest):
+        b.note(f"the request's body was {sent}; {manifest.id} sends it as {_media(manifest)[0]}")
+    if request.files:
+        b.note(
+            f"the file fields {', '.join(request.files)} are not sent: {manifest.id} takes"
+            " none; write an http step to upload them"
+        )
+    lowered = frozenset(h.lower() for h in own_headers)
+    headers, owned = parts.headers(b, request, host, lowered, typed=True)
     if owned:
         _own_credential(b, manifest)
     if headers:
@@ -428,13 +245,43 @@ def _task_step(
     return b.out
 
 
-def _own_credential(b: _Builder, manifest: Manifest) -> None:
+def _content_type(request: Request) -> str | None:
+    return next((v for k, v in request.headers.items() if k.lower() == "content-type"), None)
+
+
+def _media(manifest: Manifest) -> list[str]:
+    """The media types a task sends its body as (JSON when it names none)."""
+    return [media_type(t) for t in manifest.content_types] or ["application/json"]
+
+
+def _server_note(b: Builder, request: Request, manifest: Manifest) -> None:
+    """A note when the request went to a host other than the task's servers (a local
+    emulator, a proxy): the step calls the task's server unless run with that base URL."""
+    host = host_of(request.url)
+    if not manifest.servers or host in {host_of(s) for s in manifest.servers}:
+        return
+    split = urlsplit(request.url)
+    segments = split.path.rstrip("/").split("/")
+    base = f"{split.scheme}://{split.netloc}"
+    for template in sorted(manifest.path_templates, key=len, reverse=True):
+        n = len(template.strip("/").split("/"))
+        if TaskIndex([manifest]).find_path(manifest.method, "/".join(segments[-n:])):
+            base += "/".join(segments[:-n])
+            break
+    b.note(
+        f"the request went to {base}, not to {manifest.id}'s server {manifest.servers[0]}:"
+        f" run the workflow with --base-url {base} to send it there"
+    )
+
+
+def _own_credential(b: Builder, manifest: Manifest) -> None:
     """Note that the task's credential is read from its own variables (declared once)."""
     variables = manifest.auth.variables
     for env in variables:
         if env in b.out.secrets.values():
             continue
-        b.out.secrets["api_token" if len(variables) == 1 else _secret_name(env.lower())] = env
+        name = "api_token" if len(variables) == 1 else parts.secret_name(env.lower())
+        b.out.secrets[name] = env
         b.out.notes.append(f"set {env}: {manifest.id} sends it as {manifest.auth.describe()}")
 
 
@@ -456,27 +303,52 @@ def _typed(value: Any, kind: str | None) -> Any:
 
 
 def _http_step(request: Request, sid: str) -> ImportedStep:
-    b = _Builder(sid)
-    parts = urlsplit(request.url)
-    host = parts.hostname or "api"
-    _basic(b, request, host)
+    b = Builder(sid)
+    split = urlsplit(request.url)
+    host = split.hostname or "api"
+    auth = parts.basic(b, request, host)
     segments = []
-    for seg in parts.path.split("/"):
-        var = _SHELL_VAR.match(seg)
+    for seg in split.path.split("/"):
+        var = SHELL_VAR.match(seg)
         segments.append(b.value(var.group(1).lower(), seg) if var else seg)
-    url = f"{parts.scheme}://{parts.netloc}{'/'.join(segments)}"
+    url = f"{split.scheme}://{split.netloc}{'/'.join(segments)}"
     with_: dict[str, Any] = {"method": request.method.upper(), "url": url}
-    headers, _ = _headers(b, request, host)
+    headers, _ = parts.headers(b, request, host, typed=False)
+    if auth and any(k.lower() == "authorization" for k in headers):
+        b.note("the Authorization header is sent, not the user and password (as curl does)")
+    elif auth:
+        with_["auth"] = {"basic": auth}
     if headers:
         with_["headers"] = headers
-    query = _query(b, request, host)
+    query = parts.query(b, request, host)
     if query:
         with_["query"] = query
-    if request.body is not None:
+    sent = _content_type(request)
+    if isinstance(request.body, str) and sent and media_type(sent) == FORM:
+        with_["body"] = parts.form_text(b, request.body, host)  # a form kept as its text
+    elif request.body is not None:
         # JSON of any type; a Content-Type header picks another
-        with_["body"] = _body(b, request.body, host)
+        with_["body"] = parts.body(b, request.body, host)
+    if request.files:
+        with_["files"] = request.files
     b.out.step = {"id": sid, "task": HTTP_TASK, "with": with_}
     return b.out
+
+
+def untranslatable(step: ImportedStep) -> str | None:
+    """Why ``step`` would not load (a plain ``http`` step whose request the ``http`` task
+    cannot send: a host from an input, a URL that is not one), or ``None``. An importer of
+    many steps leaves that one out with a note, and keeps the others."""
+    if step.step.get("task") != HTTP_TASK:
+        return None
+    with_ = step.step.get("with")
+    plan = http_manifest(
+        str(step.step.get("id")), with_ if isinstance(with_, dict) else {}, step.secrets
+    )
+    if not plan.problems:
+        return None
+    _, message, hint = plan.problems[0]
+    return f"{message} ({hint})" if hint else message
 
 
 def unique_secrets(step: ImportedStep, earlier: list[ImportedStep] | dict[str, str]) -> None:
@@ -524,15 +396,6 @@ def to_yaml(
         data["secrets"] = secrets
     data["steps"] = [s.step for s in steps]
     return dump(data)
-
-
-@dataclass
-class Imported:
-    """A whole imported workflow: its name, steps, and what could not be carried over."""
-
-    name: str
-    steps: list[ImportedStep] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")

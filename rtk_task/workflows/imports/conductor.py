@@ -1,20 +1,32 @@
 """A Conductor workflow definition's ``HTTP`` tasks as steps.
 
+An ``HTTP`` task's request is its ``http_request``, or (the flat form) ``uri``, ``method``,
+``headers`` and ``body`` directly in its ``inputParameters``; a ``contentType`` or ``accept``
+other than JSON is sent as that header, and ``connectionTimeOut``/``readTimeOut``
+(milliseconds) become the step's ``timeout: {connect, read}`` in seconds.
 ``${workflow.input.X}`` becomes ``{{ inputs.X }}`` (with the input's default from the
 definition's ``inputTemplate``), ``${workflow.secrets.N}`` a declared secret, and
 ``${REF.output.response.body.P}`` a reference to that step's output (added to its
 ``outputs:`` when its task has none at ``P``). The system tasks the exporter writes come
 back as what they stand for (:mod:`rtk_task.workflows.export`): a ``JSON_JQ_TRANSFORM``'s
-``result.K`` as the template its jq computes, a ``SWITCH`` with a ``"true"`` case as the
-``when:`` of the steps in it, a ``DO_WHILE`` whose first task gives ``item`` and ``index`` as
-a ``for_each``, a ``DO_WHILE`` of an HTTP task and a ``WAIT`` whose ``loopCondition`` is
-the exporter's as an ``until:`` (the ``SWITCH`` that fails it on timeout is part of that).
+``result.K`` as the template its jq computes (an object whose keys may be bare names:
+``{approved: .x}``), a ``SWITCH`` with a ``"true"`` case as the ``when:`` of the steps in
+it, a ``DO_WHILE`` whose first task gives ``item`` and ``index`` as a ``for_each``, a
+``DO_WHILE`` of an HTTP task and a ``WAIT`` whose ``loopCondition`` is the exporter's as an
+``until:`` (the ``SWITCH`` that fails it on timeout is part of that). A ``FORK_JOIN``'s
+branches run side by side: each branch follows the step before the fork, no branch
+another, and the step after the ``JOIN`` follows every branch (``depends_on``); otherwise
+each step follows the one before it, as Conductor runs them.
 Input types, defaults and whether each is required come from ``inputSchema``
 (else ``inputTemplate``). Any other expression or task is listed in the notes, never
 silently dropped, and stays literal text: only what is translated becomes a template (a
-literal ``{{`` stays ``{{``). Credentials are never written (:mod:`.credentials`): an
-input's default that looks like one is left out, and a header, query or body value becomes
-a declared secret. The definition is read within bounds (:func:`~.text.read_json`).
+literal ``{{`` stays ``{{``). A task that cannot be imported costs only its own step, with
+a note naming it and why: a jq that cannot be translated, a host from an input
+(``${workflow.input.host}``: a step's host is a literal, so no input can change where a
+request goes), a request the ``http`` task cannot send. Credentials are never written
+(:mod:`.credentials`): an input's default that looks like one is left out, and a header,
+query or body value becomes a declared secret. The definition is read within bounds
+(:func:`~.text.read_json`).
 """
 
 from __future__ import annotations
@@ -24,9 +36,18 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ...errors import Problem, WorkflowError
+from ...errors import Problem, RtkError, WorkflowError
 from ..export_tasks import LOOP_ITEM, UNTIL_CONDITION
-from . import Imported, References, Request, TaskIndex, request_step, unique_secrets
+from . import (
+    Imported,
+    ImportedStep,
+    References,
+    Request,
+    TaskIndex,
+    request_step,
+    unique_secrets,
+    untranslatable,
+)
 from .credentials import looks_secret, name_is_credential
 from .exprs import Tree, Untranslatable, emit, parse, parse_object
 from .text import join, literal_url, read_json, unescape
@@ -44,53 +65,150 @@ def import_conductor(text: str, file: str = "<conductor>") -> Imported:
     data = read_json(text, file, WorkflowError, "export it from Conductor")
     if not isinstance(data, dict) or not isinstance(data.get("tasks"), list):
         raise WorkflowError(Problem(file, "a Conductor workflow has a `tasks` list"))
-    imported = Imported(str(data.get("name") or "imported"))
-    refs = References()
-    inputs = _inputs(data, imported, file)
-    ctx = _Context(refs, imported)
-    tasks = TaskIndex()  # read once: matched against every task's URL
-    taken: dict[str, str] = {}  # the secrets declared so far
-    for i, (task, flow) in enumerate(ctx.walk(data["tasks"])):
-        where = f"{file}: tasks[{i}]"
-        ref = str(task.get("taskReferenceName") or task.get("name") or f"task_{i}")
-        missing: list[str] = []
-        if task.get("type") == "JSON_JQ_TRANSFORM" and ctx.jq(task, ref, missing):
-            continue
-        if task.get("type") != "HTTP":
-            imported.notes.append(f"{where} ({ref}): a {task.get('type')} task is not imported")
-            continue
-        http = (task.get("inputParameters") or {}).get("http_request") or {}
+    importer = _Importer(data, file)
+    importer.run(data["tasks"], None, None, [])
+    return importer.imported
 
-        def tr(value: Any, missing: list[str] = missing) -> Any:
+
+class _Importer:
+    """Reads tasks in order; each step follows the ones before it (``after``), so branches
+    of a ``FORK_JOIN`` follow the step before the fork and the step after its ``JOIN``
+    follows them all."""
+
+    def __init__(self, data: dict[str, Any], file: str) -> None:
+        self.file = file
+        self.imported = Imported(str(data.get("name") or "imported"))
+        self.refs = References()
+        self.inputs = _inputs(data, self.imported, file)
+        self.ctx = _Context(self.refs, self.imported)
+        self.tasks = TaskIndex()  # read once: matched against every task's URL
+        self.taken: dict[str, str] = {}  # the secrets declared so far
+        self.seen = 0
+
+    def note(self, where: str, ref: str, text: str) -> None:
+        self.imported.notes.append(f"{where} ({ref}): {text}")
+
+    def run(self, tasks: list[Any], when: str | None, loop: Any, after: list[str]) -> list[str]:
+        """Import ``tasks``, the first ones after the steps ``after``; the steps that end
+        them (what a later task follows)."""
+        for task, flow, (inner_when, inner_loop) in self.ctx.walk(tasks, when, loop):
+            where = f"{self.file}: tasks[{self.seen}]"
+            ref = str(task.get("taskReferenceName") or task.get("name") or f"task_{self.seen}")
+            self.seen += 1
+            kind = task.get("type")
+            if kind == "FORK_JOIN":
+                branches = [b for b in task.get("forkTasks") or [] if isinstance(b, list)]
+                ends: list[str] = []
+                for branch in branches:  # side by side: each follows what the fork did
+                    got = self.run(branch, inner_when, inner_loop, after)
+                    ends.extend(s for s in got if s not in ends)
+                after = ends  # the JOIN: the next step follows every branch
+                continue
+            if kind == "JOIN":
+                continue  # the steps after it follow every branch (above)
+            try:
+                step = self.task(task, flow, where, ref)
+            except RtkError as exc:  # this task costs its own step, not the whole file
+                self.note(where, ref, f"not imported: {exc.first.message}")
+                continue
+            if step is None:
+                continue
+            # Conductor runs its task list in order: keep that order
+            text = json.dumps(step.step)
+            follows = [s for s in after if f"steps.{s}." not in text]
+            if follows:
+                step.step["depends_on"] = follows
+            after = [str(step.step["id"])]
+        return after
+
+    def task(
+        self, task: dict[str, Any], flow: dict[str, Any], where: str, ref: str
+    ) -> ImportedStep | None:
+        """The step of one task, or ``None`` (a note says why)."""
+        missing: list[str] = []
+        ctx = self.ctx
+        if task.get("type") == "JSON_JQ_TRANSFORM":
+            why = ctx.jq(task, ref)
+            if why is not None:
+                self.note(where, ref, f"its jq cannot be translated ({why}); not imported")
+            return None
+        if task.get("type") != "HTTP":
+            self.note(where, ref, f"a {task.get('type')} task is not imported")
+            return None
+        params = task.get("inputParameters")
+        params = params if isinstance(params, dict) else {}
+        http = params.get("http_request")
+        if not isinstance(http, dict):  # the flat form: uri, method, body... directly
+            http = params
+        uri = str(http.get("uri") or "")
+        host = _host_expression(uri)
+        if host is not None:
+            self.note(
+                where,
+                ref,
+                f"not imported: its host comes from {host}, and a step's host is a literal"
+                " (no input may change where a request goes); write the step with its host",
+            )
+            return None
+
+        def tr(value: Any) -> Any:
             return _translate(value, ctx, missing)
 
         raw_headers = http.get("headers")
         raw_headers = raw_headers if isinstance(raw_headers, dict) else {}
         headers = {str(k): str(tr(v)) for k, v in raw_headers.items()}
+        for key, header in (("contentType", "Content-Type"), ("accept", "Accept")):
+            value = http.get(key)
+            given = any(k.lower() == header.lower() for k in headers)
+            if isinstance(value, str) and value and value != "application/json" and not given:
+                headers[header] = str(tr(value))  # Conductor's default is JSON: sent anyway
         request = Request(
             method=str(http.get("method") or "GET"),
             # the text around references was encoded by the exporter; references were not:
             # request_step splits the query around them
-            url=str(_translate(str(http.get("uri") or ""), ctx, missing, url=True)),
+            url=str(_translate(uri, ctx, missing, url=True)),
             headers=headers,
             body=tr(http.get("body")),
             source=ref,
         )
-        step = request_step(request, re.sub(r"\W", "_", ref), tasks)
-        unique_secrets(step, taken)
+        step = request_step(request, re.sub(r"\W", "_", ref), self.tasks)
+        problem = untranslatable(step)
+        if problem is not None:
+            self.note(where, ref, f"not imported: {problem}")
+            return None
+        unique_secrets(step, self.taken)
         step.step.update(flow)
-        if imported.steps:
-            # Conductor runs its task list in order: keep that order
-            previous = str(imported.steps[-1].step["id"])
-            if f"steps.{previous}." not in json.dumps(step.step):
-                step.step["depends_on"] = [previous]
+        timeout = _timeout(http)
+        if timeout:
+            step.step["timeout"] = timeout
         used = {m.group(1) for m in _INPUT_REF.finditer(json.dumps(step.step))}
-        step.inputs.update({k: v for k, v in inputs.items() if k in used})
+        step.inputs.update({k: v for k, v in self.inputs.items() if k in used})
         for expr in missing:
-            imported.notes.append(f"{where} ({ref}): ${{{expr}}} has no counterpart; left as text")
-        refs.steps[str(step.step["id"])] = step
-        imported.steps.append(step)
-    return imported
+            self.note(where, ref, f"${{{expr}}} has no counterpart; left as text")
+        self.refs.steps[str(step.step["id"])] = step
+        self.imported.steps.append(step)
+        return step
+
+
+def _timeout(http: dict[str, Any]) -> dict[str, float]:
+    """``connectionTimeOut`` and ``readTimeOut`` (milliseconds; 0: none) as a step's
+    ``timeout: {connect, read}`` in seconds."""
+    out: dict[str, float] = {}
+    for key, name in (("connectionTimeOut", "connect"), ("readTimeOut", "read")):
+        value = http.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            out[name] = value / 1000
+    return out
+
+
+def _host_expression(uri: str) -> str | None:
+    """The ``${...}`` that gives the host of ``uri`` (``http://${workflow.input.host}/x``,
+    ``${workflow.input.base}/x``), or ``None`` when its host is a literal."""
+    head = re.match(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?(?://)?[^/?#]*", uri)
+    found = _EXPR.search(head.group(0) if head else "") or (
+        _EXPR.match(uri) if uri.startswith("${") else None
+    )
+    return found.group(0) if found else None
 
 
 def _inputs(data: dict[str, Any], imported: Imported, file: str) -> dict[str, dict[str, Any]]:
@@ -135,8 +253,9 @@ class _Context:
 
     def walk(
         self, tasks: list[Any], when: str | None = None, loop: Any = None
-    ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-        """Tasks in order, each with the ``when``, ``for_each`` and ``until`` it runs under."""
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any], tuple[str | None, Any]]]:
+        """Tasks in order, each with the ``when``, ``for_each`` and ``until`` it runs under,
+        and the condition and loop it is in (a ``FORK_JOIN``'s branches run under them)."""
         flow: dict[str, Any] = {}
         if when is not None:
             flow["when"] = "{{ " + when + " }}"
@@ -170,12 +289,10 @@ class _Context:
                 until = self.until(task)
                 if until is not None:
                     call = body[0]
-                    yield call, {**flow, "until": until}
+                    yield call, {**flow, "until": until}, (when, loop)
                     skip = f"{call.get('taskReferenceName')}_timeout"
                     continue
-            yield task, flow
-            for branch in task.get("forkTasks") or []:
-                yield from self.walk(branch, when, loop)
+            yield task, flow, (when, loop)
 
     def until(self, task: dict[str, Any]) -> dict[str, Any] | None:
         """The ``until:`` of a DO_WHILE the exporter wrote for one, else ``None``."""
@@ -244,15 +361,15 @@ class _Context:
             self.imported.notes.append(f"SWITCH {ref}: {exc}; its cases are imported without it")
             return None
 
-    def jq(self, task: dict[str, Any], ref: str, missing: list[str]) -> bool:
-        """Read a jq task's values; ``False`` if it is not one the exporter writes."""
+    def jq(self, task: dict[str, Any], ref: str) -> str | None:
+        """Read a jq task's values; why it cannot be, or ``None`` when it was."""
         params = task.get("inputParameters") or {}
         try:
             trees = parse_object(str(params.get("queryExpression") or ""))
             self.values[ref] = {k: self.expression(t, params) for k, t in trees.items()}
-        except Untranslatable:
-            return False
-        return True
+        except (Untranslatable, ValueError) as exc:
+            return str(exc) or type(exc).__name__
+        return None
 
 
 _OWN = re.compile(r"(\w+)((?:\['[^']*'\])+)")

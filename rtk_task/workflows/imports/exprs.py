@@ -46,6 +46,7 @@ Lang = Literal["js", "jq", "jinja"]
 _COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "lteq": "<=", "gteq": ">="}
 _ARITH = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/"}
 _FILTERS = {"length", "first", "last", "join", "default", "string"}
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Untranslatable(ValueError):
@@ -234,23 +235,40 @@ class _Reader:
 
 def parse(text: str) -> Tree:
     """The tree of a JavaScript or jq expression as :func:`emit` writes it."""
-    reader = _Reader(text)
-    tree = reader.expr()
+    try:
+        reader = _Reader(text)
+        tree = reader.expr()
+    except json.JSONDecodeError as exc:  # a string or number token that is not JSON
+        raise Untranslatable(f"cannot read a constant: {exc.msg}") from None
     if reader.peek() is not None:
         raise Untranslatable(f"text after the expression: {reader.peek()!r}")
     return tree
 
 
 def parse_object(text: str) -> dict[str, Tree]:
-    """``{"k": E, ...}`` (a jq object as the exporter writes it) as its trees."""
-    reader = _Reader(text)
-    reader.expect("{")
-    out: dict[str, Tree] = {}
-    while reader.peek() != "}":
-        key = json.loads(reader.next())
-        reader.expect(":")
-        out[str(key)] = reader.expr()
-        if reader.peek() == ",":
-            reader.next()
-    reader.expect("}")
+    """``{"k": E, ...}`` (a jq object as the exporter writes it; a key may also be a bare
+    name, as jq allows: ``{approved: .x}``) as its trees."""
+    try:
+        reader = _Reader(text)
+        reader.expect("{")
+        out: dict[str, Tree] = {}
+        while reader.peek() != "}":
+            key = reader.next()
+            if _KEY.fullmatch(key):
+                name = key
+            elif key.startswith('"'):
+                name = str(json.loads(key))
+            else:
+                raise Untranslatable(f"not a key of a jq object: {key!r}")
+            reader.expect(":")
+            out[name] = reader.expr()
+            if reader.peek() == ",":
+                reader.next()
+            elif reader.peek() != "}":
+                raise Untranslatable(f"expected ',' or '}}', found {reader.peek()!r}")
+        reader.expect("}")
+    except json.JSONDecodeError as exc:
+        raise Untranslatable(f"cannot read a constant: {exc.msg}") from None
+    if reader.peek() is not None:
+        raise Untranslatable(f"text after the object: {reader.peek()!r}")
     return out

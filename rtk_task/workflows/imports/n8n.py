@@ -24,7 +24,9 @@ expression (a parameter without ``=``, the text around ``{{ }}``) stays literal.
 follows the HTTP steps before it in the connections (a reference or ``depends_on``), so the
 order of the calls is the order n8n ran.
 
-The export is read within bounds (:func:`~.text.read_json`), and every step of the import
+A node that cannot be translated costs its own step, never the whole file: a note names
+the node and says why (a URL whose host comes from an expression: a step's host is a
+literal). The export is read within bounds (:func:`~.text.read_json`), and every step of the import
 costs the same however many nodes came before: 20,000 nodes import in seconds
 (``benchmarks/bench_imports.py``).
 """
@@ -47,6 +49,7 @@ from . import (
     request_step,
     token_env,
     unique_secrets,
+    untranslatable,
 )
 from .credentials import looks_secret, name_is_credential, redact
 from .text import join, literal, literal_deep, literal_url, read_json
@@ -148,7 +151,10 @@ class _Importer:
                 if cond is not None:
                     node.conditions.append(cond if index == 0 else f"not ({cond})")
             if node.type == HTTP_NODE:
-                self.http(node)
+                try:
+                    self.http(node)
+                except RtkError as exc:  # this node costs its own step, not the whole file
+                    self.note(name, f"not imported: {exc.first.message}")
             elif node.type == SET_NODE:
                 self.set_node(node)
             elif node.type == IF_NODE:
@@ -269,6 +275,10 @@ class _Importer:
             sid, n = f"{base}_{n}", n + 1
         self.ids.add(sid)
         step = request_step(request, sid, self.tasks)
+        problem = untranslatable(step)
+        if problem is not None:
+            self.note(node.name, f"not imported: {problem}")
+            return
         unique_secrets(step, self.taken)
         for note in step.notes:
             self.note(node.name, note)

@@ -8,7 +8,8 @@ an importer translated together (a ``{`` just before a template is written the s
 :func:`unescape` reads back the text of a string that holds nothing else. In a URL, a
 literal brace is percent-encoded instead (a path segment may hold only a whole template):
 :func:`split_url` splits a URL whose templates stand for translated references into the URL
-without its query and the query's values (literal parts decoded, then written as literals).
+without its query and the query's values (literal parts decoded, then written as literals;
+a name given more than once keeps every value, as a list).
 
 :func:`read_json` reads an import's JSON source within the bounds of :mod:`rtk_task.limits`:
 text longer than :data:`~rtk_task.limits.MAX_TEXT_BYTES` or nested deeper than
@@ -132,9 +133,10 @@ def _parts(text: str, holes: list[str]) -> list[tuple[str, bool]]:
     return parts
 
 
-def split_url(url: str) -> tuple[str, dict[str, str]]:
+def split_url(url: str) -> tuple[str, dict[str, Any]]:
     """``url`` (literal braces percent-encoded, templates whole) as the URL without its query
-    or fragment, and its query: each name and literal part decoded, then made a literal."""
+    or fragment, and its query: each name and literal part decoded, then made a literal (a
+    name given more than once has the list of its values, in order)."""
     holes: list[str] = []
 
     def hide(found: re.Match[str]) -> str:
@@ -143,11 +145,16 @@ def split_url(url: str) -> tuple[str, dict[str, str]]:
 
     hidden = TEMPLATE.sub(hide, url.replace("\x00", "%00")).partition("#")[0]
     base, _, query_text = hidden.partition("?")
-    query: dict[str, str] = {}
+    query: dict[str, Any] = {}
     for pair in filter(None, query_text.split("&")):
         key, _, value = pair.partition("=")
         name = "".join(t for t, _ in _parts(unquote_plus(key), holes))
-        query[name] = join(_parts(unquote_plus(value), holes))
+        text = join(_parts(unquote_plus(value), holes))
+        before = query.get(name)
+        if before is None:
+            query[name] = text
+        else:
+            query[name] = [*(before if isinstance(before, list) else [before]), text]
     return "".join(t for t, _ in _parts(base, holes)), query
 
 
