@@ -58,7 +58,7 @@ from jinja2 import nodes
 from ..errors import Problem, WorkflowError
 from ..manifests.http import _AS_TEXT, HTTP_TASK
 from ..manifests.model import PLACEHOLDER, Location, Manifest
-from .export_defs import conductor_head, conductor_task_def
+from .export_defs import auth_parts, conductor_head, conductor_task_def
 from .export_tasks import for_each_tasks, response_chain, response_js, switch_task, until_tasks
 from .imports.exprs import Tree, Untranslatable, emit, from_jinja
 from .keys import REFUSED_ON_EXPORT
@@ -522,9 +522,19 @@ class _Exporter:
         base = self.base_url or (manifest.servers[0] if manifest.servers else "")
         url = base.rstrip("/") + path + (f"?{query}" if query else "")
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if manifest.auth.env:
-            token = self.ref(("secrets", manifest.auth.env), "auth") or ""
-            headers[manifest.auth.header] = f"Bearer {token}"
+        token = self.ref(("secrets", manifest.auth.env), "auth") or "" if manifest.auth.env else ""
+        auth_headers, auth_query, refused = auth_parts(manifest.auth, token)
+        if refused:
+            self.problems.append(Problem(f"{manifest.id}.auth", f"cannot be exported: {refused}"))
+        if any(p.is_file for p in manifest.parameters.body):
+            self.problems.append(
+                Problem(f"{manifest.id}.files", "a file upload cannot be exported", "")
+            )
+        headers.update(auth_headers)
+        if auth_query:
+            url += ("&" if "?" in url else "?") + "&".join(
+                f"{k}={v}" for k, v in auth_query.items()
+            )
         extra = values.get("headers")
         if isinstance(extra, dict):
             headers.update({str(k): v for k, v in extra.items() if v is not None})

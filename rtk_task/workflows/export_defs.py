@@ -35,10 +35,10 @@ from typing import Any
 
 from ..manifests.model import Manifest
 from ..policy import RetryPolicy
-from ..providers.model import RateLimit
+from ..providers.model import Auth, RateLimit
 from .model import Step, Workflow
 
-__all__ = ["conductor_head", "conductor_task_def"]
+__all__ = ["auth_parts", "conductor_head", "conductor_task_def"]
 
 #: Reports a refusal: (location in the file, message, hint).
 Refuse = Callable[[tuple[Any, ...], str, str], None]
@@ -142,3 +142,25 @@ def _rate_limit(workflow: Workflow, manifest: Manifest) -> RateLimit | None:
     if not setting:
         return None
     return next((r.limit for r in manifest.rate_limits if r.scope == "account"), None)
+
+
+def auth_parts(auth: Auth, token: str) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """Where a task's credential goes in an exported HTTP task: ``(headers, query, None)``,
+    or why it cannot be exported (``token`` is the engine's reference to the secret)."""
+    if auth.type == "none" or not auth.env:
+        return {}, {}, None
+    if auth.type == "bearer":
+        return {auth.header: f"Bearer {token}"}, {}, None
+    if auth.type == "header":
+        return {auth.header: auth.template.replace("{{ secret }}", token)}, {}, None
+    if auth.type == "api_key":
+        if auth.location == "query":
+            return {}, {auth.name: token}, None
+        if auth.location == "cookie":
+            return {"Cookie": f"{auth.name}={token}"}, {}, None
+        return {auth.name: token}, {}, None
+    why = {
+        "basic": "Basic auth needs base64 of user:password, which an HTTP task cannot compute",
+        "oauth2": "an OAuth2 token must be fetched first, which an HTTP task cannot do",
+    }
+    return {}, {}, why.get(auth.type, f"{auth.type} auth has no counterpart")

@@ -138,3 +138,27 @@ def test_a_retried_create_and_an_odd_backoff_are_refused_with_their_fields() -> 
     rendered = err.value.render()
     assert "steps.get_meeting.retry.backoff" in rendered
     assert "steps.create_meeting.retry.max_attempts" in rendered
+
+
+def test_an_http_steps_own_auth_scheme_is_exported_as_it_is_sent() -> None:
+    text = """name: t
+secrets: {tok: STATUS_TOKEN, user: STATUS_USER, pw: STATUS_PASSWORD}
+steps:
+  - id: s
+    task: http
+    with:
+      url: https://status.example.com/api
+      headers: {Authorization: "Token {{ secrets.tok }}"}
+"""
+    data = json.loads(export_workflow(parse_workflow(text), "conductor"))
+    headers = data["tasks"][0]["inputParameters"]["http_request"]["headers"]
+    assert headers["Authorization"] == "Token ${workflow.secrets.STATUS_TOKEN}"
+    basic = text.replace(
+        '      headers: {Authorization: "Token {{ secrets.tok }}"}',
+        '      auth: {basic: {user: "{{ secrets.user }}", password: "{{ secrets.pw }}"}}',
+    )
+    from rtk_task.errors import WorkflowError
+
+    with pytest.raises(WorkflowError) as err:
+        export_workflow(parse_workflow(basic), "conductor")
+    assert "Basic auth" in err.value.render()
