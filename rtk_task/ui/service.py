@@ -31,6 +31,7 @@ from ..manifests.registry import all_tasks, load_task
 from ..providers import provider_for
 from ..result import TaskResult
 from ..secrets import Redactor, read_env
+from ..workflows import records
 from ..workflows.authoring import default_step_id
 from ..workflows.editing import read_text
 from ..workflows.model import Step, Workflow, load_workflow, parse_workflow
@@ -206,7 +207,6 @@ class Playground:
         ``"earlier": true``, run the steps it needs first instead of reusing their records."""
         from ..client import Client
         from ..errors import FileError
-        from ..workflows.records import RunRecord
 
         earlier = bool(body.get("earlier"))
         staged = self._stage(body, earlier=earlier)
@@ -214,21 +214,12 @@ class Playground:
             return {**staged, "sent": False}
         if earlier:
             return self._test_after_earlier(staged, bool(body.get("confirm")))
-        run, manifest, wf = staged["run"], staged["manifest"], staged["workflow"]
+        run, manifest = staged["run"], staged["manifest"]
         if self.live and not manifest.idempotent and not body.get("confirm"):
             raise ConfirmNeeded(f"{manifest.method} {manifest.id} is not idempotent")
         credentials = self._credentials()
         redactor = self.redactor().extend([*run.redactor.values, *(credentials or {}).values()])
-        record = RunRecord(
-            wf.file,
-            wf.name,
-            inputs=staged["inputs"],
-            redactor=redactor,
-            kind="test",
-            root=self.records_root,
-            step_id=run.step.id,
-            target=self.base_url,  # recorded ids are reused only against this target
-        )
+        record = self._test_record(staged, redactor, run.step.id)
         try:
             record.begin()  # nothing is sent without a record on disk first
             record.started(run.step.id, run.step.task)
@@ -250,10 +241,26 @@ class Playground:
             "record": str(record.path) if result.sent else None,
         }
 
+    def _test_record(
+        self, staged: dict[str, Any], redactor: Redactor, step_id: str
+    ) -> records.RunRecord:
+        """The record of a Test request of ``step_id`` (written before anything is sent),
+        keyed by this playground's target: its ids are reused only against the same one."""
+        wf = staged["workflow"]
+        return records.RunRecord(
+            wf.file,
+            wf.name,
+            inputs=staged["inputs"],
+            redactor=redactor,
+            kind="test",
+            root=self.records_root,
+            step_id=step_id,
+            target=self.base_url,
+        )
+
     def _test_after_earlier(self, staged: dict[str, Any], confirm: bool) -> dict[str, Any]:
         """Run the steps ``staged``'s step needs (in order), then it, as one recorded run."""
         from ..workflows.model import parse_workflow
-        from ..workflows.records import RunRecord
         from ..workflows.runner import run_workflow
 
         wf, step, wanted = staged["workflow"], staged["step"], staged["steps"]
@@ -265,16 +272,7 @@ class Playground:
         if self.live and risky and not confirm:
             raise ConfirmNeeded(f"steps {', '.join(risky)} are not idempotent")
         redactor = self.redactor()
-        record = RunRecord(
-            wf.file,
-            wf.name,
-            inputs=staged["inputs"],
-            redactor=redactor,
-            kind="test",
-            root=self.records_root,
-            step_id=step.id,
-            target=self.base_url,
-        )
+        record = self._test_record(staged, redactor, step.id)
         record.begin()  # nothing is sent without a record
         done = run_workflow(
             sub,
