@@ -18,6 +18,7 @@ Nothing here imports another part of rtk_task but the ground (:mod:`rtk_task.err
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -65,8 +66,10 @@ class _Frozen(BaseModel):
 _SOURCE = re.compile(r"^(file|prefect_block|keyring):\S")
 
 
+@lru_cache(maxsize=1024)
 def host_of(url: str) -> str:
-    """The host of a URL, lower case, without port or credentials (``""`` if it has none)."""
+    """The host of a URL, lower case, without port or credentials (``""`` if it has none);
+    cached: every call checks its credential's host against the same few base URLs."""
     from urllib.parse import urlsplit
 
     try:
