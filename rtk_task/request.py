@@ -169,12 +169,41 @@ def resolve_base_url(manifest: Manifest, override: str | None = None) -> str:
 
 def base_url_of(manifest: Manifest, override: str | None = None) -> tuple[str, bool]:
     """:func:`resolve_base_url`, and whether the caller named it (``override`` or
-    ``RTK_BASE_URL``): a credential may go to a base URL its caller named."""
+    ``RTK_BASE_URL``): a credential may go to a base URL its caller named.
+
+    A base URL may be given per provider, ``realtimekit=URL,petstore=URL`` (a workflow that
+    calls two APIs, each on its own mock): a task takes its provider's, and one whose provider
+    is not named goes to its own server.
+    """
     server = manifest.servers[0] if manifest.servers else ""
     if manifest.fixed_server:
         return _checked_base_url(server, manifest.id), False
     named = override or os.environ.get("RTK_BASE_URL")
+    if named and not named.startswith(("http://", "https://")):
+        named = per_provider(named).get(manifest.provider)
     return _checked_base_url(named or server, manifest.id), bool(named)
+
+
+_PROVIDER_URL = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*=\s*(https?://\S+?)\s*$")
+
+
+@lru_cache(maxsize=64)
+def per_provider(text: str) -> dict[str, str]:
+    """``provider=URL,provider=URL`` as a mapping; a part that is neither is a config error."""
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        match = _PROVIDER_URL.match(part)
+        if match is None:
+            raise ConfigError(
+                Problem(
+                    "base_url",
+                    f"not a base URL nor PROVIDER=URL: {part.strip()[:80]!r}",
+                    "e.g. http://127.0.0.1:8787/client/v4, or "
+                    "realtimekit=http://127.0.0.1:8787/client/v4,petstore=http://127.0.0.1:4010",
+                )
+            )
+        out[match.group(1)] = match.group(2)
+    return out
 
 
 @lru_cache(maxsize=1024)
