@@ -15,6 +15,7 @@ sizes, N and 10*N, and reports the ratio (near 10 is linear; a quadratic parser 
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -81,7 +82,7 @@ def measure(quick: bool) -> dict[str, float]:
         for name in small:
             for size, texts in (("1x", small), ("10x", large)):
                 key = f"{name}_{size}"
-                took = _best(lambda t=texts[name], k=name: _load(k, t), repeat)
+                took = _best(functools.partial(_load, name, texts[name]), repeat)
                 best[key] = min(best.get(key, float("inf")), took)
     ratios = {f"ratio_{name}_10x_vs_1x": best[f"{name}_10x"] / best[f"{name}_1x"] for name in small}
     return {**{f"{k}_s": v for k, v in best.items()}, **ratios}

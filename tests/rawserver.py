@@ -111,7 +111,7 @@ def drip(conn: socket.socket, _: bytes) -> None:
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
-        for _ in range(400):
+        for _i in range(400):
             conn.sendall(b"1\r\n \r\n")
             time.sleep(0.05)
 
@@ -130,7 +130,7 @@ def huge(conn: socket.socket, _: bytes) -> None:
             + f"Content-Length: {size}\r\n\r\n".encode()
         )
         block = b" " * 65536
-        for _ in range(size // len(block)):
+        for _i in range(size // len(block)):
             conn.sendall(block)
 
 

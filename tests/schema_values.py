@@ -55,9 +55,9 @@ def value_for(p: Param, files: Path, *, full: bool = False) -> Any:
         high = int(p.maximum) if p.maximum is not None else low + 10
         return max(low, min(high, 1 if low <= 1 <= high else low))
     if p.type is ParamType.NUMBER:
-        low = float(p.minimum) if p.minimum is not None else 1.0
-        high = float(p.maximum) if p.maximum is not None else low + 10
-        return max(low, min(high, 1.5 if low <= 1.5 <= high else low))
+        least = float(p.minimum) if p.minimum is not None else 1.0
+        most = float(p.maximum) if p.maximum is not None else least + 10
+        return max(least, min(most, 1.5 if least <= 1.5 <= most else least))
     if p.type is ParamType.BOOLEAN:
         return True
     if p.type is ParamType.ARRAY:

@@ -126,6 +126,7 @@ def test_a_refused_connection_is_a_connect_error_after_retries() -> None:
         Client(base_url=f"http://127.0.0.1:{port}/v4", retry=FAST) as client,
     ):
         result = client.call(*CREATE)
+    assert result.error is not None
     assert result.error.kind == "connect"
     assert result.attempts == 3
 

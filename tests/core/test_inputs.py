@@ -6,7 +6,7 @@ import copy
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -86,7 +86,7 @@ def test_a_realistic_full_body_is_accepted() -> None:
 def test_validation_leaves_the_inputs_as_they_were_and_injects_no_default() -> None:
     inputs = {"account_id": "a", "ai_config": {"summarization": {}}, "title": "x"}
     before = copy.deepcopy(inputs)
-    assert validate_inputs(CREATE, inputs) is None
+    assert cast(object, validate_inputs(CREATE, inputs)) is None  # checked, never a copy
     assert inputs == before, "validation changed the inputs"
     request = build_request(CREATE, inputs, base_url="http://127.0.0.1:9/v4", token=None)
     assert request.json_body == {"ai_config": {"summarization": {}}, "title": "x"}, (

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rtk_task import AsyncClient, Client
+from rtk_task import AsyncClient, Client, TaskResult
 from rtk_task.providers import provider_for
 from rtk_task.ratelimit import (
     MARGIN,
@@ -270,7 +270,7 @@ def test_both_clients_wait_for_their_slot_and_retry_a_refused_create(kind: str) 
             results = [client.call("realtimekit.meetings.create", inputs) for _ in range(3)]
     else:
 
-        async def main() -> list[object]:
+        async def main() -> list[TaskResult]:
             async with AsyncClient(
                 base_url="http://api.test/client/v4",
                 token="tok",
@@ -284,8 +284,8 @@ def test_both_clients_wait_for_their_slot_and_retry_a_refused_create(kind: str) 
                     )
                 )
 
-        results = asyncio.run(main())  # type: ignore[assignment]
-    assert all(r.ok for r in results)  # type: ignore[attr-defined]
+        results = asyncio.run(main())
+    assert all(r.ok for r in results)
     assert len(seen) == 4, "the refused create was not resent exactly once"
     assert limiter.booked == 4
     # the third and fourth sends each wait a window after an answer (less the time it took)

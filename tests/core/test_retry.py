@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from email.utils import formatdate
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -29,7 +29,7 @@ def script(*steps: Any) -> tuple[Callable[[httpx.Request], httpx.Response], list
         seen.append(request)
         step = queue.pop(0) if len(queue) > 1 else queue[0]
         if isinstance(step, type) and issubclass(step, Exception):
-            raise step("injected", request=request)
+            raise cast("type[httpx.RequestError]", step)("injected", request=request)
         status, headers = step if isinstance(step, tuple) else (step, {})
         body = (
             OK_BODY

@@ -136,7 +136,7 @@ def download_task(server: str) -> Manifest:
 
 
 @pytest.fixture
-def big(tmp_path: Path) -> Iterator[tuple[Path, bytes]]:
+def big(tmp_path: Path) -> tuple[Path, bytes]:
     path = tmp_path / "big.bin"
     return path, big_file(path, BIG)
 

@@ -15,7 +15,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 import pytest
@@ -27,6 +27,20 @@ from rtk_task.emulator.store import STARTER_PRESETS
 TOKEN = "emu-token-fidelity"
 ACC, APP = "acc", "0123456789abcdef0123456789abcdef"
 OUTSIDE = "https://example.com/hook"
+
+if TYPE_CHECKING:
+    #: The events the SDK's ``webhooks.create_webhook`` takes (its parameter's own Literal).
+    SdkEvent = Literal[
+        "meeting.started",
+        "meeting.ended",
+        "meeting.participantJoined",
+        "meeting.participantLeft",
+        "meeting.chatSynced",
+        "recording.statusUpdate",
+        "livestreaming.statusUpdate",
+        "meeting.transcript",
+        "meeting.summary",
+    ]
 
 
 def _loopback_host(host: Any) -> bool:
@@ -147,7 +161,7 @@ def test_the_sdk_registers_a_webhook_off_loopback_and_nothing_leaves(
 ) -> None:
     from cloudflare import Cloudflare
 
-    events = ["meeting.started", "meeting.participantJoined"]
+    events: list[SdkEvent] = ["meeting.started", "meeting.participantJoined"]
     with Cloudflare(api_token=TOKEN, base_url=server.base_url, max_retries=0) as client:
         sdk = client.realtime_kit
         hook = sdk.webhooks.create_webhook(
@@ -159,6 +173,7 @@ def test_the_sdk_registers_a_webhook_off_loopback_and_nothing_leaves(
         listed = sdk.webhooks.get_webhooks(APP, account_id=ACC).data
         assert sorted(h.url for h in listed) == sorted([OUTSIDE, receiver.url])
         meeting = sdk.meetings.create(APP, account_id=ACC, title="hooked").data
+        assert meeting is not None
         person = sdk.meetings.add_participant(
             meeting.id,
             account_id=ACC,
@@ -166,6 +181,7 @@ def test_the_sdk_registers_a_webhook_off_loopback_and_nothing_leaves(
             custom_participant_id="a@x",
             preset_name="group_call_host",
         ).data
+        assert person is not None
     _join(server, meeting.id, person.id)  # meeting.started, then meeting.participantJoined
     assert server.emulator.hooks.settled(10), "the loopback deliveries did not finish in 10 s"
     stats = _stats(server)

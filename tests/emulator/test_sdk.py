@@ -168,7 +168,7 @@ class _Catcher(BaseHTTPRequestHandler):
 def test_a_webhook_for_recording_events_receives_the_call(server: EmulatorServer, sdk: Any) -> None:
     import json
 
-    handler = type("Catcher", (_Catcher,), {"got": [], "event": threading.Event()})
+    handler: type[_Catcher] = type("Catcher", (_Catcher,), {"got": [], "event": threading.Event()})
     receiver = HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=receiver.serve_forever, daemon=True)
     thread.start()

@@ -13,8 +13,6 @@ from rtk_task.engines.worker import MARGIN, WorkerConfig, step_options
 from rtk_task.errors import ConfigError, EngineError, WorkflowError
 from rtk_task.workflows.model import parse_workflow
 
-pytestmark = pytest.mark.slow
-
 WORKFLOW = """
 name: retry-mapping
 retry: {max_attempts: 5, deadline: 40}

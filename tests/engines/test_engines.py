@@ -128,12 +128,12 @@ def test_the_token_never_enters_temporal_history_and_one_client_serves_every_act
             )
             result = await handle.result()
             history = await handle.fetch_history()
-            live = len(activities.clients.clients())
+            live = len(list(activities.clients.clients()))
         return (
             result,
             history.to_json(),
             activities.clients.made,
-            live - len(activities.clients.clients()),
+            live - len(list(activities.clients.clients())),
         )
 
     result, history, made, closed = asyncio.run(run())

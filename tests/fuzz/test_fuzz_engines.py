@@ -11,7 +11,7 @@ it does not have) is a failed result of kind ``workflow``: nothing is sent.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import Phase, given, settings
@@ -79,12 +79,13 @@ def test_the_prefect_task_answers_every_payload_with_a_result(
     from rtk_task.engines.prefect import run_step_task
 
     monkeypatch.setenv("RTK_BASE_URL", CLOSED)
+    # the values as drawn, of any type (None when missing): a malformed payload on purpose
     answer = asyncio.run(
         run_step_task.fn(
-            payload.get("definition"),
-            payload.get("step"),
-            payload.get("inputs"),
-            payload.get("outputs"),
+            cast(Any, payload.get("definition")),
+            cast(Any, payload.get("step")),
+            cast(Any, payload.get("inputs")),
+            cast(Any, payload.get("outputs")),
             payload.get("base_url"),
         )
     )

@@ -194,8 +194,8 @@ def render_row(draw: st.DrawFn, row: Row, prefix: str) -> list[str]:
         lines = [type_line] if draw(st.booleans()) else [type_line + " |"]
     else:
         cuts = sorted(draw(st.sets(st.integers(1, len(tokens)), max_size=4)))
-        chunks = [tokens[a:b] for a, b in zip([0, *cuts], [*cuts, len(tokens)], strict=True)]
-        chunks = [" ".join(c) for c in chunks]
+        pieces = [tokens[a:b] for a, b in zip([0, *cuts], [*cuts, len(tokens)], strict=True)]
+        chunks = [" ".join(c) for c in pieces]
         chunks[-1] = f"{chunks[-1]} |".lstrip()
         if draw(st.booleans()):  # the description starts on the type line
             lines = [f"{type_line} {chunks[0]}", *chunks[1:]]
@@ -218,7 +218,7 @@ def pages(draw: st.DrawFn) -> GeneratedPage:
     present = draw(st.lists(st.sampled_from(order), unique=True))
     params: dict[str, tuple[Param, ...]] = {}
     lines = [f"{method} {path}", *summary_lines]
-    if servers or draw(st.booleans()):
+    if bool(servers) or draw(st.booleans()):
         lines += ["Servers", *[f"- {s}" for s in servers]]
     for loc in order:
         if loc not in present:
@@ -315,6 +315,7 @@ def test_mutated_pages_parse_or_raise_docs_error_only(text: str) -> None:
 @given(st.binary(max_size=300))
 def test_random_bytes_parse_or_raise_docs_error_only(data: bytes) -> None:
     text = data.decode("utf-8", errors="replace")
+    problems: tuple[object, ...]
     try:
         parse_docs("POST /x\n" + text, FILE)
     except DocsError as exc:

@@ -24,7 +24,9 @@ HOSTILE_HEADER = "X-Auth: x' ; touch /tmp/rtk-pwned ; echo '"
 
 
 def _data(**changes: Any) -> dict[str, Any]:
-    data = json.loads((shipped_dir() / "realtimekit.meetings.create.json").read_text())
+    data: dict[str, Any] = json.loads(
+        (shipped_dir() / "realtimekit.meetings.create.json").read_text()
+    )
     data.update(changes)
     return data
 

@@ -13,12 +13,15 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from rtk_task.ui import UiServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Route
 
 CHROMIUM = "/usr/bin/chromium"
 #: Where the screenshots of the main states go: docs/screenshots/ (committed) when
@@ -50,7 +53,7 @@ class Seen:
 
     def __init__(self) -> None:
         self.bodies: list[tuple[str, str]] = []
-        self.page: Any = None
+        self.page: Page | None = None
 
     def text(self) -> str:
         """All bodies joined, with the event streams the page has read to their end."""
@@ -73,7 +76,7 @@ window.fetch = async (...args) => {
 
 
 @pytest.fixture
-def browser_page(ui: UiServer) -> Iterator[tuple[Any, Seen]]:
+def browser_page(ui: UiServer) -> Iterator[tuple[Page, Seen]]:
     """A headless Chromium page on the playground, and what it was sent."""
     if not os.path.exists(CHROMIUM):
         message = f"{CHROMIUM} is absent: apt-get install chromium to run the browser tests"
@@ -84,7 +87,7 @@ def browser_page(ui: UiServer) -> Iterator[tuple[Any, Seen]]:
 
     seen = Seen()
 
-    def keep(route: Any) -> None:
+    def keep(route: Route) -> None:
         response = route.fetch()
         seen.bodies.append((route.request.url, response.text()))
         route.fulfill(response=response)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -20,6 +20,9 @@ import pytest
 from rtk_task.ui import UiServer
 
 from .conftest import Seen, emulator_stats
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Dialog, Page
 
 #: Slow: a real browser (CI runs every test).
 pytestmark = pytest.mark.slow
@@ -66,7 +69,7 @@ def axe_source() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
-def _serious(page: Any, view: str) -> None:
+def _serious(page: Page, view: str) -> None:
     """Asserts that axe finds no serious or critical violation on the page as it is now."""
     violations = page.evaluate(_RUN_AXE)
     listed = "\n".join(
@@ -76,11 +79,11 @@ def _serious(page: Any, view: str) -> None:
     assert not violations, f"axe on the {view} view:\n{listed}"
 
 
-def _focused_id(page: Any) -> str:
+def _focused_id(page: Page) -> str:
     return str(page.evaluate("document.activeElement && document.activeElement.id"))
 
 
-def test_keyboard_only_find_fill_send(ui: UiServer, browser_page: tuple[Any, Seen]) -> None:
+def test_keyboard_only_find_fill_send(ui: UiServer, browser_page: tuple[Page, Seen]) -> None:
     from playwright.sync_api import expect
 
     page, _ = browser_page
@@ -133,7 +136,7 @@ def test_keyboard_only_find_fill_send(ui: UiServer, browser_page: tuple[Any, See
     assert emulator_stats(ui)["meetings_created"] == {"acc": 2}
 
 
-def test_every_control_has_a_name(browser_page: tuple[Any, Seen]) -> None:
+def test_every_control_has_a_name(browser_page: tuple[Page, Seen]) -> None:
     from playwright.sync_api import expect
 
     page, _ = browser_page
@@ -199,7 +202,7 @@ def test_every_control_has_a_name(browser_page: tuple[Any, Seen]) -> None:
 
 
 def test_required_errors_wait_and_problems_sit_by_the_json(
-    ui: UiServer, browser_page: tuple[Any, Seen]
+    ui: UiServer, browser_page: tuple[Page, Seen]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -238,7 +241,7 @@ def test_required_errors_wait_and_problems_sit_by_the_json(
     expect(beside).to_contain_text("nope")
 
 
-def test_axe_find_fill_and_result_views(browser_page: tuple[Any, Seen], axe_source: str) -> None:
+def test_axe_find_fill_and_result_views(browser_page: tuple[Page, Seen], axe_source: str) -> None:
     from playwright.sync_api import expect
 
     page, _ = browser_page
@@ -262,7 +265,7 @@ def test_axe_find_fill_and_result_views(browser_page: tuple[Any, Seen], axe_sour
     _serious(page, "Result")
 
 
-def test_favicon(ui: UiServer, browser_page: tuple[Any, Seen]) -> None:
+def test_favicon(ui: UiServer, browser_page: tuple[Page, Seen]) -> None:
     page, _ = browser_page
     href = page.locator('link[rel="icon"]').get_attribute("href")
     assert href
@@ -275,7 +278,7 @@ def test_favicon(ui: UiServer, browser_page: tuple[Any, Seen]) -> None:
 
 
 def test_cancelled_live_confirmation_says_not_sent(
-    browser_page: tuple[Any, Seen], fresh_emulator: Any, tmp_path: Path
+    browser_page: tuple[Page, Seen], fresh_emulator: Any, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
@@ -288,7 +291,7 @@ def test_cancelled_live_confirmation_says_not_sent(
         page.get_by_label("account_id").fill("acc")
         asked: list[str] = []
 
-        def cancel(dialog: Any) -> None:
+        def cancel(dialog: Dialog) -> None:
             asked.append(dialog.message)
             dialog.dismiss()
 

@@ -8,7 +8,7 @@ received (the event streams too) is searched for the canary token.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,11 +18,14 @@ from ..helpers import CANARY
 from .conftest import SCREENSHOTS, Seen, emulator_stats
 from .test_api import _WORKFLOW, _write
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
 #: Slow: a real browser (CI runs every test).
 pytestmark = pytest.mark.slow
 
 
-def _open_step(page: Any, step_id: str, task: str) -> None:
+def _open_step(page: Page, step_id: str, task: str) -> None:
     from playwright.sync_api import expect
 
     page.locator(f'#steps li[data-step="{step_id}"]').click()
@@ -31,7 +34,7 @@ def _open_step(page: Any, step_id: str, task: str) -> None:
 
 
 def test_check_problem_beside_its_field_and_run_refused(
-    ui: UiServer, browser_page: tuple[Any, Seen]
+    ui: UiServer, browser_page: tuple[Page, Seen]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -66,7 +69,7 @@ def test_check_problem_beside_its_field_and_run_refused(
 
 
 def test_streamed_run_shows_each_step_as_it_finishes(
-    ui: UiServer, browser_page: tuple[Any, Seen]
+    ui: UiServer, browser_page: tuple[Page, Seen]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -94,7 +97,7 @@ def test_streamed_run_shows_each_step_as_it_finishes(
     assert CANARY not in seen.text() + page.content()
 
 
-def test_compare_two_recorded_runs(ui: UiServer, browser_page: tuple[Any, Seen]) -> None:
+def test_compare_two_recorded_runs(ui: UiServer, browser_page: tuple[Page, Seen]) -> None:
     from playwright.sync_api import expect
 
     _write(ui)
@@ -129,7 +132,7 @@ def test_compare_two_recorded_runs(ui: UiServer, browser_page: tuple[Any, Seen])
 
 
 def test_test_request_runs_the_earlier_steps_first_when_asked(
-    ui: UiServer, browser_page: tuple[Any, Seen]
+    ui: UiServer, browser_page: tuple[Page, Seen]
 ) -> None:
     from playwright.sync_api import expect
 

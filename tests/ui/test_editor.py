@@ -18,7 +18,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -29,6 +29,11 @@ from rtk_task.workflows.yamlfile import load_yaml
 
 from ..helpers import CANARY
 from .conftest import Seen, emulator_stats
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from playwright.sync_api import Locator, Page
 
 #: Slow: a real browser (CI runs every test).
 pytestmark = pytest.mark.slow
@@ -49,7 +54,7 @@ def _readme_workflow() -> dict[str, Any]:
     return data
 
 
-def _open_task(page: Any, query: str, task: str) -> None:
+def _open_task(page: Page, query: str, task: str) -> None:
     from playwright.sync_api import expect
 
     page.get_by_role("searchbox", name="Search tasks").fill(query)
@@ -58,7 +63,7 @@ def _open_task(page: Any, query: str, task: str) -> None:
     expect(page.get_by_text(task, exact=True).first).to_be_visible()
 
 
-def _json_box(page: Any) -> Any:
+def _json_box(page: Page) -> Locator:
     """The Raw JSON box, unfolded (its <details> group clicked on its summary line)."""
     box = page.get_by_role("textbox", name="Inputs as JSON")
     if not box.is_visible():
@@ -68,7 +73,7 @@ def _json_box(page: Any) -> Any:
 
 
 def test_build_the_readme_workflow_in_the_page(
-    ui: UiServer, browser_page: tuple[Any, Seen]
+    ui: UiServer, browser_page: tuple[Page, Seen]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -77,7 +82,9 @@ def test_build_the_readme_workflow_in_the_page(
     steps = page.get_by_role("list", name="Workflow steps")
     status = page.get_by_role("status", name="Editor")
     declared = page.get_by_role("region", name="Declared inputs and secrets")
-    step_button = lambda sid: steps.get_by_role("button", name=sid, exact=True)  # noqa: E731
+    step_button: Callable[[str], Locator] = lambda sid: steps.get_by_role(  # noqa: E731
+        "button", name=sid, exact=True
+    )
 
     # create_meeting, from the search: account_id left empty, so Add wires it to an input
     _open_task(page, "create meeting", "realtimekit.meetings.create")
@@ -183,7 +190,7 @@ def test_build_the_readme_workflow_in_the_page(
         "button", name="Duplicate step"
     ).click()
     expect(status).to_have_text("Duplicated create_meeting as create_meeting_copy.")
-    item = lambda sid: steps.get_by_role("listitem").filter(  # noqa: E731
+    item: Callable[[str], Locator] = lambda sid: steps.get_by_role("listitem").filter(  # noqa: E731
         has=page.get_by_role("button", name=sid, exact=True)
     )
     steps.scroll_into_view_if_needed()  # both ends of the drag in view: no scroll midway
@@ -348,7 +355,7 @@ async () => (await axe.run(document, { resultTypes: ["violations"] })).violation
 """
 
 
-def test_the_editor_views_pass_axe(ui: UiServer, browser_page: tuple[Any, Seen]) -> None:
+def test_the_editor_views_pass_axe(ui: UiServer, browser_page: tuple[Page, Seen]) -> None:
     """axe-core finds nothing serious with a step selected, the picker open, the delete
     dialog open (skipped, saying so, without axe-core; failed in CI)."""
     from playwright.sync_api import expect

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,17 +19,20 @@ from rtk_task.workflows.model import load_workflow
 from ..helpers import CANARY
 from .conftest import SCREENSHOTS, Seen, emulator_stats
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
 #: Slow: a real browser (CI runs every test).
 pytestmark = pytest.mark.slow
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def _literal(page: Any, path: str) -> Any:
+def _literal(page: Page, path: str) -> Locator:
     return page.locator(f'.field[data-path="{path}"] input[type=text]:not(.tpl)')
 
 
-def _open(page: Any, query: str, task: str) -> None:
+def _open(page: Page, query: str, task: str) -> None:
     from playwright.sync_api import expect
 
     page.fill("#search", query)
@@ -39,7 +42,7 @@ def _open(page: Any, query: str, task: str) -> None:
     expect(page.locator("#read strong")).to_have_text(task)
 
 
-def test_find_fill_test_add_chain_and_run(ui: UiServer, browser_page: tuple[Any, Seen]) -> None:
+def test_find_fill_test_add_chain_and_run(ui: UiServer, browser_page: tuple[Page, Seen]) -> None:
     from playwright.sync_api import expect
 
     page, seen = browser_page
@@ -111,7 +114,7 @@ def test_find_fill_test_add_chain_and_run(ui: UiServer, browser_page: tuple[Any,
 
 
 def test_invalid_enum_shows_beside_its_field_and_sends_nothing(
-    ui: UiServer, browser_page: tuple[Any, Seen], tmp_path: Path
+    ui: UiServer, browser_page: tuple[Page, Seen], tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 

@@ -5,7 +5,7 @@ exported workflow imported back sends the same calls with the same bodies."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -138,6 +138,7 @@ def _calls(text: str, base_url: str) -> list[tuple[str, str, Any]]:
     assert run.ok, {k: v.error for k, v in run.steps.items()}
     assert run.steps["skipped"].skipped
     created = run.steps["create"].outputs["meeting_id"]
+    assert isinstance(created, str)
     return [(m, u.replace(created, "<id>"), b) for m, u, b in recorder.calls]
 
 
@@ -337,10 +338,10 @@ def test_until_round_trips_and_sends_the_same_calls() -> None:
                 parse_workflow(text), {}, base_url=server.base_url, transport=recorder
             )
             assert run.ok, {k: v.error for k, v in run.steps.items()}
-            assert run.steps["titled"].body["data"]["title"] == "UPLOADED"
+            assert cast(Any, run.steps["titled"].body)["data"]["title"] == "UPLOADED"
             ids = [
-                run.steps["meeting"].outputs["meeting_id"],
-                run.steps["record"].outputs["recording_id"],
+                cast(str, run.steps["meeting"].outputs["meeting_id"]),
+                cast(str, run.steps["record"].outputs["recording_id"]),
             ]
         text = json.dumps(recorder.calls).replace(server.base_url, "")
         for n, i in enumerate(ids):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -96,13 +96,14 @@ def test_continue_on_error_lists_the_failed_items_and_runs_the_rest(
     make = run.steps["make"]
     assert not make.ok
     assert make.body is not None
-    assert make.body["succeeded"] == 5
-    assert make.body["not_run"] == 0
-    assert [f["index"] for f in make.body["failed"]] == [2]
-    assert make.body["failed"][0]["error"]["kind"] == "validation"
+    body = cast("dict[str, Any]", make.body)
+    assert body["succeeded"] == 5
+    assert body["not_run"] == 0
+    assert [f["index"] for f in body["failed"]] == [2]
+    assert body["failed"][0]["error"]["kind"] == "validation"
     assert make.error is not None
     assert "1 of 6 items failed; item 2" in make.error.message
-    ids = make.outputs["meeting_id"]
+    ids = cast("list[Any]", make.outputs["meeting_id"])
     assert ids[2] is None
     assert all(ids[i] for i in (0, 1, 3, 4, 5))
 
@@ -113,7 +114,7 @@ def test_without_continue_on_error_no_item_starts_after_a_failure(
     wf = parse_workflow(WF_ITEMS.replace("CONTINUE", "false"))
     titles = [f"t{i}" for i in range(30)]
     run = run_workflow(wf, {"account_id": ACC, "titles": titles}, base_url=server.base_url)
-    body = run.steps["make"].body
+    body = cast("dict[str, Any]", run.steps["make"].body)
     assert not run.ok
     assert isinstance(body, dict)
     assert body["not_run"] > 0
@@ -125,7 +126,7 @@ def test_details_keep_every_item_result(server: EmulatorServer) -> None:
     run = run_workflow(
         wf, {"account_id": ACC, "titles": ["a", "b"]}, base_url=server.base_url, details=True
     )
-    body = run.steps["make"].body
+    body = cast("dict[str, Any]", run.steps["make"].body)
     assert isinstance(body, dict)
     assert len(body["results"]) == 2
     assert body["results"][0]["outputs"]["title"] == "a"

@@ -129,6 +129,7 @@ def _calls(wf_text: str, base_url: str) -> list[tuple[str, str, Any]]:
     run = run_workflow(parse_workflow(wf_text), {}, base_url=base_url, transport=recorder)
     assert run.ok, {k: v.error for k, v in run.steps.items()}
     created = run.steps["create"].outputs["meeting_id"]
+    assert isinstance(created, str)
     # each run creates its own meeting: compare with its id named
     return [(m, u.replace(created, "<id>"), b) for m, u, b in recorder.calls]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -207,7 +207,8 @@ def test_paginate_gathers_45_items_in_3_requests() -> None:
     out = result.steps["all"].outputs
     assert result.ok
     assert len(seen) == 3
-    assert [m["id"] for m in out["items"]] == [f"m{i}" for i in range(45)]  # type: ignore[index, union-attr]
+    items = cast("list[dict[str, Any]]", out["items"])
+    assert [m["id"] for m in items] == [f"m{i}" for i in range(45)]
     assert out["pages"] == 3
 
 

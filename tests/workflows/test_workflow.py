@@ -145,7 +145,7 @@ def test_inputs_resolve_defaults_and_report_missing_or_unknown() -> None:
 def test_cli_inputs_are_parsed_in_their_declared_type(kind: str, text: str, value: Any) -> None:
     from rtk_task.workflows.model import InputSpec
 
-    assert InputSpec(type=kind).parse(text) == value  # type: ignore[arg-type]
+    assert InputSpec(type=kind).parse(text) == value
 
 
 def _emulated(request: httpx.Request) -> httpx.Response:
@@ -203,10 +203,15 @@ def test_an_undefined_variable_at_run_time_sends_nothing() -> None:
         "wf.yaml",
     )
     seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _emulated(request)
+
     client = Client(
         base_url="http://127.0.0.1:1/v4",
         token="tok-x-1234",
-        transport=httpx.MockTransport(lambda r: seen.append(r) or _emulated(r)),
+        transport=httpx.MockTransport(handler),
     )
     result = run_step(
         client,
@@ -234,10 +239,15 @@ def test_secrets_are_rendered_into_the_request_but_masked_in_the_result(
     )
     wf = parse_workflow(text, "wf.yaml")
     seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _emulated(request)
+
     client = Client(
         base_url="http://127.0.0.1:1/v4",
         token="tok-x-1234",
-        transport=httpx.MockTransport(lambda r: seen.append(r) or _emulated(r)),
+        transport=httpx.MockTransport(handler),
     )
     result = run_step(client, wf, wf.steps[0], wf.resolve_inputs({"account_id": "a"}), {})
     assert result.ok, result.error
