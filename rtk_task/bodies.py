@@ -21,7 +21,6 @@ display and the arguments of its cURL command.
 from __future__ import annotations
 
 import json
-import mimetypes
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -172,6 +171,8 @@ def encode_body(
 def _multipart(value: dict[str, Any], params: dict[str, Param]) -> Encoded:
     # httpx's own encoder frames the parts (its public API sends text fields alone
     # urlencoded); a file's content is a FilePart, streamed when sent
+    import mimetypes
+
     from httpx._multipart import FileField, MultipartStream
 
     data: dict[str, list[str]] = {}

@@ -7,7 +7,6 @@ what is sent is exactly what the user set (defaults are documentation, never inj
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from typing import Annotated, Any, Literal, NotRequired, Required
@@ -374,6 +373,8 @@ def _enum_hint(manifest: Manifest, loc: tuple[Any, ...], err: Any) -> str:
     by_case = {v.casefold(): v for v in node.enum if isinstance(v, str)}
     if given.casefold() in by_case:
         return f"did you mean '{by_case[given.casefold()]}'?"
+    import difflib  # here: only a wrong value needs it
+
     close = difflib.get_close_matches(given.casefold(), list(by_case), n=1, cutoff=0.6)
     return f"did you mean '{by_case[close[0]]}'?" if close else ""
 

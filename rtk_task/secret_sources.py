@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
@@ -130,6 +129,8 @@ def _prefect_block(name: str) -> str | None:
         return known[1]
     # read in a thread of its own: Prefect's sync API refuses to run inside an event loop,
     # and a step's credential is read where its client runs (an engine's loop)
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(1) as pool:
         value = pool.submit(_load_block, name).result()
     _BLOCKS[name] = (now, value)
