@@ -147,6 +147,9 @@ def check_yaml(text: str, file: str, error: Callable[[Problem], RtkError]) -> No
         )
     if _surely_within(text):
         return
+    # a bomb is small text that expands to many values: a file may hold as many values as
+    # its own text can write out (one in 8 characters), and never fewer than MAX_NODES
+    limit = max(MAX_NODES, len(text) // 8)
     anchors: dict[str, int] = {}
     # one frame per open collection: [expanded size so far, its anchor]
     stack: list[list[Any]] = [[0, None]]
@@ -180,11 +183,11 @@ def check_yaml(text: str, file: str, error: Callable[[Problem], RtkError]) -> No
                 anchors[event.anchor] = 1
         else:
             continue
-        if total > MAX_NODES:
+        if total > limit:
             raise error(
                 Problem(
                     _line(file, event),
-                    f"expands to more than {MAX_NODES:,} values once its aliases are followed",
+                    f"expands to more than {limit:,} values once its aliases are followed",
                     "use fewer nested aliases (&name / *name); write the values out instead",
                 )
             )

@@ -24,17 +24,21 @@ def import_group() -> None:
 
 
 def _emit(steps: list, workflow_file: str | None, name: str) -> None:  # type: ignore[type-arg]
-    from ..workflows.imports import to_yaml
+    from ..workflows.imports import to_data
 
     for s in steps:
         for note in s.notes:
             click.echo(f"note: {note}", err=True)
     if workflow_file is None:
-        text = to_yaml(steps, name=name)
+        import json
+
+        from ..workflows.imports.yamlout import dump
         from ..workflows.model import parse_workflow
 
-        parse_workflow(text, "<imported>")  # print only what loads
-        click.echo(text, nl=False)
+        data = to_data(steps, name=name)
+        # print only what loads: checked as JSON (the same data; its parser is the fast one)
+        parse_workflow(json.dumps(data), "<imported>")
+        click.echo(dump(data), nl=False)
         return
     from ..workflows.authoring import add_steps
 

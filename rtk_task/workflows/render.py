@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
@@ -72,34 +73,65 @@ def _compile(value: Any, where: str) -> Callable[[Mapping[str, Any], str], Any]:
 def _compile_string(text: str, where: str) -> Callable[[Mapping[str, Any], str], Any]:
     if not any(m in text for m in MARKERS):
         return lambda ctx, at: text
-    env = environment()
     one = _ONE_EXPRESSION.match(text.strip())
+    chain = _plain_chain(one.group("expr")) if one else None
+    if chain is not None:  # `{{ a.b[0].c }}`: valid as it is; Jinja only to explain a miss
+        expression_text = one.group("expr") if one else ""
+
+        def render_chain(ctx: Mapping[str, Any], at: str) -> Any:
+            found = _look_up(ctx, chain)
+            if found is not _MISSING:
+                return plain(found)
+            expression = _compiled(text, expression_text, where)
+            return _guard(lambda: _native(expression(**ctx)), at, text, ctx)
+
+        return render_chain
+    compiled = _compiled(text, one.group("expr") if one else None, where)
+    if one:
+
+        def render_expression(ctx: Mapping[str, Any], at: str) -> Any:
+            return _guard(lambda: _native(compiled(**ctx)), at, text, ctx)
+
+        return render_expression
+
+    def render_template(ctx: Mapping[str, Any], at: str) -> Any:
+        return _guard(lambda: bounded_text(compiled.generate(ctx)), at, text, ctx)
+
+    return render_template
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> nodes.Template:
+    """Jinja's parse of ``text``, refused if it would load another template."""
+    ast = environment().parse(text)
+    _refuse_loading(ast)
+    return ast
+
+
+def _compiled(text: str, expression: str | None, where: str) -> Any:
+    """``text`` compiled (one expression's callable, or a template), or its syntax error
+    naming ``where``."""
     try:
-        ast = env.parse(text)
-        _refuse_loading(ast, where)
-        if one:
-            expression = env.compile_expression(one.group("expr"), undefined_to_none=False)
-            chain = _plain_chain(one.group("expr"))
-
-            def render_expression(ctx: Mapping[str, Any], at: str) -> Any:
-                if chain is not None:
-                    found = _look_up(ctx, chain)
-                    if found is not _MISSING:
-                        return plain(found)
-                # Jinja, for everything else and for every error's message
-                return _guard(lambda: _native(expression(**ctx)), at, text, ctx)
-
-            return render_expression
-        template = env.from_string(ast)
+        return _compile_text(text, expression)
     except TemplateSyntaxError as exc:
         raise _syntax_error(exc.message or "", text, where) from None
     except SyntaxError as exc:  # the Python Jinja wrote was refused, e.g. `macro m(x, x)`
         raise _syntax_error(exc.msg, text, where) from None
+    except _Loads as exc:
+        raise TemplateError(
+            Problem(where or "template", str(exc), "templates cannot load other templates")
+        ) from None
 
-    def render_template(ctx: Mapping[str, Any], at: str) -> Any:
-        return _guard(lambda: bounded_text(template.generate(ctx)), at, text, ctx)
 
-    return render_template
+@lru_cache(maxsize=4096)
+def _compile_text(text: str, expression: str | None) -> Any:
+    """Jinja's compile of ``text``, once per distinct text (steps repeat their templates: an
+    imported workflow of 20,000 steps has few distinct ones). Compiled objects are immutable."""
+    env = environment()
+    ast = _parsed(text)
+    if expression is not None:
+        return env.compile_expression(expression, undefined_to_none=False)
+    return env.from_string(ast)
 
 
 #: ``a.b[0].c``: names, dotted keys and list indexes, nothing else.
@@ -133,16 +165,14 @@ def _look_up(context: Mapping[str, Any], chain: tuple[str | int, ...]) -> Any:
     return node
 
 
-def _refuse_loading(ast: nodes.Template, where: str) -> None:
+class _Loads(Exception):
+    """A template that would load another (refused: there is nothing to load)."""
+
+
+def _refuse_loading(ast: nodes.Template) -> None:
     loads = next(ast.find_all(_LOADING), None)
     if loads is not None:
-        raise TemplateError(
-            Problem(
-                where or "template",
-                f"refused by the sandbox: {{% {type(loads).__name__.lower()} %}}",
-                "templates cannot load other templates",
-            )
-        )
+        raise _Loads(f"refused by the sandbox: {{% {type(loads).__name__.lower()} %}}")
 
 
 def _syntax_error(message: str, text: str, where: str) -> TemplateError:

@@ -217,9 +217,18 @@ def test_a_server_echoing_a_token_and_secret_in_every_encoding_shows_neither() -
             assert shown["request"]["headers"]["Authorization"] == f"Bearer {MASK}"
             # never masked, and none echoes: the task, the method and the headers' names
             names = {shown["task"], shown["request"]["method"]}
-            names |= {*shown["headers"], *shown["request"]["headers"]}
+            names |= {*shown["headers"], *shown["request"]["headers"], *_keys(shown)}
             assert_hidden(secret, shown, names)
             assert_hidden(token, shown, names)
 
         call()
         assert len(server.seen) <= 200
+
+
+def _keys(value: Any) -> set[str]:
+    """Every key of a JSON structure (field names: a secret equal to one shows as the name)."""
+    if isinstance(value, dict):
+        return {str(k) for k in value} | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()

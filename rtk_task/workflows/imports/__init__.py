@@ -61,6 +61,7 @@ __all__ = [
     "TaskIndex",
     "find_task",
     "request_step",
+    "to_data",
     "to_yaml",
     "token_env",
     "unique_secrets",
@@ -384,6 +385,13 @@ def to_yaml(
     """A whole workflow file holding ``steps``, as YAML text."""
     from .yamlout import dump
 
+    return dump(to_data(steps, name, inputs))
+
+
+def to_data(
+    steps: list[ImportedStep], name: str = "imported", inputs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A whole workflow file holding ``steps``, as data (:func:`to_yaml` writes it)."""
     data: dict[str, Any] = {"name": name}
     merged_inputs: dict[str, Any] = dict(inputs or {})
     secrets: dict[str, str] = {}
@@ -395,7 +403,7 @@ def to_yaml(
     if secrets:
         data["secrets"] = secrets
     data["steps"] = [s.step for s in steps]
-    return dump(data)
+    return data
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+")
