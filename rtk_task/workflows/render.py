@@ -40,17 +40,30 @@ _LOADING = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 
 
 class CompiledValue:
-    """A step value with its templates compiled; :meth:`render` gives a plain value."""
+    """A step value with its templates compiled; :meth:`render` gives a plain value.
 
-    __slots__ = ("_render", "source")
+    ``light`` says that rendering it is a look-up and nothing more: every string leaf is
+    plain text or one ``{{ a.b.c }}`` (no loop, filter or call can run), so an event loop may
+    render it inline rather than in a worker thread.
+    """
+
+    __slots__ = ("_render", "light", "source")
 
     def __init__(self, source: Any, render: Callable[[Mapping[str, Any], str], Any]) -> None:
         self.source = source
         self._render = render
+        self.light = all(_light(text) for _, text in leaves(source, ()))
 
     def render(self, context: Mapping[str, Any], where: str = "") -> Any:
         """The value with every template rendered against ``context``."""
         return self._render(context, where)
+
+
+def _light(text: str) -> bool:
+    if not any(m in text for m in MARKERS):
+        return True
+    one = _ONE_EXPRESSION.match(text.strip())
+    return one is not None and _plain_chain(one.group("expr")) is not None
 
 
 def compile_value(value: Any, where: str = "") -> CompiledValue:
