@@ -24,6 +24,9 @@ task whose auth takes one (bearer, API key, header template), but never of a tas
 server of its own (a plain ``http`` step); ``credentials`` (variable -> value) stands in for
 the environment. Each credential goes only to its auth's hosts, or to a base URL the caller
 named (:meth:`rtk_task.auth.Credential.check_host`); redirects are never followed.
+
+Traces (:mod:`rtk_task.tracing`): with an OpenTelemetry SDK configured, each attempt is a client
+span and sends its ``traceparent``; with none, the plain attempt runs (no span, no header).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import Any, Self
 import httpx
 from pydantic import SecretStr
 
+from . import tracing
 from .auth import Credential
 from .errors import ConfigError, InputError, Problem
 from .execute import (
@@ -117,6 +121,7 @@ class _Base:
         self._default_extensions = {"timeout": self.timeout.as_dict()}
         #: Manifests by the name they were asked for: one registry look-up per client.
         self._tasks: dict[str | Path, Manifest] = {}
+        tracing.configure_from_env()  # once per process: OTLP export when OTEL_* asks for it
 
     @property
     def redactor(self) -> Redactor:
@@ -384,11 +389,12 @@ class Client(_Base):
         )
         if isinstance(flow, TaskResult):
             return flow
+        attempt = tracing.traced(self._attempt) if tracing.enabled() else self._attempt
         try:
             action = next(flow)
             while True:
                 if isinstance(action, Send):
-                    action = flow.send(self._attempt(action, timeout))
+                    action = flow.send(attempt(action, timeout))
                 else:
                     time.sleep(action.seconds)
                     action = flow.send(None)
@@ -400,6 +406,8 @@ class Client(_Base):
         prepared = send.call
         request = prepared.request.to_httpx()
         request.extensions = self._extensions(timeout, send)
+        if send.headers:  # the attempt's trace context: sent, never shown in a result
+            request.headers.update(send.headers)
         try:
             auth = self._auth(prepared)
             response = self._http.send(request, stream=True, auth=auth)
@@ -521,11 +529,12 @@ class AsyncClient(_Base):
         )
         if isinstance(flow, TaskResult):
             return flow
+        attempt = tracing.traced_async(self._attempt) if tracing.enabled() else self._attempt
         try:
             action = next(flow)
             while True:
                 if isinstance(action, Send):
-                    action = flow.send(await self._attempt(action, timeout))
+                    action = flow.send(await attempt(action, timeout))
                 else:
                     await asyncio.sleep(action.seconds)
                     action = flow.send(None)
@@ -537,6 +546,8 @@ class AsyncClient(_Base):
         prepared = send.call
         request = prepared.request.to_httpx()
         request.extensions = self._extensions(timeout, send)
+        if send.headers:  # the attempt's trace context: sent, never shown in a result
+            request.headers.update(send.headers)
         try:
             auth = self._auth(prepared)
             response = await self._http.send(request, stream=True, auth=auth)

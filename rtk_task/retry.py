@@ -23,6 +23,11 @@ Client-side rate limits are a flow around a flow: :func:`gated` books a slot on 
 :class:`~rtk_task.ratelimit.Gate` before every ``Send`` of the flow it wraps, yields the wait
 as a ``Sleep``, and tells the gate what the server answered (a 429's ``Retry-After``, the
 rate-limit headers), so every caller of the same token and account slows down together.
+
+Each wait is told to :mod:`rtk_task.tracing` first (an event on the current span, when traces
+are on): ``rate_limit.wait`` for a rate limit's (the gate's, or after a 429), else
+``retry.wait``. A :class:`Send` says which attempt it is (``number``) and may carry headers
+sent but never shown (``headers``: the attempt's W3C trace context).
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
+from . import tracing
 from .errors import ConfigError, Problem
 from .execute import Call, error_result
 from .policy import RetryPolicy
@@ -78,11 +84,15 @@ class Send:
 
     ``started`` (``time.monotonic()``) is when the call's first attempt began; ``deadline``
     (seconds from then, or ``None``) bounds this attempt's timeouts and its reading.
+    ``number`` counts the call's attempts from 1; ``headers`` are sent on top of the call's
+    own and never shown (the attempt's ``traceparent``, set by :mod:`rtk_task.tracing`).
     """
 
     call: Call
     started: float
     deadline: float | None
+    number: int = 1
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +162,11 @@ def retry_flow(call: Call, policy: RetryPolicy) -> Flow:
         if policy.deadline is not None and time.monotonic() - started + wait > policy.deadline:
             attempt.gave_up = f"the deadline ({policy.deadline:g} s) would pass before a retry"
             break
+        limited = attempt.result.status_code == 429
+        tracing.waited("rate_limit.wait" if limited else "retry.wait", wait)
         yield Sleep(wait)
         number += 1
-        attempt = classify((yield send), call, policy)
+        attempt = classify((yield replace(send, number=number)), call, policy)
     return final(attempt, number, started)
 
 
@@ -176,6 +188,7 @@ def gated(flow: Flow, gate: Gate) -> Flow:
                 first = False
                 try:
                     while wait > 0:
+                        tracing.waited("rate_limit.wait", wait)
                         yield Sleep(wait)
                         wait = gate.ready()  # the same place: a pause costs no second booking
                     attempt: Attempt = yield action

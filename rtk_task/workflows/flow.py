@@ -16,6 +16,9 @@ Prefect flow, the local loop), so:
   stops new items from starting unless the step says ``continue_on_error``. The step's result
   is a summary in ``body`` (``items``, ``succeeded``, ``failed`` with each failed item's index
   and error, ``not_run``); every item's full result only with ``details``.
+
+With traces on (:mod:`rtk_task.tracing`) a step runs inside its span ``step ID`` and each item
+inside ``item N``; none is made in Temporal workflow code (its activities make the step's).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ..errors import Problem, TemplateError, WorkflowError
 from ..execute import error_result
 from ..result import ErrorInfo, TaskResult, visible
 from ..secrets import Redactor
+from ..tracing import item_span, settle, step_span
 from .model import Step, Workflow
 
 __all__ = ["ItemCall", "render_workflow_outputs", "run_flow_step"]
@@ -55,15 +59,30 @@ async def run_flow_step(
     run_one: ItemCall,
     *,
     details: bool = False,
+    masks: Redactor | None = None,
 ) -> TaskResult:
     """Run ``step`` through ``run_one``: once, per item of its ``for_each``, and each call
-    repeated ``until`` its condition holds."""
+    repeated ``until`` its condition holds; ``masks``: what its spans' strings mask."""
+    with step_span(step.id, step.task, masks) as span:
+        result = await _run(step, inputs, outputs, run_one, details, masks)
+        settle(span, result)
+        return result
+
+
+async def _run(
+    step: Step,
+    inputs: Mapping[str, Any],
+    outputs: Mapping[str, Mapping[str, Any]],
+    run_one: ItemCall,
+    details: bool,
+    masks: Redactor | None,
+) -> TaskResult:
     if step.for_each is None:
         return await _until(step, inputs, outputs, run_one, None)
     items = _items(step, inputs, outputs)
     if isinstance(items, TaskResult):
         return items
-    return await _for_each(step, inputs, outputs, run_one, items, details)
+    return await _for_each(step, inputs, outputs, run_one, items, details, masks)
 
 
 def _items(
@@ -171,6 +190,7 @@ async def _for_each(
     run_one: ItemCall,
     items: list[Any],
     details: bool,
+    masks: Redactor | None = None,
 ) -> TaskResult:
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -189,7 +209,10 @@ async def _for_each(
         for index, item in feed:
             if stop:
                 return
-            result = await _until(step, inputs, outputs, run_one, {"item": item, "index": index})
+            with item_span(step.id, index, masks) as span:
+                scope = {"item": item, "index": index}
+                result = await _until(step, inputs, outputs, run_one, scope)
+                settle(span, result)
             attempts += result.attempts
             if details:
                 full[index] = result.model_dump(mode="json")

@@ -3,6 +3,8 @@
 One step is rendered and called by :mod:`rtk_task.workflows.step`; a step's ``for_each`` and
 ``until`` are run by :mod:`rtk_task.workflows.flow`; this module decides which steps run,
 when, and what a run's result is (every step's result and the workflow's ``outputs``).
+A local run (:func:`run_workflow_async`) is traced as one span, ``rtk-task run NAME``, when
+traces are on (:mod:`rtk_task.tracing`); the engines make theirs where they start a run.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..errors import FileError, TemplateError
 from ..execute import error_result
 from ..result import ErrorInfo, TaskResult, chained
 from ..secrets import Redactor
+from ..tracing import active, run_redactor, run_span, settle
 from .flow import context_of, render_workflow_outputs, run_flow_step
 from .model import Step, Workflow
 from .step import StepRun, run_step, run_step_async
@@ -136,6 +139,7 @@ async def schedule(
     item's full result only with ``details``; the workflow's ``outputs`` are rendered last.
     """
     values = workflow.resolve_inputs(dict(inputs))
+    masks = run_redactor(workflow) if active() else None  # for the steps' spans, if any
     by_id = {s.id: s for s in workflow.steps}
     pending = dict(by_id)
     results: dict[str, TaskResult] = {}
@@ -154,7 +158,7 @@ async def schedule(
 
     async def start(step: Step) -> TaskResult:
         return _when(step, values, outputs) or await run_flow_step(
-            step, values, dict(outputs), run_one, details=details
+            step, values, dict(outputs), run_one, details=details, masks=masks
         )
 
     while pending or running:
@@ -215,7 +219,7 @@ async def run_workflow_async(
     on_start: Callable[[Step], None] | None = None,
     details: bool = False,
 ) -> RunResult:
-    """:func:`schedule` with each step sent by ``client``."""
+    """:func:`schedule` with each step sent by ``client``, inside the run's span."""
 
     async def run_one(
         step: Step,
@@ -225,15 +229,18 @@ async def run_workflow_async(
     ) -> TaskResult:
         return await run_step_async(client, workflow, step, values, outputs, scope=scope)
 
-    return await schedule(
-        workflow,
-        inputs,
-        run_one,
-        concurrency=concurrency,
-        on_step=on_step,
-        on_start=on_start,
-        details=details,
-    )
+    with run_span(workflow, "local") as span:
+        run = await schedule(
+            workflow,
+            inputs,
+            run_one,
+            concurrency=concurrency,
+            on_step=on_step,
+            on_start=on_start,
+            details=details,
+        )
+        settle(span, ok=run.ok)
+        return run
 
 
 def pool_limits(workflow: Workflow, concurrency: int) -> httpx.Limits:

@@ -9,6 +9,8 @@ resolved from the environment (trailing CR/LF stripped) and masked in every resu
 (token and secrets) by ``test``, ``run`` and every engine. An output template that fails after
 the request was sent keeps the response (status, body) and says ``template``: the result still
 shows that the request went out.
+A step's call runs inside its span ``step ID`` when traces are on and the scheduler made none
+(:mod:`rtk_task.tracing`: on a Temporal worker, under the activity's span).
 Rendering needs no HTTP client: a dry run never imports httpx.
 """
 
@@ -22,6 +24,7 @@ from ..errors import Problem, RtkError, TemplateError, WorkflowError
 from ..execute import RAW_BODY, error_result
 from ..result import ErrorInfo, TaskResult, unsealed
 from ..secrets import Redactor
+from ..tracing import active, settle, step_span
 from .model import Step, Workflow
 
 if TYPE_CHECKING:
@@ -75,7 +78,18 @@ class StepRun:
         self.retry = step.retry or workflow.retry
 
     def call(self, client: Client) -> TaskResult:
-        """Send the rendered step and add its outputs; a ``paginate`` step gathers every page."""
+        """Send the rendered step and add its outputs; a ``paginate`` step gathers every page.
+
+        Inside the step's span (:func:`rtk_task.tracing.step_span`) when traces are on and the
+        scheduler made none (the step runs out of its sight: a Temporal activity)."""
+        with step_span(
+            self.step.id, self.step.task, *self._masks(client), index=self._index
+        ) as span:
+            result = self._call(client)
+            settle(span, result)
+            return result
+
+    def _call(self, client: Client) -> TaskResult:
         manifest = self.workflow.manifest(self.step)
         refused = self._refuse_paging(manifest)
         if refused is not None:
@@ -97,6 +111,23 @@ class StepRun:
 
     async def acall(self, client: AsyncClient) -> TaskResult:
         """:meth:`call` with ``await``: the same call, driven asynchronously."""
+        with step_span(
+            self.step.id, self.step.task, *self._masks(client), index=self._index
+        ) as span:
+            result = await self._acall(client)
+            settle(span, result)
+            return result
+
+    def _masks(self, client: Client | AsyncClient) -> tuple[Redactor, ...]:
+        """What the step's span masks (only read when traces are on)."""
+        return (self.redactor, client.redactor) if active() else ()
+
+    @property
+    def _index(self) -> int | None:
+        index = self._context.get("index")
+        return index if isinstance(index, int) else None
+
+    async def _acall(self, client: AsyncClient) -> TaskResult:
         manifest = self.workflow.manifest(self.step)
         refused = self._refuse_paging(manifest)
         if refused is not None:

@@ -1,0 +1,428 @@
+"""OpenTelemetry traces of runs, steps, ``for_each`` items and HTTP attempts.
+
+rtk-task depends on the OpenTelemetry *API* only: with no SDK configured every tracer is the
+API's no-op one, and this module skips span work altogether (:func:`enabled` is a look-up in
+``sys.modules`` until something imports OpenTelemetry, then a check that the global tracer
+provider is not the API's default proxy). Nothing is exported unless configured:
+:func:`configure_from_env` (called once per process by the run entry points and the clients)
+installs the SDK's ``TracerProvider`` with a batching OTLP/HTTP exporter only when
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, the SDK is
+installed (``pip install 'rtk-task[otel]'``), ``OTEL_SDK_DISABLED`` is not ``true`` and the
+application has not set a provider of its own (that one is used as it is). Its trace and span
+ids come from the OS (:func:`os_random_ids`): tracing never moves the ``random`` module's state.
+
+Spans, from the tracer ``rtk_task``:
+
+- ``rtk-task run NAME``: one per workflow run, where the run is started
+  (:func:`~rtk_task.workflows.runner.run_workflow_async`, the Temporal and Prefect engines'
+  ``run``); ``rtk.workflow.name``, ``rtk.engine``.
+- ``step ID``: one per step (``rtk.step.id``, ``rtk.task.id``), made by the scheduler; a step
+  run out of the scheduler's sight (a Temporal activity) makes its own in
+  :class:`~rtk_task.workflows.step.StepRun`, with ``rtk.item.index`` for a ``for_each`` item.
+- ``item N``: one per ``for_each`` item, under its step.
+- ``METHOD TEMPLATE`` (kind client): one per HTTP attempt, with the HTTP client semantic
+  conventions: ``http.request.method``, ``url.template`` (the manifest's path template),
+  ``server.address``, ``server.port``, ``http.response.status_code``,
+  ``http.request.resend_count`` on a retry, ``error.type`` on a failure (the status code, the
+  exception's class, or the result's error kind), and ``rtk.task.id``. The attempt's W3C
+  ``traceparent`` (from ``opentelemetry.propagate.inject``) is sent with the request when the
+  span is recording; it is never part of the request a result, a dry run or cURL text shows.
+- Waits are events on the current span (the step's or item's): ``rate_limit.wait`` (a
+  client-side rate limit's, or after a 429) and ``retry.wait``, each with ``seconds``.
+
+Spans never hold a URL with values, a header value, a body, an exception's message or a
+secret: names and attributes are ids, templates, hosts, numbers and kinds, and every string is
+masked by the call's (the step's, the run's) :class:`~rtk_task.secrets.Redactor` anyway. No span
+is made in Temporal workflow code (replayed, so spans there would repeat): Temporal's own
+``TracingInterceptor`` carries the trace from the client through the workflow to the
+activities, where the step and attempt spans nest under the activity's span.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import replace
+from functools import lru_cache
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.id_generator import IdGenerator
+    from opentelemetry.trace import Span, Tracer
+
+    from .manifests.model import Manifest
+    from .result import TaskResult
+    from .retry import Attempt, Send
+    from .secrets import Redactor
+    from .workflows.model import Workflow
+
+__all__ = [
+    "TRACER",
+    "active",
+    "configure_from_env",
+    "enabled",
+    "item_span",
+    "os_random_ids",
+    "run_redactor",
+    "run_span",
+    "settle",
+    "step_span",
+    "traced",
+    "traced_async",
+    "url_template",
+    "waited",
+]
+
+#: The instrumentation scope of every span made here.
+TRACER = "rtk_task"
+#: The standard variables naming where OTLP traces go (signal-specific first).
+ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+_T = TypeVar("_T")
+_lock = threading.Lock()
+_configured = False
+#: A real provider was seen: it stays (OpenTelemetry never lets a provider be replaced).
+_on = False
+_tracer: Tracer | None = None
+#: The step whose span is current in this context (a step's span is made once).
+_STEP: ContextVar[str | None] = ContextVar("rtk_task_traced_step", default=None)
+
+
+def configure_from_env() -> bool:
+    """Install the SDK's tracer provider exporting OTLP/HTTP, once per process, when an
+    endpoint variable is set (see the module's docstring); whether this call installed it."""
+    global _configured  # noqa: PLW0603 - once per process, by design
+    if _configured:
+        return False
+    with _lock:
+        if _configured:
+            return False
+        _configured = True
+        if not any(os.environ.get(name) for name in ENDPOINT_VARIABLES):
+            return False
+        if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+            return False
+        try:
+            from opentelemetry import trace
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        except ImportError:
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "%s is set but the OpenTelemetry SDK is not installed: no traces are sent "
+                "(pip install 'rtk-task[otel]')",
+                next(name for name in ENDPOINT_VARIABLES if os.environ.get(name)),
+            )
+            return False
+        if _real(trace.get_tracer_provider()):
+            return False  # the application's own provider: used as it is
+        named = os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get(
+            "OTEL_RESOURCE_ATTRIBUTES", ""
+        )
+        resource = Resource.create({} if named else {"service.name": "rtk-task"})
+        # flushed and shut down at exit
+        provider = TracerProvider(resource=resource, id_generator=os_random_ids())
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        trace.set_tracer_provider(provider)
+        return True
+
+
+def os_random_ids() -> IdGenerator:
+    """The SDK's random trace and span ids, drawn from the OS (``random.SystemRandom``): the
+    SDK's default draws from the ``random`` module's global state, which a traced call must
+    leave as its caller set it (as the retries' jitter does). Needs the SDK."""
+    import random
+
+    from opentelemetry.sdk.trace.id_generator import IdGenerator
+    from opentelemetry.trace import INVALID_SPAN_ID, INVALID_TRACE_ID
+
+    draw = random.SystemRandom().getrandbits
+
+    class OsRandomIds(IdGenerator):
+        def generate_span_id(self) -> int:
+            span_id = draw(64)
+            while span_id == INVALID_SPAN_ID:
+                span_id = draw(64)
+            return span_id
+
+        def generate_trace_id(self) -> int:
+            trace_id = draw(128)
+            while trace_id == INVALID_TRACE_ID:
+                trace_id = draw(128)
+            return trace_id
+
+        def is_trace_id_random(self) -> bool:
+            return True
+
+    return OsRandomIds()
+
+
+def _real(provider: object) -> bool:
+    """Whether ``provider`` records anything (not the API's default proxy nor its no-op)."""
+    trace = sys.modules["opentelemetry.trace"]
+    return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+
+def enabled() -> bool:
+    """Whether a real tracer provider is set in this process: with none, no span is made."""
+    global _on  # noqa: PLW0603 - a cache of a fact that never becomes false again
+    if _on:
+        return True
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:  # nothing imported OpenTelemetry: nothing can have set a provider
+        return False
+    _on = _real(trace.get_tracer_provider())
+    return _on
+
+
+def _in_workflow_code() -> bool:
+    """Whether this is Temporal workflow code (replayed: no span is made there)."""
+    workflow = sys.modules.get("temporalio.workflow")
+    return workflow is not None and bool(workflow.in_workflow())
+
+
+def active() -> bool:
+    """Whether spans are made here: a real provider, and not in Temporal workflow code."""
+    return enabled() and not _in_workflow_code()
+
+
+def _get_tracer() -> Tracer:
+    global _tracer  # noqa: PLW0603 - the provider is set once, so is its tracer
+    if _tracer is None:
+        from opentelemetry import trace
+
+        from . import __version__
+
+        _tracer = trace.get_tracer(TRACER, __version__)
+    return _tracer
+
+
+def _masked(attributes: Mapping[str, str | int], redactor: Redactor | None) -> dict[str, str | int]:
+    if not redactor:
+        return dict(attributes)
+    return {k: redactor.text(v) if isinstance(v, str) else v for k, v in attributes.items()}
+
+
+@contextlib.contextmanager
+def _span(
+    name: str, attributes: Mapping[str, str | int], redactor: Redactor | None
+) -> Iterator[Span | None]:
+    """A current span (``None`` when none is made); an exception marks it failed by the
+    exception's class, never its message."""
+    if not active():
+        yield None
+        return
+    tracer = _get_tracer()
+    with tracer.start_as_current_span(
+        redactor.text(name) if redactor else name,
+        attributes=_masked(attributes, redactor),
+        record_exception=False,  # a message or a traceback may hold a URL or a secret
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            yield span
+        except BaseException as exc:
+            _fail(span, _error_type(exc))
+            raise
+
+
+def _fail(span: Span, error_type: str) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    span.set_attribute("error.type", error_type)
+    span.set_status(Status(StatusCode.ERROR, error_type))
+
+
+def _error_type(exc: BaseException) -> str:
+    """An exception's class as ``error.type`` wants it (``httpx.ConnectError``)."""
+    cls = type(exc)
+    package = cls.__module__.split(".")[0]
+    return cls.__qualname__ if package == "builtins" else f"{package}.{cls.__qualname__}"
+
+
+def run_redactor(workflow: Workflow) -> Redactor:
+    """What a run's spans mask: the credentials its tasks read from the environment and the
+    secrets it reads from environment variables (no file, keyring or block is read)."""
+    from .secrets import Redactor
+
+    names: set[str] = set()
+    for step in workflow.steps:
+        with contextlib.suppress(Exception):  # a task that does not load names nothing
+            names.update(workflow.manifest(step).auth.variables)
+    names.update(source for source in workflow.secrets.values() if ":" not in source)
+    return Redactor.from_env(sorted(names))
+
+
+@contextlib.contextmanager
+def run_span(workflow: Workflow, engine: str) -> Iterator[Span | None]:
+    """``rtk-task run NAME``: the span of one workflow run (configures tracing first)."""
+    configure_from_env()
+    if not active():
+        yield None
+        return
+    attributes = {"rtk.workflow.name": workflow.name, "rtk.engine": engine}
+    with _span(f"rtk-task run {workflow.name}", attributes, run_redactor(workflow)) as span:
+        yield span
+
+
+@contextlib.contextmanager
+def step_span(
+    step_id: str, task: str, *masks: Redactor | None, index: int | None = None
+) -> Iterator[Span | None]:
+    """``step ID``, unless this step's span is current already (the scheduler's, around the
+    call a :class:`~rtk_task.workflows.step.StepRun` makes); ``masks``: what its strings mask;
+    ``index``: a ``for_each`` item's."""
+    if not active() or _STEP.get() == step_id:
+        yield None
+        return
+    attributes: dict[str, str | int] = {"rtk.step.id": step_id, "rtk.task.id": task}
+    if index is not None:
+        attributes["rtk.item.index"] = index
+    given = [m for m in masks if m]
+    redactor = given[0].extend(v for m in given[1:] for v in m.values) if given else None
+    with _span(f"step {step_id}", attributes, redactor) as span:
+        token = _STEP.set(step_id)
+        try:
+            yield span
+        finally:
+            _STEP.reset(token)
+
+
+@contextlib.contextmanager
+def item_span(step_id: str, index: int, redactor: Redactor | None = None) -> Iterator[Span | None]:
+    """``item N``: one item of a ``for_each`` step."""
+    attributes: dict[str, str | int] = {"rtk.step.id": step_id, "rtk.item.index": index}
+    with _span(f"item {index}", attributes, redactor) as span:
+        yield span
+
+
+def settle(span: Span | None, result: TaskResult | None = None, ok: bool = True) -> None:
+    """Mark a run's, step's or item's span failed when its result (or ``ok``) says so."""
+    if span is None:
+        return
+    if result is not None:
+        ok = result.ok
+    if not ok:
+        error = result.error if result is not None else None
+        _fail(span, error.kind if error is not None else "failed")
+
+
+def waited(name: str, seconds: float) -> None:
+    """An event ``name`` with ``seconds`` on the current span: a flow is about to wait."""
+    if not enabled():
+        return
+    from opentelemetry import trace
+
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.add_event(name, {"seconds": round(seconds, 3)})
+
+
+@lru_cache(maxsize=256)
+def _patterns(templates: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each path template with a pattern matching the end of a path built from it, the most
+    specific first."""
+    out = []
+    for template in templates:
+        parts = re.split(r"\{[^{}/]*\}", template)
+        out.append((template, re.compile("[^/]+".join(re.escape(p) for p in parts) + "$")))
+    return tuple(sorted(out, key=lambda t: (-len(t[0]), t[0])))
+
+
+def url_template(manifest: Manifest, url: str) -> str:
+    """The manifest's path template ``url`` was built from (``path`` or an alternate)."""
+    if not manifest.alternate_paths:
+        return manifest.path
+    path = urlsplit(url).path
+    for template, pattern in _patterns((manifest.path, *manifest.alternate_paths)):
+        if pattern.search(path):
+            return template
+    return manifest.path
+
+
+@contextlib.contextmanager
+def _attempt_span(send: Send) -> Iterator[tuple[Send, Span | None]]:
+    """The span of one HTTP attempt, current, and the send carrying its ``traceparent``."""
+    if not active():
+        yield send, None
+        return
+    from opentelemetry import propagate
+    from opentelemetry.trace import SpanKind
+
+    call = send.call
+    request = call.request
+    template = url_template(call.manifest, request.url)
+    parts = urlsplit(request.url)
+    attributes: dict[str, str | int] = {
+        "http.request.method": request.method,
+        "url.template": template,
+        "server.address": parts.hostname or "",
+        "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+        "rtk.task.id": call.manifest.id,
+    }
+    if send.number > 1:
+        attributes["http.request.resend_count"] = send.number - 1
+    redactor = call.redactor
+    name = f"{request.method} {template}"
+    with _get_tracer().start_as_current_span(
+        redactor.text(name) if redactor else name,
+        kind=SpanKind.CLIENT,
+        attributes=_masked(attributes, redactor),
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        carrier: dict[str, str] = {}
+        if span.is_recording():
+            propagate.inject(carrier)
+        yield (replace(send, headers=tuple(carrier.items())) if carrier else send), span
+
+
+def _record(span: Span | None, done: Attempt) -> Attempt:
+    """The attempt's outcome on its span: the status code, and ``error.type`` on a failure."""
+    if span is None:
+        return done
+    result = done.result
+    status = result.status_code
+    if status is not None:
+        span.set_attribute("http.response.status_code", status)
+    error_type = None
+    if done.error is not None:
+        error_type = _error_type(done.error)
+    elif status is not None and status >= 400:
+        error_type = str(status)
+    elif status is None and result.error is not None:  # nothing sent (no OAuth2 token)
+        error_type = result.error.kind
+    if error_type is not None:
+        _fail(span, error_type)
+    return done
+
+
+def traced(send_once: Callable[[Send, _T], Attempt]) -> Callable[[Send, _T], Attempt]:
+    """A client's one attempt, ``send_once(send, arg)``, run inside the attempt's span."""
+
+    def attempt(send: Send, arg: _T) -> Attempt:
+        with _attempt_span(send) as (sent, span):
+            return _record(span, send_once(sent, arg))
+
+    return attempt
+
+
+def traced_async(
+    send_once: Callable[[Send, _T], Awaitable[Attempt]],
+) -> Callable[[Send, _T], Awaitable[Attempt]]:
+    """:func:`traced` for an attempt made with ``await``."""
+
+    async def attempt(send: Send, arg: _T) -> Attempt:
+        with _attempt_span(send) as (sent, span):
+            return _record(span, await send_once(sent, arg))
+
+    return attempt
