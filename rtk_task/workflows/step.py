@@ -147,9 +147,12 @@ class StepRun:
         )
         result = self._seal(result, raw)
         if result.ok and self.step.outputs:
-            import asyncio  # here: a dry run (rendering alone) never loads an event loop
+            if self.step.compiled_outputs().light:  # look-ups only: no thread hop
+                result = self.add_outputs(result, raw)
+            else:
+                import asyncio  # here: a dry run (rendering alone) never loads an event loop
 
-            result = await asyncio.to_thread(self.add_outputs, result, raw)  # off the loop
+                result = await asyncio.to_thread(self.add_outputs, result, raw)  # off the loop
         return self.check_answer(result, raw)
 
     def _refuse_paging(self, manifest: Manifest) -> TaskResult | None:
@@ -327,15 +330,31 @@ async def run_step_async(
     """Render ``step`` and call its task, with ``await``.
 
     Its templates render in a worker thread: a render that runs to its budget (2 s) never
-    holds the event loop, so the other steps and workflows a worker runs go on meanwhile.
+    holds the event loop, so the other steps and workflows a worker runs go on meanwhile. A
+    step whose templates are look-ups alone, and whose secrets are variables, is rendered
+    inline (a thread hop per item costs a large ``for_each`` more than the render).
     """
-    import asyncio  # here: a dry run (rendering alone) never loads an event loop
+    if _light(workflow, step):
+        run, failed = start_step(workflow, step, inputs, outputs, scope)
+    else:
+        import asyncio  # here: a dry run (rendering alone) never loads an event loop
 
-    run, failed = await asyncio.to_thread(start_step, workflow, step, inputs, outputs, scope)
+        run, failed = await asyncio.to_thread(start_step, workflow, step, inputs, outputs, scope)
     if run is None:
         assert failed is not None
         return failed
     return await run.acall(client)
+
+
+def _light(workflow: Workflow, step: Step) -> bool:
+    """Whether starting ``step`` is cheap and cannot block: look-up templates, and secrets
+    read from variables (a file, a Prefect block or the keyring is I/O)."""
+    sources = workflow.secrets.values()
+    return (
+        step.compiled_with().light
+        and step.compiled_save_to().light
+        and not any(":" in source for source in sources)
+    )
 
 
 def _secrets(workflow: Workflow, step: Step) -> dict[str, str]:
