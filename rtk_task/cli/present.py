@@ -18,6 +18,7 @@ import click
 from ..result import RequestInfo, TaskResult
 
 __all__ = [
+    "format_expectation",
     "format_output_line",
     "format_request",
     "format_result",
@@ -118,6 +119,9 @@ def format_result(result: TaskResult) -> str:
     if result.outputs:
         parts.append(click.style("outputs", fg="cyan"))
         parts += [f"  {k} = {json.dumps(v, ensure_ascii=False)}" for k, v in result.outputs.items()]
+    if result.expectations:
+        parts.append(click.style("expect", fg="cyan"))
+        parts += [format_expectation(line) for line in result.expectations]
     if result.error is not None:
         parts.append(
             click.style(f"error ({result.error.kind}): ", fg="red", bold=True)
@@ -126,6 +130,14 @@ def format_result(result: TaskResult) -> str:
         if result.error.hint and result.error.hint not in result.error.message:
             parts.append(f"  hint: {result.error.hint}")
     return "\n".join(parts).rstrip()
+
+
+def format_expectation(line: dict[str, Any]) -> str:
+    """One ``expect:`` line: pass or fail, what it says, and why it failed."""
+    if line.get("ok"):
+        return click.style("  pass ", fg="green") + str(line.get("expect"))
+    why = line.get("why") or f"got {json.dumps(line.get('actual'), ensure_ascii=False)[:200]}"
+    return click.style("  FAIL ", fg="red") + f"{line.get('expect')}: {why}"
 
 
 def format_step_line(step_id: str, result: TaskResult, keys: int = 3) -> str:

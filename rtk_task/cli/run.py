@@ -333,7 +333,7 @@ def run_cmd(
     from ..secrets import Redactor
     from ..workflows.model import load_workflow
     from ..workflows.records import RunRecord
-    from .present import format_output_line, format_step_line
+    from .present import format_expectation, format_output_line, format_step_line
 
     wf = load_workflow(workflow)
     inputs = _workflow_inputs(wf, input_pairs)
@@ -365,6 +365,9 @@ def run_cmd(
         record.finished(step.id, result)
         if not as_json:
             click.echo(format_step_line(step.id, result))
+            for line in result.expectations:  # each failed expect: line under its step
+                if not line.get("ok"):
+                    click.echo(format_expectation(line))
 
     with _signals_as_interrupts() as caught:
         try:

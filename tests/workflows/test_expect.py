@@ -169,3 +169,34 @@ def test_the_readme_example_runs_as_pasted_against_the_emulator(emulator: Any) -
     assert result.ok, result.error
     assert result.expectations
     assert all(line["ok"] for line in result.expectations), result.expectations
+
+
+def test_run_and_test_show_each_expectation(emulator: Any, tmp_path: Any) -> None:
+    from ..helpers import run_cli
+
+    (tmp_path / "e.yaml").write_text(
+        """name: e
+steps:
+  - id: create_meeting
+    task: realtimekit.meetings.create
+    with: {account_id: acc, title: Weekly sync}
+    expect:
+      status: 201
+      body:
+        data.title: {equals: Monthly}
+"""
+    )
+    done = run_cli("run", "e.yaml", "--base-url", emulator.base_url, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL body data.title: equals 'Monthly': is not 'Monthly'" in done.stdout
+    shown = run_cli(
+        "test",
+        "e.yaml",
+        "--step",
+        "create_meeting",
+        "--base-url",
+        emulator.base_url,
+        cwd=tmp_path,
+    )
+    assert "pass status in [201]" in shown.stdout
+    assert "FAIL body data.title" in shown.stdout
