@@ -68,6 +68,12 @@ export function renderResult(container, data) {
       el("span", { id: "result-time" }, `${Math.round(r.elapsed_ms)} ms`),
       el("span", { id: "result-attempts" }, `${r.attempts} attempt${r.attempts === 1 ? "" : "s"}`)),
     r.error ? errorBox(r.error) : "",
+    (r.expectations || []).length
+      ? el("div", {}, el("h3", {}, "Expect"),
+        el("ul", { id: "result-expect", class: "expect" },
+          r.expectations.map((x) => el("li", { class: x.ok ? "pass" : "fail" },
+            `${x.ok ? "pass" : "FAIL"} ${x.expect}${x.ok ? "" : `: ${x.why || `got ${JSON.stringify(x.actual)}`}`}`))))
+      : "",
     outputs.length
       ? el("div", {}, el("h3", {}, "Outputs"),
         el("div", { id: "result-outputs", class: "kv" },
