@@ -78,8 +78,7 @@ def create_app(playground: Playground, *, host: str, port: int, csrf_token: str)
         return _json(
             {
                 "csrf": csrf_token,
-                "live": playground.live,
-                "base_url": playground.base_url,
+                **playground.targets(),
                 "workflow": playground.workflow_file and str(playground.workflow_file),
             }
         )
@@ -141,6 +140,7 @@ def create_app(playground: Playground, *, host: str, port: int, csrf_token: str)
         Route("/api/workflow", get(lambda r: {"workflow": playground.workflow()})),
         Route("/api/preview", post(playground.preview), methods=["POST"]),
         Route("/api/test", post(playground.test), methods=["POST"]),
+        Route("/api/target", post(playground.switch), methods=["POST"]),
         Route("/api/add", post(playground.add), methods=["POST"]),
         Route("/api/compare", get(compare)),
         Route("/api/run", run, methods=["POST"]),

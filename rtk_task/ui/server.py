@@ -44,6 +44,7 @@ class UiServer:
         self.emulator: EmulatorServer | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -69,6 +70,7 @@ class UiServer:
             live=live,
             workflow_file=self.workflow_file,
             records_root=self.records_root,
+            emulator=self._emulator_url,
         )
         app = create_app(playground, host=self.host, port=self.port, csrf_token=new_csrf_token())
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
@@ -84,6 +86,14 @@ class UiServer:
                 raise ConfigError(Problem(self.url, "the playground did not start"))
             time.sleep(0.005)
         return self
+
+    def _emulator_url(self) -> str:
+        """The embedded emulator's base URL, started on first need (a live session that
+        switches to it)."""
+        with self._lock:
+            if self.emulator is None:
+                self.emulator = EmulatorServer(port=0).start()
+            return self.emulator.base_url
 
     def wait(self) -> None:
         """Block until the server thread ends (Ctrl-C stops it)."""

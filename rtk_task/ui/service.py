@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import pprint
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +62,43 @@ class Playground:
         live: bool,
         workflow_file: Path | None = None,
         records_root: Path | None = None,
+        emulator: Callable[[], str] | None = None,
     ) -> None:
         self.base_url = base_url
         self.live = live
+        #: The live API's base URL (``None``: the playground runs on its emulator only).
+        self.live_url = base_url if live else None
+        #: Starts the embedded emulator (once) and gives its base URL: the other target.
+        self._emulator = emulator
         self.workflow_file = workflow_file.resolve() if workflow_file else None
         self.records_root = records_root or Path.cwd()
+
+    def targets(self) -> dict[str, Any]:
+        """Where requests go now, and whether the page may switch to the other target."""
+        return {
+            "live": self.live,
+            "base_url": self.base_url,
+            "can_switch": self.live_url is not None and self._emulator is not None,
+        }
+
+    def switch(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Send to ``body["target"]`` (``"emulator"`` or ``"live"``) from now on. Going live
+        needs ``"confirm": true``; recorded outputs are keyed by target, so ids from one are
+        never sent to the other."""
+        target = body.get("target")
+        if target not in ("emulator", "live") or not self.targets()["can_switch"]:
+            raise ConfigError(
+                Problem("target", f"cannot switch to {target!r}", "start ui with --base-url URL")
+            )
+        if target == "live":
+            if not body.get("confirm"):
+                raise ConfirmNeeded(f"switch to the LIVE API at {self.live_url}")
+            assert self.live_url is not None
+            self.base_url, self.live = self.live_url, True
+        else:
+            assert self._emulator is not None
+            self.base_url, self.live = self._emulator(), False
+        return self.targets()
 
     def redactor(self) -> Redactor:
         """What every answer masks: every task's credentials and the opened workflow's

@@ -280,12 +280,38 @@ function applyJson() {
   }
 }
 
+function showTarget(data) {
+  $("target").textContent = data.live ? `target: ${data.base_url}` : "target: the embedded emulator";
+  $("live-marker").hidden = !data.live;
+  $("target-select").value = data.live ? "live" : "emulator";
+}
+
+// Switch between the embedded emulator and the live API (going live is confirmed first);
+// outputs recorded against one are never reused against the other.
+async function switchTarget() {
+  const target = $("target-select").value;
+  let answer = await api("/api/target", { target });
+  if (answer.status === 409 && window.confirm(`${answer.data.confirm}?\nRequests will reach a real API.`)) {
+    answer = await api("/api/target", { target, confirm: true });
+  }
+  if (answer.status !== 200) {
+    const session = await api("/api/session");
+    if (session.status === 200) showTarget(session.data);
+    if (answer.status !== 409) showBanner(errorText(answer.data.error || {}));
+    return;
+  }
+  showTarget(answer.data);
+  $("result").hidden = true;
+  schedulePreview();
+}
+
 async function init() {
   const { status, data } = await api("/api/session");
   if (status !== 200) return;
   setCsrf(data.csrf);
-  $("target").textContent = data.live ? `target: ${data.base_url}` : "target: the embedded emulator";
-  $("live-marker").hidden = !data.live;
+  showTarget(data);
+  $("target-switch").hidden = !data.can_switch;
+  $("target-select").addEventListener("change", switchTarget);
   const tasks = await api("/api/tasks");
   state.tasks = tasks.status === 200 ? tasks.data : [];
   const search = $("search");
