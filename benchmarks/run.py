@@ -560,6 +560,11 @@ EXTERNAL: dict[str, list[tuple[str, str, str | None]]] = {
         ("import_n8n_s", "import_s", None),
         ("import_n8n_vs_json", "ratio_import_vs_json_loads", None),
     ],
+    "bench_tracing": [
+        ("tracing_off", "ratio_off", None),
+        ("tracing_on_vs_off", "ratio_on_vs_off_min", "ratio_on_vs_off"),
+        ("tracing_on_vs_off_mock", "ratio_on_vs_off_mock", None),
+    ],
 }
 
 

@@ -313,6 +313,29 @@ TARGETS: tuple[Target, ...] = (
         why="3.6-6.2 s in quick runs beside other suites: too near its line to gate",
     ),
     Target("import_n8n_vs_json", "import n8n: 20,000 nodes / json.loads of the same text"),
+    # bench_tracing
+    Target(
+        "tracing_off",
+        "traces off: a loopback call, rtk-task / raw httpx",
+        "<=",
+        1.15,
+        0.15,
+        why="wall time over loopback with the server in the same process: too noisy to gate",
+    ),
+    Target(
+        "tracing_on_vs_off",
+        "traces on (SDK, spans dropped) / off, a loopback call",
+        "<=",
+        1.10,
+        0.05,
+        why="1.20-1.23 measured: the SDK's span start and end (~60-90 us a span); "
+        "not met yet (issue 27)",
+    ),
+    Target(
+        "tracing_on_vs_off_mock",
+        "traces on / off, an in-process call (MockTransport, ~0.3 ms)",
+        why="the cost of a span against a call with no network at all",
+    ),
 )
 
 BY_KEY: dict[str, Target] = {t.key: t for t in TARGETS}

@@ -340,13 +340,37 @@ def _patterns(templates: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], 
 
 def url_template(manifest: Manifest, url: str) -> str:
     """The manifest's path template ``url`` was built from (``path`` or an alternate)."""
-    if not manifest.alternate_paths:
-        return manifest.path
-    path = urlsplit(url).path
-    for template, pattern in _patterns((manifest.path, *manifest.alternate_paths)):
-        if pattern.search(path):
+    return _template(manifest.path, manifest.alternate_paths, url)
+
+
+def _template(path: str, alternates: tuple[str, ...], url: str) -> str:
+    if not alternates:
+        return path
+    built = urlsplit(url).path
+    for template, pattern in _patterns((path, *alternates)):
+        if pattern.search(built):
             return template
-    return manifest.path
+    return path
+
+
+def _attempt_facts(manifest: Manifest, method: str, url: str) -> tuple[str, dict[str, str | int]]:
+    """An attempt span's name and fixed attributes, worked out once per task and URL."""
+    return _facts(manifest.id, manifest.path, manifest.alternate_paths, method, url)
+
+
+@lru_cache(maxsize=1024)
+def _facts(
+    task: str, path: str, alternates: tuple[str, ...], method: str, url: str
+) -> tuple[str, dict[str, str | int]]:
+    template = _template(path, alternates, url)
+    parts = urlsplit(url)
+    return f"{method} {template}", {
+        "http.request.method": method,
+        "url.template": template,
+        "server.address": parts.hostname or "",
+        "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+        "rtk.task.id": task,
+    }
 
 
 @contextlib.contextmanager
@@ -360,23 +384,19 @@ def _attempt_span(send: Send) -> Iterator[tuple[Send, Span | None]]:
 
     call = send.call
     request = call.request
-    template = url_template(call.manifest, request.url)
-    parts = urlsplit(request.url)
-    attributes: dict[str, str | int] = {
-        "http.request.method": request.method,
-        "url.template": template,
-        "server.address": parts.hostname or "",
-        "server.port": parts.port or (443 if parts.scheme == "https" else 80),
-        "rtk.task.id": call.manifest.id,
-    }
+    name, fixed = _attempt_facts(call.manifest, request.method, request.url)
+    attributes: dict[str, str | int] = dict(fixed)
     if send.number > 1:
         attributes["http.request.resend_count"] = send.number - 1
     redactor = call.redactor
-    name = f"{request.method} {template}"
+    # the names and values come from the manifest and the URL's host: one search says
+    # whether any of them holds a secret (none should), and only then are they masked
+    if redactor and redactor.contains(" ".join((name, *map(str, fixed.values())))):
+        name, attributes = redactor.text(name), _masked(attributes, redactor)
     with _get_tracer().start_as_current_span(
-        redactor.text(name) if redactor else name,
+        name,
         kind=SpanKind.CLIENT,
-        attributes=_masked(attributes, redactor),
+        attributes=attributes,
         record_exception=False,
         set_status_on_exception=False,
     ) as span:
