@@ -59,6 +59,9 @@ class DeadlinePassed(Exception):
 
 #: The key of ``Call.raw_outputs`` that holds the whole body before masking.
 RAW_BODY = "@body"
+#: The key of ``Call.raw_outputs`` that holds the call's :class:`Redactor` (the credential
+#: and the secrets): what is made from the unmasked body is masked with it before shown.
+RAW_REDACTOR = "@redactor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +288,7 @@ def _read(
         if call.raw_outputs is not None and 200 <= status < 300 and problem is None:
             extract_tree(body, plan.output_tree, call.raw_outputs)  # before masking
             call.raw_outputs[RAW_BODY] = body
+            call.raw_outputs[RAW_REDACTOR] = redactor
         body = redactor.value(body)
     ok = 200 <= status < 300 and problem is None
     if problem is not None:

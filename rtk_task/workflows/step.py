@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem, RtkError, TemplateError, WorkflowError
-from ..execute import RAW_BODY, error_result
+from ..execute import RAW_BODY, RAW_REDACTOR, error_result
 from ..result import ErrorInfo, TaskResult, unsealed
 from ..secrets import Redactor
 from ..tracing import active, settle, step_span
@@ -183,7 +183,7 @@ class StepRun:
 
         body = raw[RAW_BODY] if raw and RAW_BODY in raw else result.body
         lines = evaluate(expect, result.status_code, result.headers, body, result.elapsed_ms)
-        shown = self.redactor.value(lines)
+        shown = self._shown(raw).value(lines)
         failed = [line for line in shown if not line["ok"]]
         update: dict[str, Any] = {"expectations": shown}
         if failed and result.error is None:
@@ -198,6 +198,12 @@ class StepRun:
                 hint="the request was sent and answered: it is not sent again",
             )
         return result.model_copy(update=update)
+
+    def _shown(self, raw: Mapping[str, Any] | None) -> Redactor:
+        """What masks values made from the answer as it came: the call's credential and
+        every secret (the step's own redactor knows only the workflow's secrets)."""
+        call = raw.get(RAW_REDACTOR) if raw else None
+        return call.extend(self.secrets.values()) if isinstance(call, Redactor) else self.redactor
 
     def _seal(self, result: TaskResult, raw: Mapping[str, Any]) -> TaskResult:
         """The result with the names of the secrets its masked outputs stand for: each output
@@ -233,9 +239,11 @@ class StepRun:
             # an output must be plain JSON: it goes into results, records and later steps
             json.dumps(extra, allow_nan=False)
         except TemplateError as exc:
-            return self._output_failed(result, exc.render(), exc.first.where, exc.first.hint)
+            shown = self._shown(raw)
+            message, hint = shown.text(exc.render()), exc.first.hint
+            return self._output_failed(result, message, exc.first.where, hint)
         except (TypeError, ValueError, RecursionError) as exc:
-            message = f"{where}: an output is not a JSON value ({exc})"
+            message = self._shown(raw).text(f"{where}: an output is not a JSON value ({exc})")
             return self._output_failed(result, message, where, "make it a string or number")
         names = {value: name for name, value in self.secrets.items()}
         sealed = {
@@ -246,7 +254,7 @@ class StepRun:
         kept = {k: v for k, v in result.secret_outputs.items() if k not in extra}
         return result.model_copy(
             update={
-                "outputs": {**result.outputs, **self.redactor.value(extra)},
+                "outputs": {**result.outputs, **self._shown(raw).value(extra)},
                 "secret_outputs": {**kept, **sealed},
             }
         )

@@ -117,3 +117,43 @@ def test_run_warns_about_a_short_secret_without_its_value(tmp_path: Path) -> Non
     assert "secret 'state' ($RTK_TEST_STATE) is shorter than 8 characters" in done.stderr
     assert "secret 'key'" not in done.stderr
     assert f" {STATE}" not in done.stdout + done.stderr.replace("RTK_TEST_STATE", "")
+
+
+def test_an_output_made_from_an_echoed_token_is_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "echoed-api-token-0123456789"
+    monkeypatch.setenv("ECHO_API_TOKEN", token)
+    body = json.dumps({"echo": token, "n": 1}).encode()
+
+    def behaviour(conn: socket.socket, _: bytes) -> None:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n%s" % (len(body), body)
+        )
+
+    with RawServer(behaviour) as server:
+        manifest = {
+            "manifest_version": 1,
+            "id": "echo.items.get",
+            "method": "GET",
+            "path": "/items",
+            "servers": [f"http://127.0.0.1:{server.port}"],
+            "idempotent": True,
+            "auth": {"type": "bearer", "env": "ECHO_API_TOKEN"},
+        }
+        (tmp_path / "echo.items.get.json").write_text(json.dumps(manifest))
+        text = f"""name: echo
+steps:
+  - id: get
+    task: {tmp_path / "echo.items.get.json"}
+    outputs:
+      echoed: "{{{{ response.body.echo }}}}"
+    expect:
+      body:
+        echo: {{equals: nope}}
+"""
+        run = run_workflow(parse_workflow(text), {})
+    shown = json.dumps(run.to_json())
+    assert token not in shown, "the API token came back through an output or an expectation"
+    assert run.steps["get"].outputs["echoed"] == "***"
