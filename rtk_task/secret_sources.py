@@ -33,7 +33,9 @@ __all__ = [
     "MAX_FILE_BYTES",
     "SOURCE_KINDS",
     "SecretSource",
+    "describe",
     "how_to_set",
+    "is_variable",
     "normalise_source",
     "read_secret",
 ]
@@ -74,10 +76,28 @@ def normalise_source(value: Any) -> str:
 SecretSource = Annotated[str, BeforeValidator(normalise_source)]
 
 
+def _kind(source: str) -> tuple[str, str]:
+    """``(kind, where)`` of a source's text; ``("", NAME)`` for an environment variable."""
+    kind, sep, where = source.partition(":")
+    return (kind, where) if sep and kind in SOURCE_KINDS else ("", source)
+
+
+def is_variable(source: str) -> bool:
+    """Whether ``source`` is an environment variable (reading it is no I/O)."""
+    return not _kind(source)[0]
+
+
+def describe(source: str) -> str:
+    """The source as a message names it: ``environment variable X``, ``the file P``..."""
+    kind, where = _kind(source)
+    names = {"file": "the file", "prefect_block": "the Prefect block", "keyring": "keyring"}
+    return f"{names[kind]} {where}" if kind else f"environment variable {where}"
+
+
 def read_secret(source: str, environ: Mapping[str, str] | None = None) -> str | None:
     """The value of one source (see the module docstring); ``None`` when it has none."""
-    kind, sep, where = source.partition(":")
-    if not sep or kind not in SOURCE_KINDS:
+    kind, where = _kind(source)
+    if not kind:
         value = read_env(source, environ)
         if value is not None:
             return value
@@ -92,8 +112,8 @@ def read_secret(source: str, environ: Mapping[str, str] | None = None) -> str | 
 
 def how_to_set(source: str) -> str:
     """The hint for a source that has no value."""
-    kind, sep, where = source.partition(":")
-    if not sep or kind not in SOURCE_KINDS:
+    kind, where = _kind(source)
+    if not kind:
         return f"export {source}=... (or {source}_FILE=/path/to/a/file)"
     if kind == "file":
         return f"make {where} a readable file holding the secret"

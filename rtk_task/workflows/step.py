@@ -357,18 +357,20 @@ async def run_step_async(
 def _light(workflow: Workflow, step: Step) -> bool:
     """Whether starting ``step`` is cheap and cannot block: look-up templates, and secrets
     read from variables (a file, a Prefect block or the keyring is I/O)."""
+    from ..secret_sources import is_variable
+
     sources = workflow.secrets.values()
     return (
         step.compiled_with().light
         and step.compiled_save_to().light
-        and not any(":" in source for source in sources)
+        and all(is_variable(source) for source in sources)
     )
 
 
 def _secrets(workflow: Workflow, step: Step) -> dict[str, str]:
     """The secrets this workflow declares, each read from its source (the environment, a
     file, a Prefect block, the keyring); one this step uses and that has no value fails."""
-    from ..secret_sources import how_to_set, read_secret
+    from ..secret_sources import describe, how_to_set, read_secret
 
     values: dict[str, str] = {}
     missing = []
@@ -380,21 +382,12 @@ def _secrets(workflow: Workflow, step: Step) -> dict[str, str]:
             values[name] = value
     used = {c[1] for c in step.references() if c[0] == "secrets" and len(c) > 1}
     problems = [
-        Problem(f"secrets.{name}", f"{_described(source)} has no value", how_to_set(source))
+        Problem(f"secrets.{name}", f"{describe(source)} has no value", how_to_set(source))
         for name, source in missing
         if name in used
     ]
     WorkflowError.collect(problems)
     return values
-
-
-def _described(source: str) -> str:
-    kind, sep, where = source.partition(":")
-    if sep and kind in ("file", "prefect_block", "keyring"):
-        return {"file": "the file", "prefect_block": "the Prefect block", "keyring": "keyring"}[
-            kind
-        ] + f" {where}"
-    return f"environment variable {source}"
 
 
 def _save_to(step: Step, context: Mapping[str, Any]) -> str | None:
