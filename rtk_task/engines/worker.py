@@ -31,12 +31,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..client import AsyncClient
 from ..errors import ConfigError, Problem, RtkError, WorkflowError
 from ..execute import error_result
 from ..manifests.http import HTTP_TASK
+from ..providers.model import host_of
 from ..result import ErrorInfo, TaskResult
 from ..secrets import Redactor
 from ..workflows.model import TASK_ID, Step, Workflow, parse_workflow
@@ -194,7 +194,7 @@ class WorkerConfig:
             if step.task != HTTP_TASK:
                 continue
             for server in workflow.manifest(step).servers:
-                host = (urlsplit(server).hostname or "").lower()
+                host = host_of(server)
                 if host not in allowed:
                     yield Problem(
                         f"{where}.steps.{step.id}.with.url",
