@@ -232,7 +232,7 @@ def test_step(
 
     check_workflow(wf, inputs, steps={step.id}).raise_for_problems()  # nothing sent on a problem
     _warn_short_secrets(wf)
-    target = base_url or os.environ.get("RTK_BASE_URL") or ""
+    target = _target(base_url)
     outputs = _step_outputs(wf, step, output_pairs, target)
     manifest_ = wf.manifest(step)
     run, failed = start_step(wf, step, inputs, outputs)  # masks as `run` does
@@ -346,7 +346,7 @@ def run_cmd(
     from ..secret_sources import read_secret
 
     redactor = Redactor.from_env(token_envs, *(read_secret(s) for s in wf.secrets.values()))
-    target = base_url or os.environ.get("RTK_BASE_URL") or ""
+    target = _target(base_url)
     record = RunRecord(wf.file, wf.name, inputs=inputs, redactor=redactor, target=target)
     options: dict[str, Any] = {}
     if task_queue:
@@ -447,3 +447,9 @@ def _warn_short_secrets(wf: Any) -> None:
     for finding in short_secret_warnings(wf, values):
         where = wf.locate(finding.loc)
         click.echo(f"warning: {where}: {finding.message}\n  hint: {finding.hint}", err=True)
+
+
+def _target(base_url: str | None) -> str:
+    """Where this command's requests go, as records key it: ``--base-url``, else
+    ``RTK_BASE_URL``, else ``""`` (each task's own server)."""
+    return base_url or os.environ.get("RTK_BASE_URL") or ""
