@@ -119,6 +119,13 @@ class Emulator:
             "webhooks": self.hooks.stats(),
             "faults_fired": self.faults.fired,
             "rate_limited": self.limiter.refused if self.limiter else 0,
+            # under a limit: the accepted requests, and the first's and last's arrival, to
+            # read how much of the limit a client used
+            "rate_accepted": (
+                {"count": lim.accepted, "first": lim.first, "last": lim.last}
+                if (lim := self.limiter)
+                else None
+            ),
         }
 
     def reset(self) -> None:

@@ -66,6 +66,10 @@ class RateLimiter:
         self.per = per
         self.clock = clock
         self.refused = 0
+        #: the accepted requests: how many, the first's and the last's arrival (clock seconds)
+        self.accepted = 0
+        self.first: float | None = None
+        self.last: float | None = None
         self._lock = threading.Lock()
         self._log: dict[str, deque[float]] = {}
 
@@ -81,5 +85,8 @@ class RateLimiter:
                 wait = log[0] + self.per - now
                 return Verdict(False, 0, wait, max(1, math.ceil(wait)))
             log.append(now)
+            self.accepted += 1
+            self.first = now if self.first is None else self.first
+            self.last = now
             reset = log[0] + self.per - now
             return Verdict(True, self.requests - len(log), reset, 0)

@@ -9,8 +9,10 @@ The workflow runs :func:`rtk_task.workflows.runner.schedule`, the scheduler of t
 with its flow control: each ``for_each`` item is an activity of its own, and ``until`` waits on
 durable workflow timers between activities (``asyncio.sleep`` in a workflow is a Temporal
 timer), never in a sleeping activity. The workflow's result is ``RunResult.to_json()``, the
-workflow's ``outputs`` included. Rate limits are kept per worker process.
-each step is the activity :meth:`StepActivities.run_step`, which runs
+workflow's ``outputs`` included. The API's rate limits are kept by the workflow itself, across
+all its workers, on durable timers (:mod:`rtk_task.engines.pacing`); several runs at once on one
+account share the queue's rate (``--queue-rate``, kept by the Temporal server). Each step is
+the activity :meth:`StepActivities.run_step`, which runs
 :func:`~rtk_task.workflows.runner.run_step_async` on the worker's one shared client (one
 connection pool per worker, closed when the worker stops). Payloads carry the workflow
 definition, inputs and earlier outputs, never a secret; the activity reads the API token and
@@ -63,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
     from ..workflows.model import Step, Workflow
     from ..workflows.runner import RunResult, schedule
     from . import OnStart, OnStep, run_on_engine, starting
+    from .pacing import Pacer, limits_of, limits_payload
     from .worker import HEARTBEAT, SharedClient, WorkerConfig, lost, step_options
 
 __all__ = [
@@ -130,6 +133,8 @@ class RunWorkflow:
         """``payload``: definition, inputs, base_url, and which steps are idempotent."""
         wf = Workflow.model_validate(json.loads(payload["definition"]))
         idempotent: dict[str, bool] = payload["idempotent"]
+        # the run's own pace under the API's limits, on durable timers (rtk_task.engines.pacing)
+        pacer = Pacer(lambda: workflow.now().timestamp(), asyncio.sleep, workflow.wait_condition)
 
         async def run_one(
             step: Step,
@@ -138,6 +143,7 @@ class RunWorkflow:
             scope: Mapping[str, Any] | None = None,
         ) -> TaskResult:
             safe = idempotent.get(step.id, False)
+            places = await pacer.book(limits_of(payload, step))
             try:
                 data = await workflow.execute_activity_method(
                     StepActivities.run_step,
@@ -153,6 +159,8 @@ class RunWorkflow:
                 )
             except ActivityError as exc:  # the worker died, the activity timed out
                 return lost(step, safe, exc)
+            finally:
+                pacer.answered(places)
             return TaskResult.model_validate(data)
 
         result = await schedule(
@@ -177,6 +185,7 @@ def _payload(
         "inputs": dict(inputs),
         "base_url": base_url,
         "idempotent": {s.id: wf.manifest(s).idempotent for s in wf.steps},
+        "limits": limits_payload(wf, base_url),
         "concurrency": concurrency,
         "details": details,
     }

@@ -1,15 +1,13 @@
 """Temporal as a team runs it (issue 25): a dev server and workers started separately
 (`rtk-task temporal worker`), runs handed to them with ``--task-queue``.
 
-- A worker killed (SIGKILL) while its creates are in flight: the workflow still completes; the
-  lost items come back as ``ambiguous`` results of the ``for_each`` (the step's
-  ``continue_on_error`` lets the rest run), and no create reaches the API twice.
-- Three workers sharing one queue rate (``--queue-rate``, kept by the Temporal server) send a
-  burst of creates to an API limiting 100/10 s with no 429 at all; each worker alone keeps only
-  the documented 250/10 s, which three of them together would pass. The server's rate is a
-  token bucket (a burst of one second's worth, then the rate), so the rate that never passes
-  N requests in any W seconds is N / (W + 1) (9/s here, 22.7/s for RealtimeKit's 250/10 s),
-  less the jitter between a dispatch and its send on a busy machine: 8/s here (0.8).
+- Three workers add 1,000 participants under RealtimeKit's limit (250 / 10 s scaled to 150, kept
+  by the emulator): the workflow paces its own requests across all its workers on durable timers
+  (rtk_task.engines.pacing), so there is no 429 at all and about 0.86 of the limit is used;
+  each worker's own limiter alone would let the three of them send three times the limit.
+- A worker killed (SIGKILL) during such a run: it still completes (the step's
+  ``continue_on_error`` lets the rest run), its adds in flight come back as ``ambiguous`` items
+  of the ``for_each``, and the emulator holds no participant twice.
 """
 
 from __future__ import annotations
@@ -33,22 +31,6 @@ from rtk_task.engines.temporal import temporal_binary
 from ..helpers import CANARY, OUTPUTS
 
 pytestmark = pytest.mark.slow
-
-#: The queue rate of the rate test's workers (RTK_TEST_NO_QUEUE_RATE=1 runs it without, to see
-#: it fail: the three workers then pass the API's limit).
-RATE = () if os.environ.get("RTK_TEST_NO_QUEUE_RATE") else ("--queue-rate", "8")
-
-FOR_EACH = """name: batch
-inputs:
-  n: {{type: integer, default: {n}}}
-steps:
-  - id: create_meeting
-    task: realtimekit.meetings.create
-    for_each: "{{{{ range(inputs.n) | list }}}}"
-    concurrency: {concurrency}
-    continue_on_error: true
-    with: {{account_id: acc-team, title: "item {{{{ item }}}}"}}
-"""
 
 
 def _free_port() -> int:
@@ -187,65 +169,119 @@ def _finish(run: Any) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.timeout(400)
-def test_a_killed_worker_leaves_a_completed_run_with_its_lost_creates_ambiguous(
-    temporal: str, tmp_path: Path
-) -> None:
-    items = 6
-    with EmulatorServer(host="127.0.0.1", port=0, token=CANARY) as emulator:
-        emulator.add_faults(
-            {"match": {"operation": "create_meeting"}, "action": "delay", "delay": 4}
-        )
-        workers = Workers(temporal, "q-kill", emulator.base_url)
+ADDS = """name: adds
+rate_limit: {{requests: {limit}, per: {per}}}
+inputs:
+  n: {{type: integer, default: {n}}}
+steps:
+  - id: meeting
+    task: realtimekit.meetings.create
+    with: {{account_id: acc-team, title: adds}}
+  - id: add
+    task: realtimekit.meetings.participants.add
+    for_each: "{{{{ range(inputs.n) | list }}}}"
+    concurrency: 32
+    continue_on_error: true
+    with:
+      account_id: acc-team
+      meeting_id: "{{{{ steps.meeting.outputs.meeting_id }}}}"
+      custom_participant_id: "p-{{{{ item }}}}"
+      name: "p {{{{ item }}}}"
+      preset_name: group_call_host
+"""
+
+#: RealtimeKit's limit of 250 / 10 s, scaled to 0.6 (the emulator's, and the workflow's own
+#: ``rate_limit``): three workers, the dev server and the emulator on one 2-core machine run
+#: about 30 adds a second, and the limit must be what binds for its share used to mean much.
+LIMIT, PER = 150, 10.0
+
+
+def _participants(emulator: EmulatorServer) -> list[str]:
+    """The custom ids of every participant in the emulator's store."""
+    store = emulator.emulator.store
+    with store.lock:
+        tables = store.tables.get("acc-team", {})
+        return [
+            str(p.get("custom_participant_id")) for p in tables.get("participants", {}).values()
+        ]
+
+
+def _used(stats: dict[str, Any]) -> float:
+    """How much of the limit the run used: the least time the limit allows between the first
+    and the last accepted request, over the time they took."""
+    accepted = stats["rate_accepted"]
+    ideal = (accepted["count"] - LIMIT) / LIMIT * PER
+    return float(ideal / (accepted["last"] - accepted["first"]))
+
+
+def _three_workers_add(
+    temporal: str, tmp_path: Path, queue: str, items: int, kill_after: int | None
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Three workers started apart run a ``for_each`` of ``items`` adds against an emulator
+    keeping RealtimeKit's limit; with ``kill_after``, the first worker is killed (SIGKILL)
+    once that many adds arrived, and its activities in flight are lost."""
+    with EmulatorServer(
+        host="127.0.0.1", port=0, token=CANARY, rate_limit=f"{LIMIT}/{PER:g}s"
+    ) as emulator:
+        if kill_after is not None:  # adds that take a while, so some are in flight on each
+            emulator.add_faults(
+                {"match": {"operation": "add_participant"}, "action": "delay", "delay": 0.5}
+            )
+        workers = Workers(temporal, queue, emulator.base_url)
         try:
             first = workers.start()
+            for _ in range(2):
+                workers.start()
             run = _start_run(
                 tmp_path,
-                FOR_EACH.format(n=items, concurrency=3),
+                ADDS.format(n=items, limit=LIMIT, per=PER),
                 temporal,
-                "q-kill",
+                queue,
                 emulator.base_url,
             )
+            if kill_after is not None:
 
-            def creates() -> int:
-                return int(emulator.stats()["requests"].get("create_meeting", 0))
+                def adds() -> int:
+                    return int(emulator.stats()["requests"].get("add_participant", 0))
 
-            _wait_for(lambda: creates() >= 1, "the first worker's creates to arrive")
-            workers.start()  # the second takes over
-            first.send_signal(signal.SIGKILL)
+                _wait_for(lambda: adds() >= kill_after, f"{kill_after} adds", limit=240)
+                first.send_signal(signal.SIGKILL)
             result = _finish(run)
         finally:
             workers.stop()
-        sent = creates()
+        return result, emulator.stats(), _participants(emulator)
+
+
+@pytest.mark.timeout(400)
+def test_three_workers_keep_one_limit_and_use_most_of_it(temporal: str, tmp_path: Path) -> None:
+    """1,000 adds by three workers: no 429, most of the limit used, no duplicate."""
+    items = 1000
+    result, stats, people = _three_workers_add(temporal, tmp_path, "q-rate", items, None)
+    step = result["steps"]["add"]
+    assert result["ok"] is True, step.get("error")
+    assert step["body"]["succeeded"] == items, step["body"]
+    assert stats["rate_limited"] == 0, "the workers together passed the API's limit"
+    assert stats["requests"]["add_participant"] == items
+    assert len(people) == len(set(people)) == items
+    used = _used(stats)
+    OUTPUTS.append((("limit used", "three temporal workers"), f"{used:.3f}"))
+    # 0.86-0.87 measured on a 2-core machine running other jobs beside it (a load of 5): each
+    # 10 s window costs a round trip through the engine, 0.6-1.0 s there
+    assert used >= 0.8, f"only {used:.2f} of the limit used"
+
+
+@pytest.mark.timeout(400)
+def test_a_worker_killed_during_the_adds_leaves_lost_items_ambiguous_and_no_duplicate(
+    temporal: str, tmp_path: Path
+) -> None:
+    items = 400
+    result, stats, people = _three_workers_add(temporal, tmp_path, "q-rate-kill", items, 200)
+    body = result["steps"]["add"]["body"]
     assert result["ok"] is True, result  # continue_on_error: the run goes on and completes
-    body = result["steps"]["create_meeting"]["body"]
     lost = [f for f in body["failed"] if f["error"]["kind"] == "ambiguous"]
     assert lost, body
     assert all("engine lost the step" in f["error"]["message"] for f in lost)
     assert body["succeeded"] + len(body["failed"]) == items, body
-    assert sent <= items, f"{sent} creates for {items} items: one was sent twice"
-
-
-@pytest.mark.timeout(400)
-def test_three_workers_keep_one_queue_rate_and_get_no_429(temporal: str, tmp_path: Path) -> None:
-    items = 150
-    with EmulatorServer(host="127.0.0.1", port=0, token=CANARY, rate_limit="100/10s") as emulator:
-        workers = Workers(temporal, "q-rate", emulator.base_url)
-        try:
-            for _ in range(3):
-                workers.start(*RATE)
-            run = _start_run(
-                tmp_path,
-                FOR_EACH.format(n=items, concurrency=16),
-                temporal,
-                "q-rate",
-                emulator.base_url,
-            )
-            result = _finish(run)
-        finally:
-            workers.stop()
-        stats = emulator.stats()
-    assert result["ok"] is True, result["steps"]["create_meeting"]["error"]
-    assert result["steps"]["create_meeting"]["body"]["succeeded"] == items
-    assert stats["rate_limited"] == 0, "the workers together passed the API's limit"
-    assert stats["requests"]["create_meeting"] == items
+    assert stats["rate_limited"] == 0
+    assert len(people) == len(set(people)), "an add reached the API twice"
+    assert stats["requests"]["add_participant"] <= items
