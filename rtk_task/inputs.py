@@ -3,6 +3,12 @@
 A step's inputs name parameters as the official SDK's keyword arguments do: path, query and
 top-level body names side by side, headers under ``headers``. Validation is a check only:
 what is sent is exactly what the user set (defaults are documentation, never injected).
+
+A task whose body is a JSON object also takes ``extra_body``: fields newer than its docs (the
+API documented them after the manifest was built), sent in the body beside the documented
+ones, as given. They are checked for JSON types only, and a documented field there is refused
+(it belongs beside the others, where it is checked), so newer docs never block a user and an
+old manifest never hides a typo in a documented field.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     Strict,
     StrictBool,
     StrictInt,
@@ -30,14 +37,16 @@ from typing_extensions import TypedDict
 
 from .compiled import compiled
 from .errors import InputError, Problem, did_you_mean
-from .manifests.model import INPUT_LOCATIONS, Manifest, Param, ParamType
+from .manifests.model import INPUT_LOCATIONS, JSON, Location, Manifest, Param, ParamType, media_type
 
 __all__ = [
+    "EXTRA_BODY",
     "FRAMING_HEADERS",
     "build_model",
     "check_headers",
     "input_model",
     "input_schema",
+    "takes_extra_body",
     "validate_inputs",
 ]
 
@@ -47,6 +56,20 @@ _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 _OPEN = ConfigDict(strict=True, extra="allow", allow_inf_nan=False)
 #: An object whose other fields have a schema (checked as PEP 728 ``extra_items``).
 _TYPED_EXTRA = ConfigDict(strict=True, allow_inf_nan=False)
+
+
+#: The input holding body fields newer than a task's docs (see the module docstring).
+EXTRA_BODY = "extra_body"
+
+
+def takes_extra_body(manifest: Manifest) -> bool:
+    """Whether a task takes :data:`EXTRA_BODY`: a typed task whose body is a JSON object."""
+    return (
+        not manifest.fixed_server  # a plain http step writes its whole body itself
+        and not manifest.body_whole
+        and manifest.method in ("POST", "PUT", "PATCH")
+        and (not manifest.content_types or media_type(manifest.content_types[0]) == JSON)
+    )
 
 
 def input_model(manifest: Manifest) -> TypeAdapter[Any]:
@@ -79,6 +102,18 @@ def validate_inputs(manifest: Manifest, inputs: Any) -> None:
         input_model(manifest).validate_python(data)
     except ValidationError as exc:
         problems = [_problem(manifest, err) for err in exc.errors()]
+    extra = inputs.get(EXTRA_BODY)
+    if isinstance(extra, dict) and extra:
+        documented = {p.name for p in manifest.parameters.at(Location.BODY)}
+        problems += [
+            Problem(
+                f"{EXTRA_BODY}.{name}",
+                "is a documented field of this task",
+                f"set {name} beside the other fields, where it is checked",
+            )
+            for name in extra
+            if name in documented
+        ]
     if isinstance(given, dict) and given:
         try:  # the rules the request builder keeps: the same answer before and at the call
             check_headers(given, manifest)
@@ -179,6 +214,8 @@ def build_model(manifest: Manifest) -> TypeAdapter[Any]:
     )
     headers.__pydantic_config__ = ConfigDict(strict=True)
     fields["headers"] = NotRequired[headers]
+    if takes_extra_body(manifest):
+        fields[EXTRA_BODY] = NotRequired[dict[str, JsonValue]]
     return TypeAdapter(_typed_dict(f"{_title(manifest.id)}Inputs", fields))
 
 
@@ -350,6 +387,8 @@ def _problem(manifest: Manifest, err: Any) -> Problem:
         hint = did_you_mean(str(loc[-1]), siblings) or (
             f"known here: {', '.join(sorted(siblings))}" if siblings else ""
         )
+        if len(loc) == 1 and not hint.startswith("did you") and takes_extra_body(manifest):
+            hint += f"; a body field newer than these docs goes under {EXTRA_BODY}"
         return Problem(where, "unknown field", hint)
     if kind == "missing":
         return Problem(where, "is required", _describe(manifest, loc))
@@ -413,7 +452,7 @@ def _node(manifest: Manifest, loc: tuple[Any, ...]) -> Param | None:
 def _siblings(manifest: Manifest, parent: tuple[Any, ...]) -> list[str]:
     if not parent:
         names = [p.name for l in INPUT_LOCATIONS for p in manifest.parameters.at(l)]
-        return [*names, "headers"]
+        return [*names, "headers", *((EXTRA_BODY,) if takes_extra_body(manifest) else ())]
     if parent == ("headers",):
         return [p.name for p in manifest.parameters.header]
     node = _node(manifest, parent)
@@ -451,6 +490,12 @@ def input_schema(manifest: Manifest) -> dict[str, Any]:
         "properties": {p.name: _schema(p) for p in headers},
         "additionalProperties": {"type": "string"},
     }
+    if takes_extra_body(manifest):
+        properties[EXTRA_BODY] = {
+            "type": "object",
+            "description": "Body fields newer than these docs, sent as given (JSON types "
+            "checked only; a documented field goes beside the others).",
+        }
     # as the model: a header the manifest gives a default for is never required of the user
     needed_headers = [p.name for p in headers if p.required and p.default is None]
     if needed_headers:

@@ -26,7 +26,7 @@ from .auth import Credential
 from .bodies import Segments, encode_body, query_pairs
 from .compiled import compiled
 from .errors import ConfigError, InputError, ManifestError, Problem
-from .inputs import check_headers
+from .inputs import EXTRA_BODY, check_headers
 from .manifests.model import BODY, JSON, MULTIPART, Location, Manifest, media_type
 from .providers.model import host_of
 from .result import RequestInfo, construct
@@ -248,6 +248,7 @@ def build_request(
     query: list[tuple[str, str]] = []
     body: dict[str, Any] = {}
     given: dict[str, str] = {}
+    extra = False
     for name, value in inputs.items():
         where = locations.get(name)
         if where is Location.BODY:
@@ -259,6 +260,9 @@ def build_request(
                 query.extend(query_pairs(name, value, plan.params.get(name)))
         elif name == "headers" and value:
             given = value
+        elif name == EXTRA_BODY and value:  # fields newer than the docs, after the documented
+            body.update((k, v) for k, v in value.items() if k not in body)
+            extra = True
     parts = _pick_template(plan.templates, path_values, manifest.id)
     # parts alternate literal text and placeholder names: (literal, name, literal, ...)
     path = "".join(
@@ -286,6 +290,14 @@ def build_request(
         headers = _merge_headers(given, JSON) if given else _DEFAULT_HEADERS[True]
         return PreparedRequest(
             manifest.id, manifest.method, url, headers, to_json(body), body, credential, bool(given)
+        )
+    if extra:
+        raise InputError(
+            Problem(
+                EXTRA_BODY,
+                f"is sent only in a JSON body, and this one is {chosen}",
+                "leave Content-Type out to send JSON",
+            )
         )
     encoded = encode_body(
         chosen or JSON, whole, plan.params, plan.params.get(BODY) if manifest.body_whole else None
