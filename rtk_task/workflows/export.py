@@ -20,27 +20,18 @@ with its own system tasks (the expressions go through :mod:`.imports.exprs`):
 Refused, each with its field and ``FILE:LINE``: ``paginate``, a filter or test with no
 counterpart, ``until`` together with ``for_each`` (Conductor does not nest ``DO_WHILE``), and
 reading the outputs of a ``for_each`` step (a ``DO_WHILE`` keeps only the last iteration's).
-``paginate`` stays refused because Conductor cannot gather the items into one list: paging
-is a ``DO_WHILE`` over ``page_no``, but no task can append a page's items to the items of
-the pages before (a task inside the loop reads only the current iteration; the loop's
-output keeps each iteration apart, and servers trim it with ``keepLastN`` or move it to
-external storage), and the stop rule of :mod:`rtk_task.paginate` (the items reach
-``total_count``) needs that running count; gathering from the loop's output afterwards
-would also drop ``max_items``/``max_bytes``, which bound what is held. SimWorkflow has no
+``paginate`` stays refused: no Conductor task can append a page's items to the pages before
+(inside a ``DO_WHILE`` a task reads only its iteration; servers trim the loop's output with
+``keepLastN``), the stop rule of :mod:`rtk_task.paginate` needs that running count, and
+gathering afterwards would drop ``max_items``/``max_bytes``. A url whose host is templated
+(with ``hosts:``) is refused: no engine task keeps the host check. SimWorkflow has no
 system tasks: anything computed is refused there. Secrets and the API token become the
 engine's secret references, never values.
 
-References in the output:
-
-=============  ==============================  =============================================
-               SimWorkflow                     Conductor
-=============  ==============================  =============================================
-input          ``${inputs.X}``                 ``${workflow.input.X}``
-step output    ``${steps.S.output.body.P}``    ``${S.output.response.body.P}``
-secret         ``${secrets.N}``                ``${workflow.secrets.N}``
-=============  ==============================  =============================================
-
-where ``P`` is the response path of the output (``data.id`` for ``meeting_id``).
+References in the output, SimWorkflow / Conductor: an input ``${inputs.X}`` /
+``${workflow.input.X}``, a step output ``${steps.S.output.body.P}`` /
+``${S.output.response.body.P}`` (``P`` the output's response path: ``data.id`` for
+``meeting_id``), a secret ``${secrets.N}`` / ``${workflow.secrets.N}``.
 
 Tasks are listed in an order that runs every step after the steps it reads and the steps in
 its ``depends_on`` (Conductor runs its task list in order), file order otherwise.
@@ -61,7 +52,7 @@ from ..manifests.model import PLACEHOLDER, Location, Manifest
 from .export_defs import auth_parts, conductor_head, conductor_task_def
 from .export_tasks import for_each_tasks, response_chain, response_js, switch_task, until_tasks
 from .imports.exprs import Tree, Untranslatable, emit, from_jinja
-from .keys import REFUSED_ON_EXPORT
+from .keys import REFUSED_ON_EXPORT, WORKFLOW_KEYS
 from .model import Step, Workflow
 from .render import MARKERS, attribute_chain, environment
 
@@ -72,6 +63,7 @@ _REFERENCE = re.compile(r"(\$\{[^{}]+\})")
 _RESPONSE_PREFIX = ("response", "body")
 #: Why Conductor refuses ``until`` on a ``for_each`` step (the registry has the other keys).
 _NESTED_UNTIL = "together with for_each, Conductor does not nest DO_WHILE loops"
+_HOST_HINT = "write the host in the url, or run with rtk-task run"
 
 
 #: The ``ownerEmail`` of an exported Conductor workflow unless one is given (a default
@@ -443,6 +435,12 @@ class _Exporter:
                     f"{key} cannot be exported to {self.target}: {why}",
                     "remove it, or run with rtk-task run",
                 )
+        if (step.__pydantic_private__ or {}).get("_origin") is not None:  # keys.py: hosts
+            why = getattr(WORKFLOW_KEYS["hosts"], self.target).removeprefix("refused: ")
+            at = ("steps", self.workflow.steps.index(step), "with", "url")
+            self.problem(
+                at, f"a url host templated under hosts: cannot be exported: {why}", _HOST_HINT
+            )
         self.output_paths[step.id] = {o.name: o.path for o in manifest.outputs}
         raw: Any = step.with_
         if step.task == HTTP_TASK:  # the values in the shape of its synthetic manifest

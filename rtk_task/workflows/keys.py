@@ -38,18 +38,28 @@ STEP_KEYS: dict[str, Handling] = {
     "id": Handling(_K, _K, _K, "translated: taskReferenceName", "translated: node names"),
     "task": Handling(_K, _K, "translated: Http", "translated: HTTP task", "translated"),
     "with": Handling(_K, _K, "translated: httpRequest", "translated: http_request", "translated"),
-    "outputs": Handling(_K, _K, "translated: body paths", "translated: response paths", "n/a"),
-    "timeout": Handling(
-        _K, _K, "translated: timeouts", "translated: connect/readTimeOut, timeoutSeconds", "n/a"
+    "outputs": Handling(
+        _K,
+        _K,
+        "translated: body paths",
+        "translated: response paths",
+        "translated: the body paths later nodes read",
     ),
-    "description": Handling(_K, _K, _K, _K, "n/a"),
+    "timeout": Handling(
+        _K,
+        _K,
+        "translated: timeouts",
+        "translated: connect/readTimeOut, timeoutSeconds",
+        "translated: an n8n node's options.timeout (read)",
+    ),
+    "description": Handling(_K, _K, _K, _K, "translated: an n8n node's notes"),
     "when": Handling(_K, _K, "refused: no conditions", "translated: SWITCH", "translated"),
     "continue_on_error": Handling(
         _K,
         _K,
         "refused: a failed call ends a SimWorkflow run",
         "translated: optional loop items, a SWITCH that does not fail the run",
-        "n/a",
+        "translated: an n8n node's onError (continue) or continueOnFail",
     ),
     "paginate": Handling(
         _K,
@@ -58,9 +68,16 @@ STEP_KEYS: dict[str, Handling] = {
         "refused: a DO_WHILE cannot append each page's items to the pages before (each"
         " iteration's output is kept apart, and may be trimmed), so no task holds the"
         " gathered list",
-        "n/a",
+        "translated: n8n page-number pagination (an http step's `paging:`); any other kind"
+        " is a note",
     ),
-    "max_pages": Handling(_K, _K, "refused: with paginate", "refused: with paginate", "n/a"),
+    "max_pages": Handling(
+        _K,
+        _K,
+        "refused: with paginate",
+        "refused: with paginate",
+        "translated: n8n maxRequests",
+    ),
     "retry": Handling(
         _K, _K, "translated: retry.maxAttempts", "translated: taskDefinition retry", "n/a"
     ),
@@ -70,7 +87,11 @@ STEP_KEYS: dict[str, Handling] = {
         _K, _K, "n/a", "ignored: a DO_WHILE runs the items one at a time (same results)", "n/a"
     ),
     "until": Handling(
-        _K, _K, "refused: no loops", "translated: DO_WHILE and WAIT", "translated: Wait+IF"
+        _K,
+        _K,
+        "refused: no loops",
+        "translated: DO_WHILE and WAIT",
+        "translated: an n8n Wait and IF looping back to an HTTP Request node",
     ),
     "save_to": Handling(
         _K,
@@ -107,6 +128,16 @@ WORKFLOW_KEYS: dict[str, Handling] = {
         _K, _K, "n/a", "translated: taskDefinition rateLimitPerFrequency", "n/a"
     ),
     "outputs": Handling(_K, _K, _K, "translated: outputParameters", "translated"),
+    "hosts": Handling(
+        _K,  # an http step's templated scheme and host is accepted only with it
+        _K,  # such a step's rendered host must be one of them, else it fails before sending
+        "refused: a SimWorkflow Http step sends to whatever its URL renders to; no host"
+        " check can be kept",
+        "refused: a Conductor HTTP task sends to whatever its uri renders to; no host"
+        " check can be kept",
+        "translated: the literal hosts of n8n URL expressions (an empty list, with a note,"
+        " when none is known)",
+    ),
 }
 
 

@@ -12,6 +12,10 @@ its templates, at most ``concurrency`` items at once; its outputs become lists i
 order), ``until`` (repeat the call every ``interval`` s until ``condition`` holds, up to
 ``timeout``), the workflow's ``rate_limit`` (``{requests, per}``, ``false`` for none; default
 the provider's documented limits) and its ``outputs`` (templates over steps' outputs).
+
+A plain ``http`` step's manifest is built when the file loads (:mod:`.http_steps`); its URL's
+scheme and host may be templated only when the workflow lists ``hosts:``, and the rendered
+host is held to that list when the step runs.
 """
 
 from __future__ import annotations
@@ -24,13 +28,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from ..errors import ManifestError, Problem, TemplateError, WorkflowError, did_you_mean
-from ..manifests.http import HTTP_TASK, http_manifest
+from ..manifests.http import HTTP_TASK
+from ..manifests.http_origin import check_host_entry
 from ..manifests.model import Manifest
 from ..manifests.registry import load_task
 from ..policy import RetryPolicy
 from ..ratelimit import RateLimit
 from ..secret_sources import SecretSource
 from .expect import Expect
+from .http_steps import http_step_problems
+from .positions import dotted
+from .positions import line_of as _line
+from .positions import path_of as _path_of
+from .positions import plain as _plain
 from .references import StepFacts, private, reference_findings, step_facts
 from .render import CompiledValue, compile_value
 
@@ -155,6 +165,8 @@ class Step(_UserModel):
     _compiled_for_each: CompiledValue | None = PrivateAttr(None)
     _compiled_until: CompiledValue | None = PrivateAttr(None)
     _compiled_save_to: CompiledValue | None = PrivateAttr(None)
+    #: An ``http`` step's templated URL origin (:mod:`.http_steps`), else ``None``.
+    _origin: Any = PrivateAttr(None)
 
     @field_validator("id")
     @classmethod
@@ -248,6 +260,9 @@ class Workflow(_UserModel):
     rate_limit: RateLimit | bool = True
     #: What a run returns: templates over ``inputs`` and ``steps.<id>.outputs``.
     outputs: dict[str, Any] = Field(default_factory=dict)
+    #: The hosts an ``http`` step whose URL's scheme and host are templated may call
+    #: (``host`` or ``host:port``; ``None``: such a URL is refused).
+    hosts: tuple[str, ...] | None = None
 
     _file: str = PrivateAttr("<workflow>")
     _text: str | None = PrivateAttr(None)
@@ -256,6 +271,17 @@ class Workflow(_UserModel):
     #: Step id -> the synthetic manifest of an ``http`` step (each is its own).
     _step_manifests: dict[str, Manifest] = PrivateAttr(default_factory=dict)
     _compiled_outputs: CompiledValue | None = PrivateAttr(None)
+    #: (step id, rendered URL origin) -> the manifest it is sent with (:mod:`.http_steps`).
+    _bound: dict[tuple[str, str], Manifest] = PrivateAttr(default_factory=dict)
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for entry in value or ():
+            why = check_host_entry(entry)
+            if why is not None:
+                raise ValueError(why)
+        return tuple(entry.lower() for entry in value) if value is not None else None
 
     def compiled_outputs(self) -> CompiledValue:
         """The workflow's ``outputs`` templates, compiled once."""
@@ -446,7 +472,7 @@ def _check(
             )
         seen.setdefault(step.id, i)
         if step.task == HTTP_TASK:
-            problems.extend(_http_step(workflow, data, file, i, step))
+            problems.extend(http_step_problems(workflow, data, file, i, step))
         elif not task_files and not TASK_ID.match(step.task):
             problems.append(
                 Problem(
@@ -491,87 +517,6 @@ def _check(
             for f in reference_findings(workflow)
         )
     WorkflowError.collect(problems)
-
-
-_INPUT_REFERENCE = re.compile(r"^\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
-
-
-def _http_step(workflow: Workflow, data: Any, file: str, i: int, step: Step) -> list[Problem]:
-    """Build an ``http`` step's manifest; its values are compiled in the core's shape."""
-    problems: list[Problem] = []
-    try:
-        step.compiled_with()  # template syntax, reported where the user wrote it
-    except TemplateError as exc:
-        for p in exc.problems:
-            leaf = ("steps", i, "with", *_path_of(p.where, f"steps.{step.id}.with"))
-            problems.append(
-                Problem(f"{file}:{_line(data, leaf)}", f"{p.where}: {p.message}", p.hint)
-            )
-        return problems
-
-    def type_of(text: str) -> str | None:
-        found = _INPUT_REFERENCE.match(text.strip())
-        spec = workflow.inputs.get(found.group(1)) if found else None
-        return spec.type if spec is not None else None
-
-    plan = http_manifest(step.id, step.with_, workflow.secrets, type_of)
-    for loc, message, hint in plan.problems:
-        at = ("steps", i, "with", *loc)
-        problems.append(
-            Problem(f"{file}:{_line(data, at)}", f"{workflow.field_path(at)}: {message}", hint)
-        )
-    if plan.manifest is not None:
-        workflow._step_manifests[step.id] = plan.manifest
-        step._compiled_with = compile_value(plan.values, f"steps.{step.id}.with")
-    return problems
-
-
-def _path_of(where: str, prefix: str) -> tuple[Any, ...]:
-    """``steps.s.with.a.b[0]`` -> ``("a", "b", 0)``."""
-    rest = where.removeprefix(prefix).lstrip(".")
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"\.|\[|\]", rest) if p)
-
-
-def _plain(node: Any) -> Any:
-    """ruamel's commented containers -> plain dicts and lists."""
-    if isinstance(node, dict):
-        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
-
-
-def _line(data: Any, loc: tuple[Any, ...]) -> int:
-    """The 1-based line of the deepest node on ``loc`` that the YAML knows."""
-    line = 1
-    node = data
-    for part in loc:
-        lc = getattr(node, "lc", None)
-        try:
-            if isinstance(node, dict) and part in node:
-                line = lc.key(part)[0] + 1 if lc else line
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                line = lc.item(part)[0] + 1 if lc else line
-                node = node[part]
-            else:
-                break
-        except (KeyError, AttributeError, TypeError):
-            break
-    return line
-
-
-def dotted(loc: tuple[Any, ...]) -> str:
-    """``("steps", 2, "with", "x")`` -> ``steps[2].with.x``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("function-after", "float", "Timeout"):
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 def _hint(err: Any) -> str:

@@ -24,7 +24,9 @@ from ..errors import Problem, RtkError, TemplateError, WorkflowError
 from ..execute import RAW_BODY, RAW_REDACTOR, error_result
 from ..result import ErrorInfo, TaskResult, unsealed
 from ..secrets import Redactor
-from ..tracing import active, settle, step_span
+from ..tracing import active
+from . import step_async, step_sync
+from .http_steps import bound_manifest
 from .model import Step, Workflow
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ class StepRun:
     __slots__ = (
         "_context",
         "inputs",
+        "manifest",
         "redactor",
         "retry",
         "save_to",
@@ -72,6 +75,8 @@ class StepRun:
             **(scope or {}),
         }
         self.inputs: dict[str, Any] = step.compiled_with().render(context, f"steps.{step.id}.with")
+        #: what the step is sent with: a templated URL host is held to `hosts:` here
+        self.manifest: Manifest = bound_manifest(workflow, step, context)
         self.timeout = _timeout(step)
         self.save_to = _save_to(step, context)
         self._context = context
@@ -81,42 +86,14 @@ class StepRun:
         """Send the rendered step and add its outputs; a ``paginate`` step gathers every page.
 
         Inside the step's span (:func:`rtk_task.tracing.step_span`) when traces are on and the
-        scheduler made none (the step runs out of its sight: a Temporal activity)."""
-        with step_span(
-            self.step.id, self.step.task, *self._masks(client), index=self._index
-        ) as span:
-            result = self._call(client)
-            settle(span, result)
-            return result
-
-    def _call(self, client: Client) -> TaskResult:
-        manifest = self.workflow.manifest(self.step)
-        refused = self._refuse_paging(manifest)
-        if refused is not None:
-            return refused
-        raw: dict[str, Any] = {}
-        result = client.call(
-            manifest,
-            self.inputs,
-            secrets=self.secrets.values(),
-            timeout=self.timeout,
-            retry=self.retry,
-            paginate=self.step.paginate,
-            max_pages=self.step.max_pages,
-            rate_limit=self.workflow.rate_limit,
-            save_to=self.save_to,
-            raw_outputs=raw,
-        )
-        return self.check_answer(self.add_outputs(self._seal(result, raw), raw), raw)
+        scheduler made none (the step runs out of its sight: a Temporal activity).
+        :func:`rtk_task.workflows.step_sync.call`, generated from :meth:`acall`'s."""
+        return step_sync.call(self, client)
 
     async def acall(self, client: AsyncClient) -> TaskResult:
-        """:meth:`call` with ``await``: the same call, driven asynchronously."""
-        with step_span(
-            self.step.id, self.step.task, *self._masks(client), index=self._index
-        ) as span:
-            result = await self._acall(client)
-            settle(span, result)
-            return result
+        """:meth:`call` with ``await``: the same call, driven asynchronously
+        (:func:`rtk_task.workflows.step_async.call`, the source of :meth:`call`'s)."""
+        return await step_async.call(self, client)
 
     def _masks(self, client: Client | AsyncClient) -> tuple[Redactor, ...]:
         """What the step's span masks (only read when traces are on)."""
@@ -126,34 +103,6 @@ class StepRun:
     def _index(self) -> int | None:
         index = self._context.get("index")
         return index if isinstance(index, int) else None
-
-    async def _acall(self, client: AsyncClient) -> TaskResult:
-        manifest = self.workflow.manifest(self.step)
-        refused = self._refuse_paging(manifest)
-        if refused is not None:
-            return refused
-        raw: dict[str, Any] = {}
-        result = await client.call(
-            manifest,
-            self.inputs,
-            secrets=self.secrets.values(),
-            timeout=self.timeout,
-            retry=self.retry,
-            paginate=self.step.paginate,
-            max_pages=self.step.max_pages,
-            rate_limit=self.workflow.rate_limit,
-            save_to=self.save_to,
-            raw_outputs=raw,
-        )
-        result = self._seal(result, raw)
-        if result.ok and self.step.outputs:
-            if self.step.compiled_outputs().light:  # look-ups only: no thread hop
-                result = self.add_outputs(result, raw)
-            else:
-                import asyncio  # here: a dry run (rendering alone) never loads an event loop
-
-                result = await asyncio.to_thread(self.add_outputs, result, raw)  # off the loop
-        return self.check_answer(result, raw)
 
     def _refuse_paging(self, manifest: Manifest) -> TaskResult | None:
         """A workflow error for ``paginate: true`` on a task that does not page, else ``None``."""
@@ -309,62 +258,13 @@ def step_redactor(workflow: Workflow, step: Step) -> Redactor:
     return Redactor.from_env(variables, *(read_secret(s) for s in workflow.secrets.values()))
 
 
-def run_step(
-    client: Client,
-    workflow: Workflow,
-    step: Step,
-    inputs: Mapping[str, Any],
-    outputs: Mapping[str, Mapping[str, Any]],
-    *,
-    scope: Mapping[str, Any] | None = None,
-) -> TaskResult:
-    """Render ``step`` (with ``scope``: ``item`` and ``index``) and call its task."""
-    run, failed = start_step(workflow, step, inputs, outputs, scope)
-    if run is None:
-        assert failed is not None
-        return failed
-    return run.call(client)
-
-
-async def run_step_async(
-    client: AsyncClient,
-    workflow: Workflow,
-    step: Step,
-    inputs: Mapping[str, Any],
-    outputs: Mapping[str, Mapping[str, Any]],
-    *,
-    scope: Mapping[str, Any] | None = None,
-) -> TaskResult:
-    """Render ``step`` and call its task, with ``await``.
-
-    Its templates render in a worker thread: a render that runs to its budget (2 s) never
-    holds the event loop, so the other steps and workflows a worker runs go on meanwhile. A
-    step whose templates are look-ups alone, and whose secrets are variables, is rendered
-    inline (a thread hop per item costs a large ``for_each`` more than the render).
-    """
-    if _light(workflow, step):
-        run, failed = start_step(workflow, step, inputs, outputs, scope)
-    else:
-        import asyncio  # here: a dry run (rendering alone) never loads an event loop
-
-        run, failed = await asyncio.to_thread(start_step, workflow, step, inputs, outputs, scope)
-    if run is None:
-        assert failed is not None
-        return failed
-    return await run.acall(client)
-
-
-def _light(workflow: Workflow, step: Step) -> bool:
-    """Whether starting ``step`` is cheap and cannot block: look-up templates, and secrets
-    read from variables (a file, a Prefect block or the keyring is I/O)."""
-    from ..secret_sources import is_variable
-
-    sources = workflow.secrets.values()
-    return (
-        step.compiled_with().light
-        and step.compiled_save_to().light
-        and all(is_variable(source) for source in sources)
-    )
+#: Render ``step`` (with ``scope``: ``item`` and ``index``) and call its task:
+#: :meth:`~rtk_task.workflows.step_sync.StepRunner.run_step` (generated) on :func:`start_step`.
+#: The runners' modules import nothing of this one (it imports them): rendering is passed in.
+run_step = step_sync.StepRunner(start_step).run_step
+#: :func:`run_step` with ``await``; a render that may block runs in a worker thread:
+#: :meth:`~rtk_task.workflows.step_async.AsyncStepRunner.run_step_async`, the source of both.
+run_step_async = step_async.AsyncStepRunner(start_step).run_step_async
 
 
 def _secrets(workflow: Workflow, step: Step) -> dict[str, str]:

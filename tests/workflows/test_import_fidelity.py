@@ -450,7 +450,7 @@ def _node(name: str, url: str, **params: Any) -> dict[str, Any]:
 def test_an_untranslatable_node_or_task_costs_only_its_step() -> None:
     with Recorder() as rec:
         nodes = [
-            _node("Fetch", "={{ $json.base }}/items"),  # its host comes from an expression
+            _node("Fetch", f"{rec.url}/items", method="FETCH"),  # not an HTTP method
             _node("Notify", f"{rec.url}/notify", method="POST"),
         ]
         connections = {"Fetch": {"main": [[{"node": "Notify", "type": "main", "index": 0}]]}}

@@ -72,3 +72,23 @@ def test_each_refusal_in_the_registry_is_the_exporters(target: str, key: str) ->
         export_workflow(_workflow(SAMPLES[key]), target)  # type: ignore[arg-type]
     text = err.value.render()
     assert f"{key} cannot be exported to {target}" in text, text
+
+
+def test_hosts_has_a_row_that_says_what_each_part_does() -> None:
+    row = WORKFLOW_KEYS["hosts"]
+    assert row.check == row.runner == "kept"
+    assert row.simworkflow.startswith("refused: ")
+    assert row.conductor.startswith("refused: ")
+    assert row.importers.startswith("translated: ")
+
+
+@pytest.mark.parametrize("target", ["simworkflow", "conductor"])
+def test_a_templated_host_is_refused_on_export(target: str) -> None:
+    data = {
+        "name": "w",
+        "hosts": ["a.example.com", "b.example.com"],
+        "inputs": {"base": {"type": "string"}},
+        "steps": [{"id": "s", "task": "http", "with": {"url": "{{ inputs.base }}/x"}}],
+    }
+    with pytest.raises(WorkflowError, match="hosts"):
+        export_workflow(parse_workflow(json.dumps(data)), target)  # type: ignore[arg-type]

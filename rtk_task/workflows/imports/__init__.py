@@ -46,6 +46,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ...manifests.http import HTTP_TASK, http_manifest
+from ...manifests.http_origin import split_origin
 from ...manifests.model import BODY, FORM, INPUT_LOCATIONS, PLACEHOLDER, Manifest, media_type
 from ...manifests.registry import all_tasks
 from ...providers.model import host_of
@@ -64,6 +65,7 @@ __all__ = [
     "to_data",
     "to_yaml",
     "token_env",
+    "unique_inputs",
     "unique_secrets",
     "untranslatable",
 ]
@@ -160,8 +162,11 @@ def request_step(
         request.user or user,
         request.files,
         request.notes,
+        request.body_file,
     )
-    found = (tasks or TaskIndex()).find_path(method, path)
+    # a templated scheme and host: a plain http step held to `hosts:`, never a known task
+    templated = split_origin(base)[0] is not None
+    found = None if templated else (tasks or TaskIndex()).find_path(method, path)
     if found is not None:
         manifest, path_values = found
         sid = step_id or _default_id(manifest.id)
@@ -231,10 +236,10 @@ def _task_step(
     sent = _content_type(request)
     if body is not None and sent and media_type(sent) not in _media(manifest):
         b.note(f"the request's body was {sent}; {manifest.id} sends it as {_media(manifest)[0]}")
-    if request.files:
+    if request.files or request.body_file:
         b.note(
-            f"the file fields {', '.join(request.files)} are not sent: {manifest.id} takes"
-            " none; write an http step to upload them"
+            f"the file {', '.join(request.files) or 'body'} is not sent: {manifest.id} takes"
+            " none; write an http step to upload it"
         )
     lowered = frozenset(h.lower() for h in own_headers)
     headers, owned = parts.headers(b, request, host, lowered, typed=True)
@@ -305,14 +310,16 @@ def _typed(value: Any, kind: str | None) -> Any:
 
 def _http_step(request: Request, sid: str) -> ImportedStep:
     b = Builder(sid)
-    split = urlsplit(request.url)
+    origin, rest = split_origin(request.url)
+    split = urlsplit(request.url if origin is None else "https://api" + rest)
     host = split.hostname or "api"
     auth = parts.basic(b, request, host)
     segments = []
     for seg in split.path.split("/"):
         var = SHELL_VAR.match(seg)
         segments.append(b.value(var.group(1).lower(), seg) if var else seg)
-    url = f"{split.scheme}://{split.netloc}{'/'.join(segments)}"
+    head = origin if origin is not None else f"{split.scheme}://{split.netloc}"
+    url = head + "/".join(segments)
     with_: dict[str, Any] = {"method": request.method.upper(), "url": url}
     headers, _ = parts.headers(b, request, host, typed=False)
     if auth and any(k.lower() == "authorization" for k in headers):
@@ -332,6 +339,8 @@ def _http_step(request: Request, sid: str) -> ImportedStep:
         with_["body"] = parts.body(b, request.body, host)
     if request.files:
         with_["files"] = request.files
+    if request.body_file is not None:
+        with_["body_file"] = request.body_file
     b.out.step = {"id": sid, "task": HTTP_TASK, "with": with_}
     return b.out
 
@@ -344,7 +353,10 @@ def untranslatable(step: ImportedStep) -> str | None:
         return None
     with_ = step.step.get("with")
     plan = http_manifest(
-        str(step.step.get("id")), with_ if isinstance(with_, dict) else {}, step.secrets
+        str(step.step.get("id")),
+        with_ if isinstance(with_, dict) else {},
+        step.secrets,
+        hosts=tuple(step.hosts) if step.hosts is not None else None,
     )
     if not plan.problems:
         return None
@@ -379,6 +391,24 @@ def unique_secrets(step: ImportedStep, earlier: list[ImportedStep] | dict[str, s
     taken.update(step.secrets)
 
 
+def unique_inputs(step: ImportedStep, taken: dict[str, dict[str, Any]]) -> None:
+    """Rename each input of ``step`` whose name ``taken`` (the inputs declared so far) gives
+    another declaration (``name_2``...), in its declarations and its templates; then add the
+    step's to ``taken``. Two values never share one input."""
+    for name, spec in list(step.inputs.items()):
+        if taken.get(name, spec) == spec:
+            continue
+        new, n = f"{name}_2", 2
+        while new in taken or new in step.inputs:
+            n += 1
+            new = f"{name}_{n}"
+        del step.inputs[name]
+        step.inputs[new] = spec
+        text = json.dumps(step.step)
+        step.step = json.loads(re.sub(rf"\binputs\.{re.escape(name)}\b", f"inputs.{new}", text))
+    taken.update(step.inputs)
+
+
 def to_yaml(
     steps: list[ImportedStep], name: str = "imported", inputs: dict[str, Any] | None = None
 ) -> str:
@@ -395,13 +425,18 @@ def to_data(
     data: dict[str, Any] = {"name": name}
     merged_inputs: dict[str, Any] = dict(inputs or {})
     secrets: dict[str, str] = {}
+    hosts: list[str] | None = None
     for s in steps:
         merged_inputs.update(s.inputs)
         secrets.update(s.secrets)
+        if s.hosts is not None:
+            hosts = [*(hosts or []), *(h for h in s.hosts if h not in (hosts or []))]
     if merged_inputs:
         data["inputs"] = merged_inputs
     if secrets:
         data["secrets"] = secrets
+    if hosts is not None:
+        data["hosts"] = hosts
     data["steps"] = [s.step for s in steps]
     return data
 

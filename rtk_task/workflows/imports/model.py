@@ -38,6 +38,8 @@ class Request:
     files: dict[str, Any] = field(default_factory=dict)
     #: What the importer could not carry over as it was, for the step's notes.
     notes: list[str] = field(default_factory=list)
+    #: A file whose bytes are the whole body (its path, or a template of it).
+    body_file: str | None = None
 
 
 @dataclass
@@ -50,6 +52,8 @@ class ImportedStep:
     secrets: dict[str, str] = field(default_factory=dict)
     #: What could not be carried over, or what the user must do (set a variable).
     notes: list[str] = field(default_factory=list)
+    #: The workflow's ``hosts:`` this step needs (its URL's host is templated), else ``None``.
+    hosts: list[str] | None = None
 
 
 @dataclass
