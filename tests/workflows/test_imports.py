@@ -337,3 +337,13 @@ def test_imported_credentials_are_named_after_their_host_and_never_collide(
     assert b"Authorization: Bearer tok-status" in first
     assert second.startswith(b"GET /client/v4/b ")
     assert b"Authorization: Bearer tok-hooks" in second
+
+
+def test_a_body_field_newer_than_the_docs_is_imported_under_extra_body() -> None:
+    newer = DOCS_CURL.replace('"record_on_start": false', '"record_on_start": false, "lobby_v2": 1')
+    step = request_step(parse_curl(newer))
+    assert step.step["task"] == "realtimekit.meetings.create"
+    assert step.step["with"]["extra_body"] == {"lobby_v2": "{{ inputs.lobby_v2 }}"}
+    assert "record_on_start" in step.step["with"]  # documented fields stay where they are
+    assert any("lobby_v2" in note and "extra_body" in note for note in step.notes)
+    parse_workflow(to_yaml([step]))  # checked like any workflow: extra_body is accepted

@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from ...inputs import EXTRA_BODY, takes_extra_body
 from ...manifests.http import HTTP_TASK, http_manifest
 from ...manifests.http_origin import split_origin
 from ...manifests.model import BODY, FORM, INPUT_LOCATIONS, PLACEHOLDER, Manifest, media_type
@@ -229,8 +230,13 @@ def _task_step(
     if manifest.body_whole and body is not None:
         with_[BODY] = b.value(BODY, body, kinds.get(BODY))
     elif isinstance(body, dict):
+        newer: dict[str, Any] = {}  # fields newer than the docs: extra_body, checked as JSON
         for name, value in body.items():
-            with_[str(name)] = b.value(str(name), value, kinds.get(str(name)))
+            into = with_ if str(name) in kinds or not takes_extra_body(manifest) else newer
+            into[str(name)] = b.value(str(name), value, kinds.get(str(name)))
+        if newer:
+            with_[EXTRA_BODY] = newer
+            b.note(f"{', '.join(newer)}: not in {manifest.id}'s docs, sent under {EXTRA_BODY}")
     elif body is not None:
         b.out.notes.append(f"{manifest.id} takes a JSON object body; the body was left out")
     sent = _content_type(request)
