@@ -560,6 +560,14 @@ EXTERNAL: dict[str, list[tuple[str, str, str | None]]] = {
         ("import_n8n_s", "import_s", None),
         ("import_n8n_vs_json", "ratio_import_vs_json_loads", None),
     ],
+    "bench_cli_bulk": [
+        ("cli_bulk1k_ideal", "bulk1k_elapsed_over_ideal", "bulk1k_elapsed_over_ideal_median"),
+        ("cli_bulk1k_429s", "bulk1k_429s", None),
+        ("cli_bulk10k_ideal", "bulk10k_elapsed_over_ideal", "bulk10k_elapsed_over_ideal_median"),
+        ("cli_bulk10k_429s", "bulk10k_429s", None),
+        ("cli_bulk10k_rss_mb", "bulk10k_rss_mb_max", None),
+        ("cli_check10k_s", "check10k_s", "check10k_s_median"),
+    ],
     "bench_tracing": [
         ("tracing_off", "ratio_off", None),
         ("tracing_on_vs_off", "ratio_on_vs_off_min", "ratio_on_vs_off"),

@@ -11,24 +11,34 @@ starts, holds more than ``requests`` arrivals at the server" (the emulator count
 A fixed-window server (counts reset at each window's start) is a special case: its windows
 are some of those spans. The server counts a request when it arrives, which the client
 cannot see; it only knows the arrival lies between the moment the request left and the
-moment its answer came back. So the rule is: **a request leaves no earlier than ``per``
-seconds after the answer to every request booked ``requests`` or more places before it**.
-If ``requests + 1`` arrivals fell within one span, the last of them left after the answer
-to the first, plus ``per``, so it arrived after the span ended: a contradiction. Hence no
-429 from a server that counts as documented, whatever the latency, with no margin per slot
-and no guessing; what it costs is one round trip per window (the next window starts when
-the answer to the request that opened this one is in), milliseconds against seconds. The only
-margin is :data:`MARGIN` of the window, for the two clocks (ours, the server's) running at
-rates a little apart (NTP slews a clock by at most 0.05 %).
+moment its answer came back. So the rule is: **a request leaves only when fewer than
+``requests`` of the requests booked before it may still be counted: those whose answer is
+out, and those answered less than ``per`` seconds ago**. If ``requests + 1`` arrivals fell
+within one span, take the one of them booked last: every other one was booked before it and
+arrived less than ``per`` before its arrival, so less than ``per`` before it left or later;
+its answer came later still, or was out. All ``requests`` of them were counted when it left:
+a contradiction. Hence no 429 from a server that counts as documented, whatever the latency,
+with no margin per slot and no guessing; what it costs is one round trip per window (a
+window's place opens a window after the answer that freed it), milliseconds against
+seconds. It counts answers, not places: one late answer holds back one place, not every
+later one (an earlier rule, "``per`` after the answer to every request booked ``requests``
+places before", carried each late answer into every later window: a run's windows spread
+wider window after window). The only margin is :data:`MARGIN` of the window, for the two
+clocks (ours, the server's) running at rates a little apart (NTP slews a clock by at most
+0.05 %).
 
 While the window has room, requests leave at once (a burst). Once it is full, the requests
 that have to wait are spread at least :data:`PACE` of the average interval (``per /
-requests``) apart: released all at the moment a window reopens, they would queue at the
-server (and in the client's own event loop), come back late, and push every later window
-back by that delay, window after window. Half the average interval keeps the stream well
-under what client and server drain, and leaves the other half to catch up after a late
-answer (a pace of the full interval could never catch up). Measured against the emulator at
-100 / 1 s: 1,001 requests in 10.1 s, where the limit allows no less than 10 s.
+requests``) apart: released all at the moment a window reopens, they would queue in the
+client's own event loop (sending a request and reading its answer cost it about a
+millisecond of CPU), come back late, and push every later window back by that delay, window
+after window. A quarter of the average interval (2.5 ms at 100 / 1 s) keeps the stream at
+well under what client and server drain, while a window's requests still leave within a
+quarter of it (the last window's spread is what a run waits past the limit's own time).
+Measured end to end (``benchmarks/bench_cli_bulk.py``: ``rtk-task run`` against a threaded
+server keeping 100 / 1 s, six runs beside other suites on two cores): 1,000 adds in 9.31-9.76
+s from the first request to the last, where the limit allows 9.0 s (9.58-10.12 s with the
+earlier rule and half the interval).
 
 The limiter is sans-I/O and books, never sleeps: :meth:`Gate.reserve` books the next free
 place under every limit the call falls under and says how long to wait; the flow
@@ -55,6 +65,9 @@ several workers on one token each keep to the limit on their own (set a lower
 
 from __future__ import annotations
 
+import bisect
+import math
+import operator
 import re
 import threading
 import time
@@ -86,7 +99,7 @@ MARGIN = 0.001
 
 #: Requests that have to wait leave at least this share of the limit's average interval
 #: (``per / requests``) apart: see the module docstring.
-PACE = 0.5
+PACE = 0.25
 
 
 def token_key(token: str | None) -> str:
@@ -104,89 +117,102 @@ class _Place:
 
     #: When it may leave (planned), then when it left.
     at: float
-    #: It may not leave before this (answers known when it was booked, plus the window).
-    known: float = 0.0
-    #: Answers still out when it was booked that it must wait for (plus the window).
-    after: tuple[_Place, ...] = ()
+    #: Its rank in booking order under this limit.
+    index: int = 0
     #: When its answer came back (``None``: still out, or not sent yet).
     done: float | None = None
 
 
-class _Window:
-    """The places of one key: the last ``requests`` in booking order, and what came before."""
+def _nth_of_two(low: list[float], high: list[float], n: int) -> tuple[float, bool]:
+    """The ``n``-th (0-based) smallest of two ascending lists together (``high`` short), and
+    whether it is one of ``high``'s."""
+    for j in range(max(0, n - len(low)), min(n, len(high)) + 1):
+        i = n - j  # i of `low` and j of `high` come before the answer
+        if (i == 0 or j == len(high) or low[i - 1] <= high[j]) and (
+            j == 0 or i == len(low) or high[j - 1] <= low[i]
+        ):
+            mine = low[i] if i < len(low) else math.inf
+            theirs = high[j] if j < len(high) else math.inf
+            return min(mine, theirs), theirs < mine
+    raise AssertionError("unreachable: two sorted lists always split")  # pragma: no cover
 
-    __slots__ = ("adapted", "floor", "limit", "log", "out", "paced", "paused_until", "sent")
+
+class _Window:
+    """The places of one key: those still out, in booking order, and the latest answers."""
+
+    __slots__ = ("adapted", "booked", "ends", "limit", "paced", "paused_until", "pending", "sent")
 
     def __init__(self, limit: RateLimit) -> None:
         self.limit = limit
         #: The server declared a stricter limit: it wins over the configured one.
         self.adapted = False
-        self.log: deque[_Place] = deque()
-        #: The latest answer among places that left the log (each later place waits for it).
-        self.floor = float("-inf")
-        #: Places that left the log with their answer still out.
-        self.out: list[_Place] = []
+        #: Places booked whose answer is not in (sent or not), in booking order.
+        self.pending: list[_Place] = []
+        #: When each recent answer stops counting (its time plus the window), ascending: the
+        #: latest ``requests`` of them that are still in the future.
+        self.ends: list[float] = []
+        #: Places booked so far (the next one's :attr:`_Place.index`).
+        self.booked = 0
         #: Places sent lately, in the order they left (to tell our own traffic from others').
         self.sent: deque[_Place] = deque()
         self.paused_until = 0.0
         #: The earliest a request that has to wait may be planned (see :data:`PACE`).
         self.paced = float("-inf")
 
-    def set_limit(self, limit: RateLimit) -> None:
-        self.limit = limit
-        self._trim(limit.requests)
+    @property
+    def window(self) -> float:
+        """The window in seconds, with the clocks' :data:`MARGIN`."""
+        return self.limit.per * (1 + MARGIN)
 
-    def _trim(self, keep: int) -> None:
-        while len(self.log) > keep:
-            place = self.log.popleft()
-            if place.done is None:
-                self.out.append(place)
-            else:
-                self.floor = max(self.floor, place.done)
+    def set_limit(self, limit: RateLimit) -> None:
+        longer = limit.per * (1 + MARGIN) - self.window
+        self.limit = limit
+        self.ends = [end + longer for end in self.ends[-limit.requests :]]
+
+    def answered(self, place: _Place, now: float) -> None:
+        """``place``'s answer came back at ``now`` (or it will never be sent)."""
+        if place.done is not None:
+            return
+        place.done = now
+        at = bisect.bisect_left(self.pending, place.index, key=_index)
+        if at < len(self.pending) and self.pending[at] is place:
+            del self.pending[at]
+        ends = self.ends
+        bisect.insort(ends, now + self.window)
+        # an end already past never counts again; the latest `requests` are all that can
+        del ends[: max(bisect.bisect_right(ends, now), len(ends) - self.limit.requests)]
 
     def book(self, now: float) -> _Place:
         """A new place after every booked one; its ``at`` is a plan, checked again later."""
-        if self.out:
-            still = [p for p in self.out if p.done is None]
-            for place in self.out:
-                if place.done is not None:
-                    self.floor = max(self.floor, place.done)
-            self.out = still
-        per = self.limit.per * (1 + MARGIN)
-        # the places this one must wait for: all before the one `requests` places back
-        before = list(self.out)
-        if len(self.log) >= self.limit.requests:
-            before.append(self.log[0])
-        known = self.floor + per
-        after = []
-        for place in before:
-            if place.done is None:
-                after.append(place)
-            else:
-                known = max(known, place.done + per)
-        at = max(now, self.paused_until, known)
-        for place in after:
-            at = max(at, place.at + per)  # the earliest its answer can allow
+        place = _Place(now, self.booked)
+        self.booked += 1
+        at, _ = self.earliest(place, now)
         if at > now:  # the window is full: spread the backlog out (see PACE)
             at = max(at, self.paced)
             self.paced = at + PACE * self.limit.per / self.limit.requests
-        new = _Place(at, known, tuple(after))
-        self.log.append(new)
-        self._trim(self.limit.requests)
-        return new
+        place.at = at
+        self.pending.append(place)
+        return place
 
-    def earliest(self, place: _Place) -> tuple[float, bool]:
-        """When ``place`` may leave as known now, and whether an answer it waits for is out."""
-        per = self.limit.per * (1 + MARGIN)
-        at = max(place.known, self.paused_until)
-        waiting = False
-        for other in place.after:
-            if other.done is None:
-                waiting = True
-                at = max(at, other.at + per)
-            else:
-                at = max(at, other.done + per)
-        return at, waiting
+    def earliest(self, place: _Place, now: float) -> tuple[float, bool]:
+        """When ``place`` may leave as known now, and whether that waits on answers still out.
+
+        It may leave at ``t`` when fewer than ``requests`` of the places booked before it may
+        still be counted in a window holding ``t``: those whose answer is out, and those
+        answered less than ``per`` before ``t`` (the module docstring says why that is safe).
+        An answer still out counts at least until a window after the later of now and its
+        planned departure: a plan, checked again on waking (:meth:`Limiter.ready`)."""
+        requests = self.limit.requests
+        first = bisect.bisect_left(self.pending, place.index, key=_index)
+        ends = self.ends
+        at = max(now, self.paused_until)
+        if first + len(ends) < requests:
+            return at, False
+        window = self.window
+        out = sorted(max(p.at, now) + window for p in self.pending[:first])
+        # counting stops for all but `requests - 1` of them at the `requests`-th latest end
+        end, waiting = _nth_of_two(ends, out, len(out) + len(ends) - requests)
+        return max(at, end), waiting
 
     def ours(self, since: float, now: float) -> int:
         """Our requests the server may have counted in a window that began after ``since``:
@@ -196,6 +222,10 @@ class _Window:
         while sent and sent[0].done is not None and sent[0].done <= horizon:
             sent.popleft()
         return sum(1 for p in sent if p.done is None or p.done > since)
+
+
+#: A place's rank in booking order, as bisect's key (C-level: called a few times per search).
+_index = operator.attrgetter("index")
 
 
 @dataclass(slots=True, eq=False)
@@ -226,7 +256,7 @@ class Limiter:
         window = self._windows.get(key)
         if window is None:
             window = self._windows[key] = _Window(limit)
-        elif window.limit != limit and not window.adapted:
+        elif window.limit is not limit and window.limit != limit and not window.adapted:
             window.set_limit(limit)
         return window
 
@@ -251,7 +281,7 @@ class Limiter:
             now = self.clock()
             at, waiting = now, False
             for window, place in zip(booking.windows, booking.places, strict=True):
-                when, out = window.earliest(place)
+                when, out = window.earliest(place, now)
                 at, waiting = max(at, when), waiting or out
             if at > now:
                 return at - now
@@ -261,17 +291,20 @@ class Limiter:
             booking.sent = True
             for window, place in zip(booking.windows, booking.places, strict=True):
                 place.at = now
-                place.after = ()  # what it waited for is no longer needed (nor kept alive)
                 window.sent.append(place)
             return 0.0
 
-    def answered(self, booking: Booking) -> None:
-        """The answer to ``booking`` is in (or it was given up): later places may count on it."""
+    def answered(self, booking: Booking, at: float | None = None) -> None:
+        """The answer to ``booking`` is in (or it was given up): later places may count on it.
+
+        ``at`` (this limiter's clock): when it came, if known to be earlier than now (its
+        headers were read before its body and the result were worked out); the earlier it
+        is said, the less the next window waits for the client's own work."""
         with self._lock:
             now = self.clock()
-            for place in booking.places:
-                if place.done is None:
-                    place.done = now
+            when = now if at is None else min(at, now)
+            for window, place in zip(booking.windows, booking.places, strict=True):
+                window.answered(place, when)
 
     def explains(self, booking: Booking) -> bool:
         """Whether our own requests fill a window of some limit of ``booking`` (so a server
@@ -354,12 +387,14 @@ class Gate:
             self.limiter.answered(self._booking)
             self._booking = None
 
-    def observe(self, status: int | None, headers: Mapping[str, str]) -> None:
-        """The answer is in: record it, and adapt to what the server said (a pause, a stricter
-        policy)."""
+    def observe(
+        self, status: int | None, headers: Mapping[str, str], at: float | None = None
+    ) -> None:
+        """The answer is in (since ``at`` on the limiter's clock, if given: when its headers
+        came): record it, and adapt to what the server said (a pause, a stricter policy)."""
         booking, self._booking = self._booking, None
         if booking is not None:
-            self.limiter.answered(booking)
+            self.limiter.answered(booking, at)
         if status is None:
             return
         keys = [k for k, _ in self.limits]

@@ -90,3 +90,33 @@ def test_an_unknown_figure_key_is_refused(tmp_path: Path) -> None:
     assert "no_such_figure" in done.stderr
     assert "overhead" in done.stderr  # the keys there are
     assert not list(tmp_path.glob("*.json"))
+
+
+def test_the_bulk_benchmark_server_refuses_past_its_limit_and_counts_it() -> None:
+    """bench_cli_bulk's "0 429s" means something: its server does refuse past the limit
+    (a sliding window of arrivals), and counts each refusal."""
+    import http.client
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        bench = importlib.import_module("bench_cli_bulk")
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+    assert bench.ideal_seconds(1_000, 100, 1.0) == 9.0
+    assert bench.ideal_seconds(10_000, 1_000, 1.0) == 9.0
+    assert bench.ideal_seconds(1_001, 100, 1.0) == 10.0
+    with bench.server() as httpd:
+        httpd.counts = bench.Counts(requests=3, per=60.0, cap=5)
+        conn = http.client.HTTPConnection("127.0.0.1", httpd.server_address[1], timeout=10)
+        statuses = []
+        for i in range(6):
+            conn.request("POST", "/p", body=json.dumps({"custom_participant_id": f"p{i}"}))
+            answer = conn.getresponse()
+            body = json.loads(answer.read())
+            statuses.append(answer.status)
+        conn.close()
+    assert statuses == [201, 201, 201, 429, 429, 503]
+    assert body == {"success": False, "errors": [{"code": 503}]}
+    assert (httpd.counts.accepted, httpd.counts.refused, httpd.counts.over_cap) == (3, 2, 1)

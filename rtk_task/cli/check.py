@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..errors import EXIT_BAD_INPUT, Problem, RtkError, WorkflowError
-from ._common import echo_json, parse_pairs
+from ._common import echo_json, given_inputs
 
 __all__ = ["check_cmd"]
 
@@ -23,8 +23,9 @@ __all__ = ["check_cmd"]
     "--input",
     "input_pairs",
     multiple=True,
-    metavar="NAME=VALUE",
-    help="A workflow input to check as given (repeatable); others are checked by type.",
+    metavar="NAME=VALUE|FILE",
+    help="A workflow input to check as given, or a JSON file of them (repeatable); others "
+    "are checked by type.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check_cmd(workflow: str, input_pairs: tuple[str, ...], as_json: bool) -> None:
@@ -55,27 +56,10 @@ def check_cmd(workflow: str, input_pairs: tuple[str, ...], as_json: bool) -> Non
     sys.exit(0 if report.ok else EXIT_BAD_INPUT)
 
 
-def _given_inputs(wf: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
-    """The ``--input`` values given, in their declared types (none is required here)."""
-    from ..errors import did_you_mean
-
-    given: dict[str, Any] = {}
-    problems = []
-    for name, text in parse_pairs(pairs, "--input"):
-        spec = wf.inputs.get(name)
-        if spec is None:
-            problems.append(
-                Problem(
-                    f"--input {name}",
-                    "unknown input",
-                    did_you_mean(name, wf.inputs) or f"inputs: {', '.join(wf.inputs)}",
-                )
-            )
-            continue
-        try:
-            given[name] = spec.parse(text)
-        except ValueError as exc:
-            problems.append(Problem(f"--input {name}", str(exc)))
+def _given_inputs(wf: Any, args: tuple[str, ...]) -> dict[str, Any]:
+    """The ``--input`` values given (pairs or JSON files), in their declared types (none is
+    required here)."""
+    given, problems = given_inputs(wf.inputs, args)
     WorkflowError.collect(problems)
     return given
 

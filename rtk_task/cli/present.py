@@ -4,7 +4,8 @@ The one-line forms (:func:`format_step_line`, :func:`format_output_line`: ``run`
 ``demo``) show credentials the API returns shortened (:func:`shorten_credentials`): a value
 named like one (``token``, ``*_token``, ``secret``, ``password``, ``api_key``...) or shaped
 like a JWT becomes ``eyJhbG…x9Q2 (312 chars)``. It stays whole in ``--json`` and run records,
-which never come through here.
+which never come through here. A step's line stays one line however many items its
+``for_each`` had: it says how many, and shows the first :data:`LINE_ITEMS` of each list.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ _JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _JWT_MIN = 40
 #: Shorter credentials show no characters at all: a head and a tail would be most of them.
 _KEEP_ENDS_MIN = 20
+#: The elements of a list a step's line shows (a ``for_each`` step's outputs are lists).
+LINE_ITEMS = 3
 
 
 def is_credential_name(name: str) -> bool:
@@ -141,13 +144,34 @@ def format_expectation(line: dict[str, Any]) -> str:
 
 
 def format_step_line(step_id: str, result: TaskResult, keys: int = 3) -> str:
-    """One line: status, step, time, and the first outputs (credentials shortened)."""
+    """One line: status, step, time, and the first outputs (credentials shortened); for a
+    ``for_each`` step, how many items, and the first few of each output's list."""
     mark = click.style("ok  ", fg="green") if result.ok else click.style("FAIL", fg="red")
     ranked = sorted(result.outputs.items(), key=lambda kv: _rank(kv[0]))
-    shown = ", ".join(f"{k}={show_value(k, v)}" for k, v in ranked[:keys])
+    shown = ", ".join(f"{k}={_brief(k, v)}" for k, v in ranked[:keys])
     tail = shown if result.ok else (result.error.message if result.error else "")
+    count = _items(result)
+    if count is not None and result.ok:
+        tail = f"{count:,} items" + (f": {tail}" if tail else "")
     status = result.status_code if result.status_code is not None else "-"
     return f"{mark} {step_id:<20} {status!s:>3} {result.elapsed_ms:7.0f} ms  {tail}"
+
+
+def _brief(name: str, value: Any) -> str:
+    """:func:`show_value` of a list's first :data:`LINE_ITEMS` elements and how many more."""
+    if isinstance(value, list) and len(value) > LINE_ITEMS:
+        head = show_value(name, value[:LINE_ITEMS])
+        return f"{head[:-1]}, … {len(value) - LINE_ITEMS:,} more]"
+    return show_value(name, value)
+
+
+def _items(result: TaskResult) -> int | None:
+    """How many items a ``for_each`` step's result is of (its summary body), else ``None``."""
+    body = result.body
+    if result.status_code is None and isinstance(body, dict) and "not_run" in body:
+        items = body.get("items")
+        return items if isinstance(items, int) else None
+    return None
 
 
 def _rank(name: str) -> int:

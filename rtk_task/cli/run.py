@@ -15,7 +15,7 @@ import click
 
 from ..engines import ENGINES
 from ..errors import EXIT_BAD_INPUT, ConfigError, Problem
-from ._common import echo_json, parse_pairs, read_json
+from ._common import echo_json, given_inputs, parse_pairs, read_json
 
 # -- calling tasks ----------------------------------------------------------------------------
 
@@ -35,8 +35,8 @@ _input_option = click.option(
     "--input",
     "input_pairs",
     multiple=True,
-    metavar="NAME=VALUE",
-    help="A workflow input (repeatable).",
+    metavar="NAME=VALUE|FILE",
+    help="A workflow input, or a JSON file of them (repeatable; later ones win).",
 )
 
 
@@ -105,19 +105,13 @@ def call_task(
 
 
 def _workflow_inputs(
-    wf: Any, pairs: tuple[str, ...], only: set[str] | None = None
+    wf: Any, args: tuple[str, ...], only: set[str] | None = None
 ) -> dict[str, Any]:
-    """``--input NAME=VALUE`` pairs in the workflow's declared types, defaults filled."""
+    """``--input`` values (``NAME=VALUE`` or JSON files) in the workflow's declared types,
+    defaults filled."""
     from ..errors import WorkflowError
 
-    given: dict[str, Any] = {}
-    problems = []
-    for name, text in parse_pairs(pairs, "--input"):
-        spec = wf.inputs.get(name)
-        try:
-            given[name] = spec.parse(text) if spec else text
-        except ValueError as exc:
-            problems.append(Problem(f"--input {name}", str(exc)))
+    given, problems = given_inputs(wf.inputs, args, unknown=False)
     WorkflowError.collect(problems)
     resolved: dict[str, Any] = wf.resolve_inputs(given, only=only)
     return resolved

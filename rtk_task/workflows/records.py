@@ -39,8 +39,11 @@ __all__ = [
 RUNS_DIR = Path(".rtk-task") / "runs"
 #: The most JSON a step's result takes in a record before its large values are summarised.
 MAX_STEP_BYTES = 1024 * 1024
-#: A value (the body, one output) kept whole in a summarised result.
+#: A value (the body, one output, one input) kept whole in a summarised result or record.
 MAX_VALUE_BYTES = 64 * 1024
+#: The most failed items a summarised ``for_each`` result keeps (the first, by index), within
+#: :data:`MAX_VALUE_BYTES` of them.
+MAX_FAILED_ITEMS = 100
 #: The message of a step that was started and has no answer on record.
 OUTCOME_UNKNOWN = "sent, outcome unknown: the run ended before its answer was recorded"
 
@@ -76,7 +79,7 @@ class RunRecord:
             "target": target,
             "state": "running",
             "ok": False,
-            "inputs": redactor.value(inputs),
+            "inputs": bounded_inputs(redactor.value(inputs)),
         }
         self._steps: dict[str, dict[str, Any]] = {}
         #: Steps started and not finished: sent (or maybe sent), outcome unknown.
@@ -145,25 +148,75 @@ def bounded_result(data: dict[str, Any]) -> dict[str, Any]:
     """A result as recorded: whole up to :data:`MAX_STEP_BYTES` of JSON; past that, its body,
     each output and each item result over :data:`MAX_VALUE_BYTES` become a summary (``{
     "summarised": true, "items": N, "bytes": N}``), so that a ``for_each`` of 100,000 items
-    makes a record of kilobytes, not tens of megabytes. The status, error and request stay."""
-    if len(json.dumps(data, ensure_ascii=False)) <= MAX_STEP_BYTES:
+    makes a record of kilobytes, not tens of megabytes. The status, error and request stay.
+
+    A ``for_each`` step's result is bounded whatever its size (:func:`_for_each_body`): its
+    counts, its first failed items (each with its index, item and error) and outputs of up to
+    :data:`MAX_VALUE_BYTES` each, as a small one's are."""
+    body = data.get("body")
+    if isinstance(body, dict) and _is_for_each(data):
+        out = {**data, "body": _for_each_body(body)}
+    elif _size(data) <= MAX_STEP_BYTES:
         return data
-    out = dict(data)
-    if out.get("body") is not None:
-        out["body"] = _small_or_summary(out["body"])
+    else:
+        out = {**data, "body": None if body is None else _small_or_summary(body)}
     outputs = out.get("outputs")
     if isinstance(outputs, dict):
         out["outputs"] = {k: _small_or_summary(v) for k, v in outputs.items()}
     return out
 
 
+def bounded_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    """A run's inputs as recorded: each one over :data:`MAX_VALUE_BYTES` of JSON becomes a
+    summary (the record is rewritten as every step starts and ends: a 10,000-name list is a
+    line there, not 10,000 lines each time)."""
+    return {k: _small_or_summary(v) for k, v in inputs.items()}
+
+
+def _is_for_each(data: dict[str, Any]) -> bool:
+    """Whether a result is a ``for_each`` step's (:mod:`.flow`): no status of its own, and its
+    summary as the body."""
+    body = data.get("body")
+    return (
+        data.get("status_code") is None
+        and isinstance(body, dict)
+        and isinstance(body.get("failed"), list)
+        and {"items", "succeeded", "not_run"} <= body.keys()
+    )
+
+
+def _for_each_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A ``for_each`` summary within bounds: the counts, and the first failed items (at most
+    :data:`MAX_FAILED_ITEMS`, within :data:`MAX_VALUE_BYTES`; a large item summarised), with
+    how many were left out; every item's full result (``details``) summarised."""
+    out = {k: (_small_or_summary(v) if k == "results" else v) for k, v in body.items()}
+    failed: list[Any] = body["failed"]
+    kept: list[Any] = []
+    room = MAX_VALUE_BYTES
+    for entry in failed[:MAX_FAILED_ITEMS]:
+        if isinstance(entry, dict) and "item" in entry:
+            entry = {**entry, "item": _small_or_summary(entry["item"])}
+        room -= _size(entry)
+        if room < 0:
+            break
+        kept.append(entry)
+    out["failed"] = kept
+    if len(kept) < len(failed):
+        out["failed_left_out"] = len(failed) - len(kept)
+    return out
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False))
+
+
 def _small_or_summary(value: Any) -> Any:
-    text = json.dumps(value, ensure_ascii=False)
-    return value if len(text) <= MAX_VALUE_BYTES else _summary(value, len(text))
+    size = _size(value)
+    return value if size <= MAX_VALUE_BYTES else _summary(value, size)
 
 
 def _summary(value: Any, size: int | None = None) -> dict[str, Any]:
-    size = len(json.dumps(value, ensure_ascii=False)) if size is None else size
+    size = _size(value) if size is None else size
     items = len(value) if isinstance(value, list | dict) else None
     return {"summarised": True, "items": items, "bytes": size}
 

@@ -115,6 +115,7 @@ def simulate(
         (250, 10.0, 1000, 64, (0.001, 0.05)),  # RealtimeKit's documented account limit
         (3, 1.0, 20, 8, (0.001, 0.01)),  # more callers than the limit
         (5, 0.1, 40, 16, (0.05, 0.3)),  # answers slower than the window
+        (10, 1.0, 300, 32, (0.001, 0.4)),  # answers coming back far out of order
     ],
 )
 def test_the_schedule_keeps_to_the_limit_and_wastes_no_window(
@@ -164,6 +165,52 @@ def test_a_place_waits_for_the_answer_that_opened_its_window() -> None:
     clock.now += 0.5
     assert second.ready() == 0
     assert limiter.booked == 2
+
+
+def test_one_late_answer_holds_back_one_place_not_every_later_one() -> None:
+    clock = FakeClock()
+    limiter = Limiter(clock)
+    limit = (("k", RateLimit(requests=3, per=1)),)
+    gates = [Gate(limiter, limit) for _ in range(6)]
+    assert [g.reserve() for g in gates[:3]] == [0, 0, 0]
+    clock.now += 0.01
+    gates[1].observe(201, {})
+    gates[2].observe(201, {})
+    clock.now += 0.49
+    gates[0].observe(201, {})  # the first answer came last, half a second late
+    # the fourth waits a window after the early answers, not after the late one: in any
+    # window it may arrive in, at most the late one of the three may be counted with it
+    assert gates[3].reserve() == pytest.approx(0.01 + 1 + MARGIN - 0.5)
+    clock.now += gates[3].ready()
+    assert gates[3].ready() == 0
+    clock.now += 0.001
+    gates[3].observe(201, {})
+    # the fifth goes at once: the late answer and the fourth leave room for one more
+    assert gates[4].reserve() == 0
+    # the sixth, the fifth still out, waits for the late answer's window to pass
+    late_window_ends = 100.5 + 1 + MARGIN
+    assert gates[5].reserve() == pytest.approx(late_window_ends - clock.now)
+    clock.now = late_window_ends
+    assert gates[5].ready() == 0
+    assert limiter.booked == 6
+
+
+def test_an_answer_counts_from_when_its_headers_came() -> None:
+    clock = FakeClock()
+    limiter = Limiter(clock)
+    limit = (("k", RateLimit(requests=1, per=1)),)
+    first, second = Gate(limiter, limit), Gate(limiter, limit)
+    assert first.reserve() == 0
+    clock.now += 0.01
+    headers_came = clock.now
+    clock.now += 0.05  # the client read the body and worked out the result meanwhile
+    first.observe(201, {}, at=headers_came)
+    assert second.reserve() == pytest.approx(headers_came + 1 + MARGIN - clock.now)
+    # a time later than the clock is no evidence: the answer counts from now
+    clock.now = headers_came + 1 + MARGIN
+    assert second.ready() == 0
+    second.observe(201, {}, at=clock.now + 5)
+    assert limiter._windows["k"].ends[-1] == pytest.approx(clock.now + 1 + MARGIN)
 
 
 def test_an_unsent_request_frees_its_place() -> None:
