@@ -228,12 +228,12 @@ def test_step(
     _warn_short_secrets(wf)
     target = _target(base_url)
     outputs = _step_outputs(wf, step, output_pairs, target)
-    manifest_ = wf.manifest(step)
     run, failed = start_step(wf, step, inputs, outputs)  # masks as `run` does
     if run is None:
         assert failed is not None
         _show(failed, as_json=as_json, curl_text=None, dry_run=dry_run)
         return
+    manifest_ = run.manifest  # an http step's templated host: the one it renders to
     # the cURL text reads each secret from its variable, as the shell will fill it in
     secret_env = {value: wf.secrets[name] for name, value in run.secrets.items()}
     result, curl_text = preview(

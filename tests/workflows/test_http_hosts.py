@@ -260,3 +260,22 @@ def test_paging_gathers_every_page_of_an_http_step() -> None:
     result = run.steps["get"]
     assert result.outputs["items"] == [{"n": 10}, {"n": 11}, {"n": 20}, {"n": 21}]
     assert result.outputs["pages"] == 3
+
+
+def test_the_test_command_shows_and_calls_the_rendered_host(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    with Recorder(lambda seen: reply({"ok": True})) as rec:
+        data = {
+            "name": "hosts",
+            "hosts": ["127.0.0.1"],
+            "inputs": {"base_url": {"type": "string", "default": rec.url}},
+            "steps": [{"id": "get", "task": "http", "with": {"url": "{{ inputs.base_url }}/v"}}],
+        }
+        (tmp_path / "wf.json").write_text(json.dumps(data))
+        dry = run_cli("test", "wf.json", "--step", "get", "--dry-run", "--curl", cwd=tmp_path)
+        assert dry.returncode == 0, dry.stderr
+        assert f"{rec.url}/v" in dry.stdout  # the rendered host, not hosts:'s first entry
+        live = run_cli("test", "wf.json", "--step", "get", "--json", cwd=tmp_path)
+        assert live.returncode == 0, live.stdout + live.stderr
+        assert [s.path for s in rec.seen] == ["/v"]
