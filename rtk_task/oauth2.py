@@ -5,6 +5,10 @@ process-wide :class:`TokenCache` or fetches one from the token URL (only a host 
 credential may go to; the answer is read up to :data:`TOKEN_ANSWER_BYTES`), sends the request
 with it, and on a 401 forgets the token, fetches a new one and sends once more: a 401 means
 the server refused the request without acting on it, so even a create may be resent.
+
+With traces on (:mod:`rtk_task.tracing`) each token fetch is a span of its own, ``oauth2
+token``, under the attempt's: the token URL's host and port and the answer's status, never
+the client's secret or the token.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ import json
 import threading
 import time
 from collections.abc import AsyncGenerator, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from . import tracing
 from .auth import Credential
 from .errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 __all__ = ["EXPIRY_MARGIN", "TOKEN_ANSWER_BYTES", "OAuth2", "TokenCache", "token_cache"]
 
@@ -141,30 +149,50 @@ class OAuth2(httpx.Auth):
                 )
             )
 
+    def _fetch_span(self, outgoing: httpx.Request, request: httpx.Request) -> Span | None:
+        """The span of a token fetch when ``outgoing`` is one (not ``request``), else ``None``."""
+        if outgoing is request:
+            return None
+        return tracing.token_span(
+            self.credential.auth.token_url, self.client_id, self.credential.secret_value()
+        )
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, Any, None]:
         flow = self._flow(request)
         outgoing = next(flow)
         while True:
-            response = yield outgoing
+            fetch, status = self._fetch_span(outgoing, request), None
             try:
+                response = yield outgoing
                 if outgoing is request:
                     outgoing = flow.send(response)
                 else:
+                    status = response.status_code
                     self._check_size(response)
                     outgoing = flow.send((response, response.read()))
             except StopIteration:
                 return
+            except BaseException as exc:
+                tracing.token_end(fetch, status, exc)
+                raise
+            tracing.token_end(fetch, status)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, Any]:
         flow = self._flow(request)
         outgoing = next(flow)
         while True:
-            response = yield outgoing
+            fetch, status = self._fetch_span(outgoing, request), None
             try:
+                response = yield outgoing
                 if outgoing is request:
                     outgoing = flow.send(response)
                 else:
+                    status = response.status_code
                     self._check_size(response)
                     outgoing = flow.send((response, await response.aread()))
             except StopIteration:
                 return
+            except BaseException as exc:
+                tracing.token_end(fetch, status, exc)
+                raise
+            tracing.token_end(fetch, status)

@@ -24,9 +24,12 @@ Spans, from the tracer ``rtk_task``:
   conventions: ``http.request.method``, ``url.template`` (the manifest's path template),
   ``server.address``, ``server.port``, ``http.response.status_code``,
   ``http.request.resend_count`` on a retry, ``error.type`` on a failure (the status code, the
-  exception's class, or the result's error kind), and ``rtk.task.id``. The attempt's W3C
-  ``traceparent`` (from ``opentelemetry.propagate.inject``) is sent with the request when the
-  span is recording; it is never part of the request a result, a dry run or cURL text shows.
+  exception's class, or the result's error kind), and ``rtk.task.id``. The attempt's trace
+  context (W3C ``traceparent``, as the global propagator writes it) is sent with the request
+  when the span is recording; it is never part of what a result, a dry run or cURL shows.
+- ``oauth2 token`` (kind client): one per OAuth2 token fetch, under the attempt that needed
+  it: ``http.request.method``, the token URL's ``server.address`` and ``server.port`` (never
+  its path), ``http.response.status_code``, ``error.type`` on a failure.
 - Waits are events on the current span (the step's or item's): ``rate_limit.wait`` (a
   client-side rate limit's, or after a 429) and ``retry.wait``, each with ``seconds``.
 
@@ -46,13 +49,15 @@ import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import replace
 from functools import lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
     from opentelemetry.sdk.trace.id_generator import IdGenerator
     from opentelemetry.trace import Span, Tracer
 
@@ -73,6 +78,8 @@ __all__ = [
     "run_span",
     "settle",
     "step_span",
+    "token_end",
+    "token_span",
     "traced",
     "traced_async",
     "url_template",
@@ -89,7 +96,6 @@ _lock = threading.Lock()
 _configured = False
 #: A real provider was seen: it stays (OpenTelemetry never lets a provider be replaced).
 _on = False
-_tracer: Tracer | None = None
 #: The step whose span is current in this context (a step's span is made once).
 _STEP: ContextVar[str | None] = ContextVar("rtk_task_traced_step", default=None)
 
@@ -195,21 +201,81 @@ def active() -> bool:
     return enabled() and not _in_workflow_code()
 
 
-def _get_tracer() -> Tracer:
-    global _tracer  # noqa: PLW0603 - the provider is set once, so is its tracer
-    if _tracer is None:
-        from opentelemetry import trace
+class _Otel:
+    """What every span needs from OpenTelemetry, looked up once (the provider is set once,
+    so is the tracer): no import statement or attribute chain on the path of a call."""
+
+    def __init__(self) -> None:
+        from opentelemetry import baggage, context, propagate, trace
 
         from . import __version__
 
-        _tracer = trace.get_tracer(TRACER, __version__)
-    return _tracer
+        self.tracer: Tracer = trace.get_tracer(TRACER, __version__)
+        self.client = trace.SpanKind.CLIENT
+        self.attach = context.attach
+        self.detach = context.detach
+        self.set_span_in_context = trace.set_span_in_context
+        self.inject = propagate.inject
+        self.textmap = propagate.get_global_textmap
+        self.baggage = baggage.get_all
+        #: The global propagator last seen, and whether it is one as the API makes by default
+        #: (W3C trace context and baggage, no ``OTEL_PROPAGATORS``): its headers are written
+        #: here. One tuple, so that a thread reads the pair another wrote whole.
+        self.seen: tuple[object, bool] = (None, False)
+
+    def headers(self, span: Span, context: Context) -> tuple[tuple[str, str], ...]:
+        """The trace context headers of ``span`` (current in ``context``) as the global
+        propagator writes them: formatted here (``traceparent``, and ``tracestate`` when there
+        is one) when the propagator is the default one and there is no baggage, else by the
+        propagator itself."""
+        textmap = self.textmap()
+        seen, plain = self.seen
+        if textmap is not seen:
+            plain = _is_plain(textmap)
+            self.seen = (textmap, plain)
+        if plain and not self.baggage(context):
+            found = span.get_span_context()
+            parent = f"00-{found.trace_id:032x}-{found.span_id:016x}-{found.trace_flags:02x}"
+            if not found.trace_state:
+                return (("traceparent", parent),)
+            return ("traceparent", parent), ("tracestate", found.trace_state.to_header())
+        carrier: dict[str, str] = {}
+        self.inject(carrier, context)
+        return tuple(carrier.items())
 
 
-def _masked(attributes: Mapping[str, str | int], redactor: Redactor | None) -> dict[str, str | int]:
+def _is_plain(textmap: object) -> bool:
+    """Whether ``textmap`` is a propagator as the API makes with no ``OTEL_PROPAGATORS``:
+    W3C trace context, and baggage (or not)."""
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+    from opentelemetry.propagators.composite import CompositePropagator
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    kinds = [type(p) for p in getattr(textmap, "_propagators", ())]
+    plain = [TraceContextTextMapPropagator, W3CBaggagePropagator]
+    return type(textmap) is CompositePropagator and kinds in (plain, plain[:1])
+
+
+@lru_cache(maxsize=1)
+def _otel() -> _Otel:
+    """The one :class:`_Otel` of the process."""
+    return _Otel()
+
+
+def _masked(
+    name: str, attributes: Mapping[str, str | int], redactor: Redactor | None, shown: str = ""
+) -> tuple[str, Mapping[str, str | int]]:
+    """A span's name and attributes with every secret masked. The strings are ids, names,
+    templates and hosts, which should hold none: one search of them all joined (``shown``,
+    or joined here) says whether one does, and only then is each masked."""
     if not redactor:
-        return dict(attributes)
-    return {k: redactor.text(v) if isinstance(v, str) else v for k, v in attributes.items()}
+        return name, attributes
+    if not shown:
+        shown = " ".join((name, *(v for v in attributes.values() if isinstance(v, str))))
+    if not redactor.contains(shown):
+        return name, attributes
+    text = redactor.text
+    return text(name), {k: text(v) if isinstance(v, str) else v for k, v in attributes.items()}
 
 
 @contextlib.contextmanager
@@ -221,18 +287,22 @@ def _span(
     if not active():
         yield None
         return
-    tracer = _get_tracer()
-    with tracer.start_as_current_span(
-        redactor.text(name) if redactor else name,
-        attributes=_masked(attributes, redactor),
+    otel = _otel()
+    name, attributes = _masked(name, attributes, redactor)
+    span = otel.tracer.start_span(
+        name,
+        attributes=attributes,
         record_exception=False,  # a message or a traceback may hold a URL or a secret
         set_status_on_exception=False,
-    ) as span:
-        try:
-            yield span
-        except BaseException as exc:
-            _fail(span, _error_type(exc))
-            raise
+    )
+    token = otel.attach(otel.set_span_in_context(span))
+    try:
+        yield span
+    except BaseException as exc:
+        _fail(span, _error_type(exc))
+        raise
+    finally:
+        _end(span, token)
 
 
 def _fail(span: Span, error_type: str) -> None:
@@ -287,9 +357,13 @@ def step_span(
     attributes: dict[str, str | int] = {"rtk.step.id": step_id, "rtk.task.id": task}
     if index is not None:
         attributes["rtk.item.index"] = index
+    name = f"step {step_id}"
     given = [m for m in masks if m]
-    redactor = given[0].extend(v for m in given[1:] for v in m.values) if given else None
-    with _span(f"step {step_id}", attributes, redactor) as span:
+    shown = " ".join((name, step_id, task))
+    # the masks joined only when one of them finds something to mask (joining compiles)
+    found = [m for m in given if m.contains(shown)]
+    redactor = given[0].extend(v for m in given[1:] for v in m.values) if found else None
+    with _span(name, attributes, redactor) as span:
         token = _STEP.set(step_id)
         try:
             yield span
@@ -303,6 +377,54 @@ def item_span(step_id: str, index: int, redactor: Redactor | None = None) -> Ite
     attributes: dict[str, str | int] = {"rtk.step.id": step_id, "rtk.item.index": index}
     with _span(f"item {index}", attributes, redactor) as span:
         yield span
+
+
+def token_span(token_url: str, *secrets: str | None) -> Span | None:
+    """Start the span of an OAuth2 token fetch, ``oauth2 token`` (kind client), a child of
+    the current span (the attempt's). It is not made current: the fetch is a request the
+    auth flow hands to httpx, and the flow's code runs between the yields. It holds the token
+    URL's host and port (masked by ``secrets``: the client's id and secret), never its path,
+    the form, the client's secret or the token; :func:`token_end` ends it. ``None`` when no
+    span is made."""
+    if not active():
+        return None
+    from .secrets import Redactor
+
+    parts = urlsplit(token_url)
+    attributes: dict[str, str | int] = {
+        "http.request.method": "POST",
+        "server.address": parts.hostname or "",
+        "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+    }
+    name, shown = _masked("oauth2 token", attributes, Redactor(secrets))
+    otel = _otel()
+    return otel.tracer.start_span(
+        name,
+        kind=otel.client,
+        attributes=shown,
+        record_exception=False,
+        set_status_on_exception=False,
+    )
+
+
+def token_end(span: Span | None, status: int | None, failed: BaseException | None = None) -> None:
+    """End a token fetch's span: the token endpoint's status (``error.type`` the status from
+    400), or what ended the fetch (``failed``: the answer refused, or the request's exception
+    when httpx gives it, else ``_OTHER``)."""
+    if span is None:
+        return
+    if span.is_recording():
+        if status is not None:
+            span.set_attribute("http.response.status_code", status)
+        if status is not None and status >= 400:
+            _fail(span, str(status))
+        elif failed is not None:
+            if isinstance(failed, GeneratorExit):  # httpx closed the flow: the send failed
+                cause = failed.__context__
+                _fail(span, _error_type(cause) if cause is not None else "_OTHER")
+            else:
+                _fail(span, _error_type(failed))
+    span.end()
 
 
 def settle(span: Span | None, result: TaskResult | None = None, ok: bool = True) -> None:
@@ -343,6 +465,7 @@ def url_template(manifest: Manifest, url: str) -> str:
     return _template(manifest.path, manifest.alternate_paths, url)
 
 
+@lru_cache(maxsize=1024)
 def _template(path: str, alternates: tuple[str, ...], url: str) -> str:
     if not alternates:
         return path
@@ -353,62 +476,71 @@ def _template(path: str, alternates: tuple[str, ...], url: str) -> str:
     return path
 
 
-def _attempt_facts(manifest: Manifest, method: str, url: str) -> tuple[str, dict[str, str | int]]:
-    """An attempt span's name and fixed attributes, worked out once per task and URL."""
-    return _facts(manifest.id, manifest.path, manifest.alternate_paths, method, url)
+def _attempt_facts(
+    manifest: Manifest, method: str, url: str
+) -> tuple[str, Mapping[str, str | int], str]:
+    """An attempt span's name, its fixed attributes (read-only: shared by every attempt of
+    the task to that server) and their text joined (what a redactor searches), worked out
+    once per task, template and server: the path's values do not matter."""
+    path, alternates = manifest.path, manifest.alternate_paths
+    template = _template(path, alternates, url) if alternates else path
+    cut = url.find("/", url.find("//") + 2)
+    return _facts(manifest.id, method, template, url if cut < 0 else url[:cut])
 
 
 @lru_cache(maxsize=1024)
 def _facts(
-    task: str, path: str, alternates: tuple[str, ...], method: str, url: str
-) -> tuple[str, dict[str, str | int]]:
-    template = _template(path, alternates, url)
-    parts = urlsplit(url)
-    return f"{method} {template}", {
+    task: str, method: str, template: str, origin: str
+) -> tuple[str, Mapping[str, str | int], str]:
+    parts = urlsplit(origin)
+    name = f"{method} {template}"
+    attributes: dict[str, str | int] = {
         "http.request.method": method,
         "url.template": template,
         "server.address": parts.hostname or "",
         "server.port": parts.port or (443 if parts.scheme == "https" else 80),
         "rtk.task.id": task,
     }
+    shown = " ".join((name, *map(str, attributes.values())))
+    return name, MappingProxyType(attributes), shown
 
 
-@contextlib.contextmanager
-def _attempt_span(send: Send) -> Iterator[tuple[Send, Span | None]]:
-    """The span of one HTTP attempt, current, and the send carrying its ``traceparent``."""
-    if not active():
-        yield send, None
-        return
-    from opentelemetry import propagate
-    from opentelemetry.trace import SpanKind
-
+def _start_attempt(send: Send) -> tuple[Span, Token[Context], Send]:
+    """Start one HTTP attempt's span and make it current; the span, the token that restores
+    the context before it, and the send carrying its ``traceparent`` (when it records)."""
     call = send.call
     request = call.request
-    name, fixed = _attempt_facts(call.manifest, request.method, request.url)
-    attributes: dict[str, str | int] = dict(fixed)
+    name, fixed, shown = _attempt_facts(call.manifest, request.method, request.url)
+    attributes: Mapping[str, str | int] = fixed
     if send.number > 1:
-        attributes["http.request.resend_count"] = send.number - 1
-    redactor = call.redactor
-    # the names and values come from the manifest and the URL's host: one search says
-    # whether any of them holds a secret (none should), and only then are they masked
-    if redactor and redactor.contains(" ".join((name, *map(str, fixed.values())))):
-        name, attributes = redactor.text(name), _masked(attributes, redactor)
-    with _get_tracer().start_as_current_span(
+        attributes = {**fixed, "http.request.resend_count": send.number - 1}
+    name, attributes = _masked(name, attributes, call.redactor, shown)
+    otel = _otel()
+    span = otel.tracer.start_span(
         name,
-        kind=SpanKind.CLIENT,
+        kind=otel.client,
         attributes=attributes,
-        record_exception=False,
+        record_exception=False,  # a message or a traceback may hold a URL or a secret
         set_status_on_exception=False,
-    ) as span:
-        carrier: dict[str, str] = {}
-        if span.is_recording():
-            propagate.inject(carrier)
-        yield (replace(send, headers=tuple(carrier.items())) if carrier else send), span
+    )
+    context = otel.set_span_in_context(span)
+    token = otel.attach(context)
+    if span.is_recording():
+        headers = otel.headers(span, context)
+        if headers:
+            send = replace(send, headers=headers)
+    return span, token, send
 
 
-def _record(span: Span | None, done: Attempt) -> Attempt:
+def _end(span: Span, token: Token[Context]) -> None:
+    """Restore the context the span replaced, and end it."""
+    _otel().detach(token)
+    span.end()
+
+
+def _record(span: Span, done: Attempt) -> Attempt:
     """The attempt's outcome on its span: the status code, and ``error.type`` on a failure."""
-    if span is None:
+    if not span.is_recording():
         return done
     result = done.result
     status = result.status_code
@@ -430,8 +562,16 @@ def traced(send_once: Callable[[Send, _T], Attempt]) -> Callable[[Send, _T], Att
     """A client's one attempt, ``send_once(send, arg)``, run inside the attempt's span."""
 
     def attempt(send: Send, arg: _T) -> Attempt:
-        with _attempt_span(send) as (sent, span):
+        if not active():
+            return send_once(send, arg)
+        span, token, sent = _start_attempt(send)
+        try:
             return _record(span, send_once(sent, arg))
+        except BaseException as exc:
+            _fail(span, _error_type(exc))
+            raise
+        finally:
+            _end(span, token)
 
     return attempt
 
@@ -442,7 +582,15 @@ def traced_async(
     """:func:`traced` for an attempt made with ``await``."""
 
     async def attempt(send: Send, arg: _T) -> Attempt:
-        with _attempt_span(send) as (sent, span):
+        if not active():
+            return await send_once(send, arg)
+        span, token, sent = _start_attempt(send)
+        try:
             return _record(span, await send_once(sent, arg))
+        except BaseException as exc:
+            _fail(span, _error_type(exc))
+            raise
+        finally:
+            _end(span, token)
 
     return attempt

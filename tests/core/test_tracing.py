@@ -8,30 +8,38 @@ sent for those). :mod:`tests.engines.test_tracing_engines` uses the same provide
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
-from opentelemetry import trace
+from opentelemetry import baggage, context, propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, StatusCode
 
-from rtk_task import Client, tracing
+from rtk_task import AsyncClient, Client, tracing
+from rtk_task.manifests.model import Auth, Manifest
+from rtk_task.retry import RetryPolicy
 from rtk_task.workflows.model import load_workflow, parse_workflow
 from rtk_task.workflows.runner import RunResult, run_workflow
 
 from ..helpers import CANARY, MEETING_FLOW, run_cli
 from ..recorder import Recorder, Reply, Seen, reply
+from .conftest import Serve
 
 
 class Switch(Sampler):
@@ -49,10 +57,13 @@ class Switch(Sampler):
         links: Any = None,
         trace_state: Any = None,
     ) -> SamplingResult:
-        """Record and sample while on (the span's attributes kept); drop otherwise."""
+        """Record and sample while on (the span's attributes and trace state kept); drop
+        otherwise."""
         if not self.on:
             return SamplingResult(Decision.DROP)
-        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        # the parent's trace state carries on, as with the SDK's own samplers
+        parent = trace.get_current_span(parent_context).get_span_context()
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent.trace_state)
 
     def get_description(self) -> str:
         """The sampler's name."""
@@ -102,11 +113,10 @@ def by_name(spans: Sequence[ReadableSpan], name: str) -> ReadableSpan:
 
 
 def attempts(spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
-    """The HTTP attempts' spans (not an engine's own client spans), in the order they started."""
+    """The HTTP attempts' spans (not an engine's own client spans, nor OAuth2 token
+    fetches), in the order they started."""
     found = (
-        s
-        for s in spans
-        if s.kind is SpanKind.CLIENT and "http.request.method" in (s.attributes or {})
+        s for s in spans if s.kind is SpanKind.CLIENT and "url.template" in (s.attributes or {})
     )
     return sorted(found, key=lambda s: s.start_time or 0)
 
@@ -324,10 +334,142 @@ def test_the_result_dry_runs_and_curl_never_show_the_traceparent(
     assert child_of(call, caller)
 
 
+def test_the_trace_context_sent_is_the_propagators_with_tracestate_and_baggage(
+    server: Recorder, recording: InMemorySpanExporter
+) -> None:
+    parent_trace, parent_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    remote = propagate.extract(
+        {"traceparent": f"00-{parent_trace}-{parent_span}-01", "tracestate": "vendor=t61rcWkgMzE"}
+    )
+    task = "realtimekit.meetings.get"
+    inputs = {"account_id": "acc", "meeting_id": "m1"}
+    with Client(base_url=server.url, token=CANARY) as client:
+        for context_ in (remote, baggage.set_baggage("tenant", "t-1", remote)):
+            token = context.attach(context_)
+            try:
+                assert client.call(task, inputs).ok
+            finally:
+                context.detach(token)
+    calls = attempts(recording.get_finished_spans())
+    assert len(calls) == len(server.seen) == 2
+    for call, seen, sent_baggage in zip(calls, server.seen, ([], ["tenant=t-1"]), strict=True):
+        assert call.context is not None
+        assert call.parent is not None
+        assert f"{call.parent.span_id:016x}" == parent_span  # under the caller's remote span
+        (sent,) = seen.header("traceparent")
+        assert sent == f"00-{parent_trace}-{call.context.span_id:016x}-01"
+        # the same whether written here (no baggage) or by the propagator (baggage)
+        assert seen.header("tracestate") == ["vendor=t61rcWkgMzE"]
+        assert seen.header("baggage") == sent_baggage
+
+
+#: The OAuth2 client's secret of the token fetch tests.
+OAUTH_SECRET = "oauth-canary-secret-6c1d83f0"
+
+
+def _oauth_task(token_url: str, api: str) -> Manifest:
+    """``GET /things`` on ``api`` with OAuth2 client credentials from ``token_url``."""
+    auth = Auth(type="oauth2", username_env="RTKTR_ID", env="RTKTR_SECRET", token_url=token_url)
+    return Manifest(
+        id="test.traced.oauth",
+        method="GET",
+        path="/things",
+        servers=(api,),
+        auth=auth,
+        idempotent=True,
+    )
+
+
+def _credentials() -> tuple[str, dict[str, str]]:
+    """A client id of its own (the token cache is the process's) and the credentials."""
+    client_id = f"client-{uuid.uuid4().hex[:12]}"
+    return client_id, {"RTKTR_ID": client_id, "RTKTR_SECRET": OAUTH_SECRET}
+
+
+def _fetches(spans: Sequence[ReadableSpan], client_id: str, *tokens: str) -> list[ReadableSpan]:
+    """The token fetches' spans, in order, each under the one attempt; no span holds the
+    client's id or secret (raw, in a form, in a Basic header) or a token."""
+    (call,) = attempts(spans)
+    found = sorted((s for s in spans if s.name == "oauth2 token"), key=lambda s: s.start_time or 0)
+    assert found
+    assert all(child_of(fetch, call) and fetch.kind is SpanKind.CLIENT for fetch in found)
+    pair = base64.b64encode(f"{client_id}:{OAUTH_SECRET}".encode()).decode("ascii")
+    forms = [OAUTH_SECRET, quote(OAUTH_SECRET), quote_plus(OAUTH_SECRET), pair, client_id]
+    assert_clean(spans, *forms, *tokens)
+    return found
+
+
+def test_each_oauth2_token_fetch_is_a_span_under_its_attempt_without_the_secret(
+    serve: Serve, recording: InMemorySpanExporter
+) -> None:
+    issued: list[str] = []
+
+    def token(_: Seen) -> Reply:
+        issued.append(f"access-{uuid.uuid4().hex}")
+        return reply({"access_token": issued[-1], "token_type": "Bearer", "expires_in": 3600})
+
+    def refuse_the_first(seen: Seen) -> Reply:  # a 401: the token is fetched once more
+        if seen.header("Authorization") == [f"Bearer {issued[0]}"]:
+            return reply({"error": "invalid_token"}, 401)
+        return reply({"ok": True})
+
+    tokens, api = serve(token), serve(refuse_the_first)
+    client_id, credentials = _credentials()
+    with Client(credentials=credentials) as client:
+        assert client.call(_oauth_task(f"{tokens.url}/oauth/token", api.url), {}).ok
+    spans = recording.get_finished_spans()
+    fetches = _fetches(spans, client_id, *issued)
+    assert len(fetches) == len(tokens.seen) == len(issued) == 2
+    for fetch in fetches:
+        assert dict(fetch.attributes or {}) == {
+            "http.request.method": "POST",
+            "server.address": "127.0.0.1",
+            "server.port": int(tokens.url.rsplit(":", 1)[1]),
+            "http.response.status_code": 200,
+        }
+        assert fetch.status.status_code is StatusCode.UNSET
+    assert dict(attempts(spans)[0].attributes or {})["http.response.status_code"] == 200
+
+
+def test_a_refused_or_failed_token_fetch_marks_its_span_failed(
+    serve: Serve, recording: InMemorySpanExporter
+) -> None:
+    refused, api = serve(lambda _: reply({"error": "invalid_client"}, 401)), serve()
+    client_id, credentials = _credentials()
+
+    async def call_async() -> None:
+        async with AsyncClient(credentials=credentials) as client:
+            task = _oauth_task(f"{refused.url}/oauth/token", api.url)
+            assert not (await client.call(task, {})).ok
+
+    asyncio.run(call_async())  # the async flow: a 401 from the token endpoint
+    (fetch,) = _fetches(recording.get_finished_spans(), client_id)
+    assert fetch.attributes is not None
+    assert fetch.attributes["http.response.status_code"] == 401
+    assert fetch.attributes["error.type"] == "401"
+    assert fetch.status.status_code is StatusCode.ERROR
+    assert not api.seen  # no token: the request itself was not sent
+    # the sync flow: nothing listens at the token URL
+    recording.clear()
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with Client(credentials=credentials, retry=RetryPolicy(max_attempts=1)) as client:
+        assert not client.call(_oauth_task(f"http://127.0.0.1:{port}/t", api.url), {}).ok
+    spans = recording.get_finished_spans()
+    (fetch,) = _fetches(spans, client_id)
+    assert fetch.attributes is not None
+    assert "http.response.status_code" not in fetch.attributes
+    assert fetch.attributes["error.type"] == "httpx.ConnectError"
+    assert dict(attempts(spans)[0].attributes or {})["error.type"] == "httpx.ConnectError"
+
+
 def test_with_no_provider_nothing_is_traced_nor_imported() -> None:
     code = """
 import sys, httpx
-from rtk_task import Client, tracing
+from rtk_task import AsyncClient, Client, tracing
+from rtk_task.manifests.model import Auth, Manifest
+from rtk_task.retry import RetryPolicy
 seen = []
 def answer(request):
     seen.append(request)
