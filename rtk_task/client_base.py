@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -207,10 +208,9 @@ class ClientBase:
             rules = [("account", setting, account), *(r for r in rules if r[0] != "account")]
         if not rules:
             return None
-        url = httpx.URL(call.request.url)
         credential = call.request.credential
         who = token_key("\0".join(credential.values) if credential else None)
-        prefix = f"{url.host}:{url.port}|{who}"
+        prefix = f"{_server_key(_origin(call.request.url))}|{who}"
         return Gate(
             self.limiter,
             tuple(
@@ -287,3 +287,18 @@ def retry_after(status: int, headers: dict[str, str]) -> float | None:
     if status in (429, 503):
         return retry_after_seconds(headers.get("retry-after"))
     return None
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of a URL (what a limiter keys by), without parsing the rest."""
+    start = url.find("//") + 2
+    end = url.find("/", start)
+    return url if end < 0 else url[:end]
+
+
+@lru_cache(maxsize=256)
+def _server_key(origin: str) -> str:
+    """``host:port`` of an origin, as httpx reads it (the port ``None`` when it is the
+    scheme's default); cached: a client calls the same few servers."""
+    url = httpx.URL(origin)
+    return f"{url.host}:{url.port}"

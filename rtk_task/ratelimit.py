@@ -74,6 +74,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .providers.model import RateLimit, parse_rate
 
@@ -103,9 +104,15 @@ PACE = 0.25
 
 
 def token_key(token: str | None) -> str:
-    """A short digest naming a token in limiter keys (the token itself is never kept)."""
+    """A short digest naming a token in limiter keys (the token itself is never kept in a
+    key; the digest of the last few is cached, as every call of a client hashes the same)."""
     if not token:
         return "-"
+    return _digest(token)
+
+
+@lru_cache(maxsize=16)
+def _digest(token: str) -> str:
     import hashlib  # here: a dry run (the CLI's start) never keys a limiter
 
     return hashlib.sha256(token.encode()).hexdigest()[:16]
