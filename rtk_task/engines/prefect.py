@@ -44,7 +44,8 @@ deadline (or attempts times the step's timeouts) plus a margin.
 Traces (:mod:`rtk_task.tracing`, when on): the run's span ``rtk-task run NAME`` is made where
 :meth:`PrefectEngine.run` is called; the flow runs in this process, in that span's context,
 so Prefect's own flow and task spans, the steps' spans and their HTTP attempts' spans all
-nest under it, in one trace.
+nest under it, in one trace. A flow run started elsewhere (a deployment's run on a remote
+worker) makes the run's span itself, around its steps, under Prefect's flow span.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 # Set before Prefect is imported: no analytics, quiet logs, a local ephemeral API.
@@ -89,6 +91,9 @@ __all__ = [
 ]
 
 _WHERE = "<prefect parameter>"
+#: Set while :meth:`PrefectEngine.run` runs a flow here, under the run's span; a flow run
+#: started elsewhere (a deployment on a remote worker) makes the run's span itself.
+_ENGINE_RUN: ContextVar[bool] = ContextVar("rtk_task_prefect_engine_run", default=False)
 #: Block names of stored definitions: this prefix, then the text's SHA-256 (hex).
 _BLOCK_PREFIX = "rtk-task-workflow-"
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -363,8 +368,11 @@ async def workflow_flow(
             return lost(step, wf.manifest(step).idempotent, exc)
         return TaskResult.model_validate(data)
 
+    spanned = contextlib.nullcontext() if _ENGINE_RUN.get() else tracing.run_span(wf, "prefect")
     try:
-        run = await schedule(wf, inputs, run_one, concurrency=concurrency, details=details)
+        with spanned as span:
+            run = await schedule(wf, inputs, run_one, concurrency=concurrency, details=details)
+            tracing.settle(span, ok=run.ok)
         return run.to_json()
     finally:
         await _current_worker().clients.aclose()
@@ -391,19 +399,23 @@ class PrefectEngine:
         """Run ``workflow`` as a Prefect flow; ``on_step`` hears each step, in file order."""
         values = workflow.resolve_inputs(dict(inputs))
         starting(workflow, on_start)  # the steps start on the engine, out of our sight
-        with (
-            tracing.run_span(workflow, "prefect") as span,
-            _configured(WorkerConfig.for_run(workflow, base_url)),
-        ):
-            run = run_on_engine(
-                "prefect",
-                "check PREFECT_API_URL, or unset it for a local run",
-                workflow,
-                lambda: self._start(workflow, values, base_url, details),
-                on_step,
-            )
-            tracing.settle(span, ok=run.ok)
-            return run
+        engine_run = _ENGINE_RUN.set(True)  # the flow runs here, under the run's span
+        try:
+            with (
+                tracing.run_span(workflow, "prefect") as span,
+                _configured(WorkerConfig.for_run(workflow, base_url)),
+            ):
+                run = run_on_engine(
+                    "prefect",
+                    "check PREFECT_API_URL, or unset it for a local run",
+                    workflow,
+                    lambda: self._start(workflow, values, base_url, details),
+                    on_step,
+                )
+                tracing.settle(span, ok=run.ok)
+                return run
+        finally:
+            _ENGINE_RUN.reset(engine_run)
 
     async def _start(
         self, workflow: Workflow, values: dict[str, Any], base_url: str | None, details: bool

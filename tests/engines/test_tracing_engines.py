@@ -97,3 +97,29 @@ def test_a_prefect_run_is_one_trace_through_the_flow_and_its_tasks(
         task_run, step_name, *top = above
         assert task_run.startswith(f"{step_name}-"), above  # Prefect's task run of the step
         assert top == ["onboard-call (3 steps)", "rtk-task run onboard-call"]
+
+
+@pytest.mark.timeout(240)
+def test_a_prefect_flow_run_started_elsewhere_makes_its_own_run_span(
+    emulator: Any, prefect_api: str, recording: InMemorySpanExporter, monkeypatch: Any
+) -> None:
+    """A deployment's flow run on a remote worker: no ``PrefectEngine.run`` around it, the
+    worker's settings from its environment. The flow makes the run's span itself, under
+    Prefect's flow span, with every step and attempt under it."""
+    import asyncio
+
+    from rtk_task.engines.prefect import workflow_flow
+
+    monkeypatch.setenv("RTK_BASE_URL", emulator.base_url)
+    wf = load_workflow(MEETING_FLOW)
+    result = asyncio.run(workflow_flow(wf.definition(), wf.resolve_inputs({}), emulator.base_url))
+    assert result["ok"] is True, result
+    spans = list(recording.get_finished_spans())
+    assert_one_trace(spans)
+    top = by_name(spans, "rtk-task run onboard-call")
+    assert top.attributes == {"rtk.workflow.name": "onboard-call", "rtk.engine": "prefect"}
+    assert top.parent is not None  # under Prefect's own span of the flow run
+    assert sum(s.name == "rtk-task run onboard-call" for s in spans) == 1
+    assert_nested(top, spans, STEPS)
+    assert len(attempts(spans)) == 3
+    assert_clean(spans)
