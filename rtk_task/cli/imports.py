@@ -44,10 +44,13 @@ def _emit(steps: list, workflow_file: str | None, name: str) -> None:  # type: i
 
     inputs: dict[str, dict[str, object]] = {}
     secrets: dict[str, str] = {}
+    hosts: list[str] | None = None
     for s in steps:
         inputs.update(s.inputs)
         secrets.update(s.secrets)
-    added = add_steps(Path(workflow_file), [s.step for s in steps], inputs, secrets)
+        if s.hosts is not None:  # a templated URL host: the file needs `hosts:`
+            hosts = [*(hosts or ()), *(h for h in s.hosts if h not in (hosts or ()))]
+    added = add_steps(Path(workflow_file), [s.step for s in steps], inputs, secrets, hosts)
     for sid, s in zip(added, steps, strict=True):
         click.echo(f"added step {sid!r} ({s.step['task']}) to {workflow_file}")
 

@@ -312,7 +312,9 @@ class _Editor:
             raise ConfigError(
                 [Problem(p.where, _unquoted(p.message), p.hint) for p in exc.problems]
             ) from None
-        (added,) = add_steps(self._file(), [imported.step], imported.inputs, imported.secrets)
+        (added,) = add_steps(
+            self._file(), [imported.step], imported.inputs, imported.secrets, imported.hosts
+        )
         return self._answer(step_id=added, notes=imported.notes)
 
 

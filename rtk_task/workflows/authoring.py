@@ -21,7 +21,7 @@ import contextlib
 import fcntl
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +140,10 @@ def _save(
     steps: list[Any],
     inputs: dict[str, Any],
     secrets: dict[str, str],
+    hosts: Sequence[str] | None = None,
 ) -> None:
-    """Add ``steps``, ``inputs`` and ``secrets`` to the file (read as ``text``, ``data``).
+    """Add ``steps``, ``inputs``, ``secrets`` and ``hosts`` to the file (read as ``text``,
+    ``data``).
 
     The new lines are inserted into the text, every other line kept as it was; only what
     cannot be added so (a flow-style ``steps: [...]``, say) has the whole file written anew.
@@ -153,10 +155,15 @@ def _save(
     from .yamlfile import NotInPlace, TextAdditions, same_data
 
     specs = {name: _flow(spec) for name, spec in inputs.items()}
+    listed = data.get("hosts")
+    new_hosts = [h for h in hosts or () if h not in (listed or ())]
     edited: str | None = None
     if text is not None:
         try:
             additions = TextAdditions(text, data)
+            if hosts is not None and (listed is None or (new_hosts and not listed)):
+                raise NotInPlace("a new hosts: list")  # written with the whole document
+            additions.append_items("hosts", new_hosts)
             additions.append_items("steps", steps)
             additions.add_entries("inputs", specs, before="steps")
             additions.add_entries("secrets", secrets, before="steps")
@@ -168,6 +175,10 @@ def _save(
             if data.get(key) is None:
                 data[key] = CommentedMap()
             data[key].update(new)
+    if hosts is not None:
+        if data.get("hosts") is None:
+            data["hosts"] = CommentedSeq()
+        data["hosts"].extend(new_hosts)
     if data.get("steps") is None:
         data["steps"] = CommentedSeq()
     data["steps"].extend(steps)
@@ -230,8 +241,11 @@ def add_steps(
     steps: list[dict[str, Any]],
     inputs: dict[str, dict[str, Any]],
     secrets: dict[str, str],
+    hosts: Sequence[str] | None = None,
 ) -> list[str]:
-    """Append ready-made ``steps`` (an import's), declaring their ``inputs`` and ``secrets``.
+    """Append ready-made ``steps`` (an import's), declaring their ``inputs`` and ``secrets``,
+    and the ``hosts`` their templated URLs may call (``hosts:`` made if missing, even empty:
+    a step whose host is templated loads only with it).
 
     Like :func:`add_step`: comments and order kept, the file created if missing, checked as a
     workflow before it is written whole. A step id already in the file gets a ``_2`` suffix
@@ -239,7 +253,7 @@ def add_steps(
     as it is. Returns the ids of the steps added. Holds the workflow's lock, as ``add_step``.
     """
     with workflow_lock(workflow_file):
-        return _add_steps(workflow_file, steps, inputs, secrets)
+        return _add_steps(workflow_file, steps, inputs, secrets, hosts)
 
 
 def _add_steps(
@@ -247,6 +261,7 @@ def _add_steps(
     steps: list[dict[str, Any]],
     inputs: dict[str, dict[str, Any]],
     secrets: dict[str, str],
+    hosts: Sequence[str] | None,
 ) -> list[str]:
     import json
 
@@ -277,5 +292,5 @@ def _add_steps(
         plain["id"] = renamed[str(step["id"])]
         new_steps.append(CommentedMap(plain))
         added.append(plain["id"])
-    _save(workflow_file, text, data, new_steps, new_inputs, new_secrets)
+    _save(workflow_file, text, data, new_steps, new_inputs, new_secrets, hosts)
     return added

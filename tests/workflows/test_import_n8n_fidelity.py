@@ -765,3 +765,29 @@ def test_parameters_n8n_never_writes_cost_only_their_node() -> None:
     then = next(s for s in imported.steps if s.step["id"] == "then")
     assert then.step["when"] == "{{ inputs.n8n_if_odd_if }}"
     _loaded(imported)
+
+
+@pytest.mark.parametrize("existing", ["", "hosts: [status.example.com]\n", "hosts: []\n"])
+def test_a_templated_host_added_to_a_workflow_file_brings_its_hosts(
+    tmp_path: Path, existing: str
+) -> None:
+    from tests.helpers import run_cli
+
+    node = _http(
+        "Get",
+        "={{ $json.staging ? 'https://staging.example.com' : 'https://api.example.com:8443' }}/v1",
+    )
+    (tmp_path / "export.json").write_text(_export([node]))
+    kept = "# our team's checks\nname: mine\n" + existing + "steps:\n  - id: ping  # keep me\n"
+    kept += "    task: http\n    with: {url: 'https://status.example.com/ping'}\n"
+    (tmp_path / "wf.yaml").write_text(kept)
+    done = run_cli("import", "n8n", "export.json", "--workflow", "wf.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = (tmp_path / "wf.yaml").read_text()
+    assert "# our team's checks" in text
+    assert "# keep me" in text
+    data = parse_workflow(text, "wf.yaml")  # loads: the step's hosts are listed
+    assert data.hosts is not None
+    before = ["status.example.com"] if "status" in existing else []
+    assert list(data.hosts) == [*before, "staging.example.com", "api.example.com:8443"]
+    assert run_cli("check", "wf.yaml", cwd=tmp_path).returncode == 0
