@@ -186,24 +186,37 @@ def _is_for_each(data: dict[str, Any]) -> bool:
 
 
 def _for_each_body(body: dict[str, Any]) -> dict[str, Any]:
-    """A ``for_each`` summary within bounds: the counts, and the first failed items (at most
-    :data:`MAX_FAILED_ITEMS`, within :data:`MAX_VALUE_BYTES`; a large item summarised), with
-    how many were left out; every item's full result (``details``) summarised."""
+    """A ``for_each`` summary within bounds: the counts; every ``ambiguous`` item (a create
+    that may have reached the server: what a user must reconcile), within
+    :data:`MAX_STEP_BYTES`; the first other failed items (at most :data:`MAX_FAILED_ITEMS`,
+    within :data:`MAX_VALUE_BYTES`), a large item summarised; how many were left out; every
+    item's full result (``details``) summarised. The kept items stay in index order."""
     out = {k: (_small_or_summary(v) if k == "results" else v) for k, v in body.items()}
     failed: list[Any] = body["failed"]
-    kept: list[Any] = []
-    room = MAX_VALUE_BYTES
-    for entry in failed[:MAX_FAILED_ITEMS]:
+    chosen: list[tuple[int, Any]] = []
+    rooms = {True: MAX_STEP_BYTES, False: MAX_VALUE_BYTES}
+    others = 0
+    for position, entry in enumerate(failed):
+        ambiguous = _kind(entry) == "ambiguous"
+        if not ambiguous and others >= MAX_FAILED_ITEMS:
+            continue
         if isinstance(entry, dict) and "item" in entry:
             entry = {**entry, "item": _small_or_summary(entry["item"])}
-        room -= _size(entry)
-        if room < 0:
-            break
-        kept.append(entry)
-    out["failed"] = kept
-    if len(kept) < len(failed):
-        out["failed_left_out"] = len(failed) - len(kept)
+        size = _size(entry)
+        if size > rooms[ambiguous]:
+            continue
+        rooms[ambiguous] -= size
+        others += not ambiguous
+        chosen.append((position, entry))
+    out["failed"] = [entry for _, entry in sorted(chosen, key=lambda c: c[0])]
+    if len(chosen) < len(failed):
+        out["failed_left_out"] = len(failed) - len(chosen)
     return out
+
+
+def _kind(entry: Any) -> Any:
+    error = entry.get("error") if isinstance(entry, dict) else None
+    return error.get("kind") if isinstance(error, dict) else None
 
 
 def _size(value: Any) -> int:

@@ -154,3 +154,34 @@ def test_the_record_of_a_large_for_each_keeps_its_counts_and_first_failed_items(
         "items": count,
         "bytes": data["inputs"]["people"]["bytes"],
     }
+
+
+def test_the_record_of_a_large_for_each_keeps_every_ambiguous_create(tmp_path: Path) -> None:
+    """An ``ambiguous`` item may have created something: the record lists each of them (the
+    user reconciles those), beyond the first other failures it keeps."""
+    count = 6_000
+    failed = [
+        {
+            "index": i,
+            "item": f"person-{i:05d}",
+            "error": {
+                "kind": "ambiguous" if i % 3 == 0 else "remote",
+                "message": "the engine lost the step" if i % 3 == 0 else "HTTP 400",
+                "hint": "x",
+            },
+        }
+        for i in range(count)
+    ]
+    body = {"items": count, "succeeded": 0, "failed": failed, "not_run": 0}
+    record = RunRecord("w.json", "w", inputs={}, redactor=Redactor(), root=tmp_path)
+    record.begin()
+    record.finished("add", TaskResult(ok=False, task="http", body=body))
+    record.end(ok=False)
+    kept = json.loads(record.path.read_text(encoding="utf-8"))["steps"]["add"]["body"]
+    ambiguous = [f for f in kept["failed"] if f["error"]["kind"] == "ambiguous"]
+    assert [f["index"] for f in ambiguous] == list(range(0, count, 3))  # every one of them
+    others = [f for f in kept["failed"] if f["error"]["kind"] != "ambiguous"]
+    assert 0 < len(others) <= MAX_FAILED_ITEMS
+    assert [f["index"] for f in kept["failed"]] == sorted(f["index"] for f in kept["failed"])
+    assert kept["failed_left_out"] == count - len(kept["failed"])
+    assert record.path.stat().st_size < 2 * 1024 * 1024
