@@ -41,15 +41,14 @@ def _emit(steps: list, workflow_file: str | None, name: str) -> None:  # type: i
         click.echo(dump(data), nl=False)
         return
     from ..workflows.authoring import add_steps
+    from ..workflows.imports import needed_hosts
 
     inputs: dict[str, dict[str, object]] = {}
     secrets: dict[str, str] = {}
-    hosts: list[str] | None = None
     for s in steps:
         inputs.update(s.inputs)
         secrets.update(s.secrets)
-        if s.hosts is not None:  # a templated URL host: the file needs `hosts:`
-            hosts = [*(hosts or ()), *(h for h in s.hosts if h not in (hosts or ()))]
+    hosts = needed_hosts(steps)  # a templated URL host: the file needs `hosts:`
     added = add_steps(Path(workflow_file), [s.step for s in steps], inputs, secrets, hosts)
     for sid, s in zip(added, steps, strict=True):
         click.echo(f"added step {sid!r} ({s.step['task']}) to {workflow_file}")

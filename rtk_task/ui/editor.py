@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, Problem, RtkError, WorkflowError
 from ..secrets import Redactor
 from ..workflows import editing
+from ..workflows.check import schema_at
 from ..workflows.model import InputSpec, Workflow
 
 if TYPE_CHECKING:
@@ -99,15 +100,8 @@ def _output_type(wf: Workflow, step: Any, name: str) -> str | None:
 
 
 def _schema_type(schema: Any, path: str) -> str | None:
-    node = schema
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        if part.isdigit() and isinstance(node.get("items"), dict):
-            node = node["items"]
-        else:
-            node = (node.get("properties") or {}).get(part)
-    kind = node.get("type") if isinstance(node, dict) else None
+    node = schema_at(schema, path.split("."))
+    kind = node.get("type") if node is not None else None
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), None)
     return kind if isinstance(kind, str) else None

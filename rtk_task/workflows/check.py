@@ -27,7 +27,7 @@ templates stand for) changed: cheap enough to run on every keystroke.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -56,6 +56,7 @@ __all__ = [
     "CheckReport",
     "Deferred",
     "check_workflow",
+    "schema_at",
 ]
 
 #: Sample values standing for a value of a declared type (``None``: type unknown).
@@ -495,7 +496,9 @@ def _output_type(scope: _Scope, index: int, name: str) -> str | None:
     return _schema_type(manifest.response_schema, tuple(output.path.split(".")))
 
 
-def _schema_type(schema: Any, path: tuple[str, ...]) -> str | None:
+def schema_at(schema: Any, path: Iterable[str]) -> dict[str, Any] | None:
+    """The JSON Schema node a response path (``data.items.0.id``) leads to, if it has one:
+    a name is a property, a number an array's item."""
     node = schema
     for part in path:
         if not isinstance(node, dict):
@@ -504,7 +507,12 @@ def _schema_type(schema: Any, path: tuple[str, ...]) -> str | None:
             node = node["items"]
         else:
             node = (node.get("properties") or {}).get(part)
-    if not isinstance(node, dict):
+    return node if isinstance(node, dict) else None
+
+
+def _schema_type(schema: Any, path: tuple[str, ...]) -> str | None:
+    node = schema_at(schema, path)
+    if node is None:
         return None
     kind = node.get("type")
     if isinstance(kind, list):

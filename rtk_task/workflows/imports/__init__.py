@@ -62,6 +62,7 @@ __all__ = [
     "Request",
     "TaskIndex",
     "find_task",
+    "needed_hosts",
     "request_step",
     "to_data",
     "to_yaml",
@@ -424,6 +425,16 @@ def to_yaml(
     return dump(to_data(steps, name, inputs))
 
 
+def needed_hosts(steps: Sequence[ImportedStep]) -> list[str] | None:
+    """The ``hosts:`` that ``steps`` need, each once, in order; ``None`` when no step's URL
+    host is templated (an empty list when one is, and no host is known)."""
+    hosts: list[str] | None = None
+    for s in steps:
+        if s.hosts is not None:
+            hosts = [*(hosts or []), *(h for h in s.hosts if h not in (hosts or []))]
+    return hosts
+
+
 def to_data(
     steps: list[ImportedStep], name: str = "imported", inputs: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -431,12 +442,10 @@ def to_data(
     data: dict[str, Any] = {"name": name}
     merged_inputs: dict[str, Any] = dict(inputs or {})
     secrets: dict[str, str] = {}
-    hosts: list[str] | None = None
     for s in steps:
         merged_inputs.update(s.inputs)
         secrets.update(s.secrets)
-        if s.hosts is not None:
-            hosts = [*(hosts or []), *(h for h in s.hosts if h not in (hosts or []))]
+    hosts = needed_hosts(steps)
     if merged_inputs:
         data["inputs"] = merged_inputs
     if secrets:
